@@ -1,0 +1,369 @@
+/**
+ * The coordinator: an actor on its own worker thread that owns every host value of one heap.
+ *
+ * Coordinator thread only. It grants slot batches, receives posted values, serves reads,
+ * `dataMut` leases, method calls and in-place construction (over comlink and, synchronously,
+ * over each store's mailbox), drains the release queue and disposes each value exactly once
+ * (I3), and cleans up after stores whose thread died (I4).
+ *
+ * It never blocks on another thread (I7): it never calls `Atomics.wait` and never waits for a
+ * reply from a store; every request it cannot answer yet (a value still in the post, a lease
+ * held by someone else) is parked as a promise and answered later.
+ *
+ * Rejected: running the coordinator on the creating (main) thread. It would save a thread, but
+ * synchronous calls from the main thread (`dataSync`) would deadlock on themselves, and a busy
+ * main thread would stall every worker.
+ */
+import { debuglog } from 'node:util';
+import type { MessagePort } from 'node:worker_threads';
+import {
+  ErrorCode,
+  GenericSharedRefError,
+  HeapClosedError,
+  InvalidHandleError,
+  NotCloneableError,
+  serializeError,
+} from '../errors';
+import type { ResolvedHeapOptions } from '../options';
+import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
+import { exposeOn } from '../rpc/endpoint';
+import { handleIndex } from '../shared/handle';
+import { H_COLLECTIONS, H_LIVE, H_STATE, H_STORES, HEAP_CLOSED, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
+import { mailboxSignal } from '../shared/mailbox';
+import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
+import { NO_SLOT, SlotTable } from '../shared/slot-table';
+import { TypeNames, typeNameOf } from '../shared/type-names';
+import { HostValues } from './host-values';
+import { Leases } from './leases';
+import { SlotManager } from './slot-manager';
+
+const debug = debuglog('sharedref');
+
+interface StoreLinkState {
+  readonly id: number;
+  readonly ports: StorePorts;
+  gone: boolean;
+}
+
+/** Hook for releasing in-flight transfers of a dead store (installed by the pool layer). */
+export type StoreCleanupHook = (storeId: number) => void;
+
+/** One heap's coordinator. */
+export class Coordinator {
+  readonly #i32: Int32Array;
+  readonly #layout: Layout;
+  readonly #options: ResolvedHeapOptions;
+  readonly #table: SlotTable;
+  readonly #slots: SlotManager;
+  readonly #values: HostValues;
+  readonly #leases: Leases;
+  readonly #types: TypeNames;
+  readonly #stores = new Map<number, StoreLinkState>();
+  readonly #cleanupHooks: StoreCleanupHook[] = [];
+  #host: Record<string, unknown> | null = null;
+  #closed = false;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(i32: Int32Array, layout: Layout, options: ResolvedHeapOptions) {
+    this.#i32 = i32;
+    this.#layout = layout;
+    this.#options = options;
+    this.#table = new SlotTable(i32, layout);
+    this.#slots = new SlotManager(this.#table, options.debug);
+    this.#values = new HostValues(layout.capacity);
+    this.#leases = new Leases(options.leaseTimeoutMs);
+    this.#types = new TypeNames(i32, layout);
+    const every = options.autoCollectMs > 0 ? options.autoCollectMs : options.debug ? 20 : 0;
+    if (every > 0) this.#timer = setInterval(() => void this.collect(), every);
+  }
+
+  /** Loads the host module whose exports are the factories of `newWith`. */
+  async loadHostModule(): Promise<void> {
+    const spec = this.#options.hostModule;
+    if (spec === null) return;
+    const mod = (await import(spec)) as Record<string, unknown>;
+    const dflt = mod.default;
+    this.#host = dflt !== null && typeof dflt === 'object' && Object.keys(mod).length <= 2 ? { ...(dflt as object), ...mod } : mod;
+  }
+
+  /** Handles a message on the heap port (from the creating thread). */
+  onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
+    if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
+    else if (msg.t === 'shutdown') void this.shutdown().then(reply);
+  }
+
+  /** Adds a hook run when a store is cleaned up (before its region is freed). */
+  onStoreCleanup(hook: StoreCleanupHook): void {
+    this.#cleanupHooks.push(hook);
+  }
+
+  #attach(storeId: number, ports: StorePorts): void {
+    const link: StoreLinkState = { id: storeId, ports, gone: false };
+    if (this.#closed) {
+      for (const p of [ports.control, ports.reply, ports.rpc]) p.close();
+      return;
+    }
+    this.#stores.set(storeId, link);
+    exposeOn(this.#apiFor(storeId), ports.rpc);
+    ports.control.on('message', (m: ControlMessage) => this.#onControl(link, m));
+    // The store's thread died (or closed its ports): release everything it held (I4).
+    ports.control.on('close', () => this.#storeGone(link));
+    debug('store %d attached', storeId);
+  }
+
+  #onControl(link: StoreLinkState, m: ControlMessage): void {
+    switch (m.t) {
+      case 'put':
+        this.#put(m.items);
+        break;
+      case 'sync':
+        this.#sync(link, m.op, m.args);
+        break;
+      case 'bye':
+        this.#storeGone(link);
+        break;
+    }
+  }
+
+  /** Values posted by a store's `ExternRef.new`: flat (index, generation, value) triples. */
+  #put(items: unknown[]): void {
+    for (let k = 0; k + 2 < items.length; k += 3) {
+      const index = items[k] as number;
+      const generation = items[k + 1] as number;
+      const value = items[k + 2];
+      // A post for a slot already freed (its count reached 0 and it was collected before the
+      // value arrived) carries an old generation: the value is dropped, never stored (I1).
+      if (!this.#closed && this.#table.generation(index) === generation) {
+        this.#values.set(index, value);
+      }
+    }
+  }
+
+  #sync(link: StoreLinkState, op: string, args: unknown[]): void {
+    const api = this.#apiFor(link.id) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const send = (msg: ReplyMessage): void => {
+      if (link.gone) return;
+      try {
+        link.ports.reply.postMessage(msg);
+      } catch (err) {
+        link.ports.reply.postMessage({ ok: false, error: serializeError(new NotCloneableError('reply', err)) });
+      }
+      mailboxSignal(this.#i32, mailboxWord(this.#layout, link.id));
+    };
+    let result: unknown;
+    try {
+      const fn = api[op];
+      if (typeof fn !== 'function') throw new GenericSharedRefError(ErrorCode.INTERNAL, `unknown operation ${op}`);
+      result = fn(...args);
+    } catch (err) {
+      send({ ok: false, error: serializeError(err) });
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => send({ ok: true, value }),
+        (err) => send({ ok: false, error: serializeError(err) }),
+      );
+    } else {
+      send({ ok: true, value: result });
+    }
+  }
+
+  /** The API one store sees: `storeId` is bound by the port, never taken from a message. */
+  #apiFor(storeId: number): CoordinatorApi {
+    return {
+      read: (handle) => this.#read(handle),
+      acquire: (handle) => this.#acquire(handle, storeId),
+      commit: (lease, value) => this.#commit(lease, value, storeId),
+      abandon: (lease) => this.#abandon(lease, storeId),
+      call: (handle, method, args) => this.#call(handle, method, args),
+      construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
+      grant: (count) => this.#grant(storeId, count),
+      collect: () => this.collect(),
+    };
+  }
+
+  #live(handle: number): number {
+    if (this.#closed) throw new HeapClosedError();
+    const index = this.#table.check(handle);
+    if (index === NO_SLOT) throw new InvalidHandleError(handle);
+    return index;
+  }
+
+  #read(handle: number): { value: unknown; version: number } | Promise<{ value: unknown; version: number }> {
+    const index = this.#live(handle);
+    const wait = this.#values.whenPresent(index, handle);
+    const answer = (): { value: unknown; version: number } => ({
+      value: this.#values.get(index),
+      version: Atomics.load(this.#i32, this.#table.word(index, S_VERSION)),
+    });
+    return wait === null ? answer() : wait.then(answer);
+  }
+
+  async #acquire(handle: number, storeId: number): Promise<{ lease: number; value: unknown; version: number }> {
+    const index = this.#live(handle);
+    await this.#values.whenPresent(index, handle);
+    const lease = await this.#leases.acquire(index, storeId);
+    if (this.#table.check(handle) !== index) {
+      this.#leases.take(lease, storeId);
+      throw new InvalidHandleError(handle, 'the object was freed while waiting for the lease');
+    }
+    return { lease, value: this.#values.get(index), version: this.#table.version(index) };
+  }
+
+  #commit(lease: number, value: unknown, storeId: number): number {
+    if (this.#closed) throw new HeapClosedError('commit');
+    const index = this.#leases.take(lease, storeId);
+    this.#values.set(index, value);
+    return Atomics.add(this.#i32, this.#table.word(index, S_VERSION), 1) + 1;
+  }
+
+  #abandon(lease: number, storeId: number): void {
+    try {
+      this.#leases.take(lease, storeId);
+    } catch {
+      // already expired or broken: nothing to give back
+    }
+  }
+
+  #call(handle: number, method: string, args: unknown[]): Promise<unknown> {
+    const index = this.#live(handle);
+    return this.#values.serialize(index, async () => {
+      await this.#values.whenPresent(index, handle);
+      const target = this.#values.get(index) as Record<string, unknown> | null | undefined;
+      const fn = target?.[method];
+      if (typeof fn !== 'function') {
+        throw new GenericSharedRefError(
+          ErrorCode.NO_SUCH_METHOD,
+          `call('${method}'): the ${typeNameOf(target)} value has no method named ${JSON.stringify(method)}`,
+        );
+      }
+      let result: unknown;
+      try {
+        result = await (fn as (...a: unknown[]) => unknown).apply(target, args);
+      } finally {
+        // A method may change its object: stores must revalidate their cached copies.
+        Atomics.add(this.#i32, this.#table.word(index, S_VERSION), 1);
+      }
+      if (typeof result === 'object' && result !== null) {
+        try {
+          structuredClone(result);
+        } catch (err) {
+          throw new NotCloneableError(`call('${method}') result`, err);
+        }
+      }
+      return result;
+    });
+  }
+
+  async #construct(storeId: number, index: number, generation: number, factory: string, args: unknown[]): Promise<number> {
+    if (this.#closed) throw new HeapClosedError('newWith');
+    if (!this.#table.isReservedFor(index, generation, storeId)) {
+      throw new GenericSharedRefError(ErrorCode.INTERNAL, `slot ${index} is not reserved for store ${storeId}`);
+    }
+    const fn = this.#host?.[factory];
+    if (typeof fn !== 'function') {
+      const known = this.#host === null ? 'no hostModule was given to Heap.create' : `known: ${Object.keys(this.#host).join(', ')}`;
+      throw new GenericSharedRefError(ErrorCode.NO_SUCH_FACTORY, `newWith: no factory named ${JSON.stringify(factory)} (${known})`);
+    }
+    const value: unknown = await (fn as (...a: unknown[]) => unknown)(...args);
+    if (!this.#table.isReservedFor(index, generation, storeId)) {
+      // The store died while the factory ran: the slot was reclaimed, so the value is disposed now.
+      this.#values.set(index, value);
+      await this.#values.dispose(index);
+      throw new HeapClosedError('newWith');
+    }
+    this.#values.set(index, value);
+    return this.#types.intern(typeNameOf(value));
+  }
+
+  #grant(storeId: number, count: number): number[] {
+    const link = this.#stores.get(storeId);
+    if (this.#closed || link === undefined || link.gone) return [];
+    if (this.#options.debug || this.#slots.freeCount < count) this.#collectSync();
+    return this.#slots.grant(storeId, count);
+  }
+
+  /** Runs a collection: disposes and frees every slot whose count reached 0. */
+  async collect(): Promise<GcReport> {
+    const { report, pending } = this.#collectSync();
+    if (pending.length > 0) await Promise.all(pending);
+    return report;
+  }
+
+  #collectSync(): { report: GcReport; pending: Promise<void>[] } {
+    const t0 = performance.now();
+    const pending: Promise<void>[] = [];
+    let freed = 0;
+    if (!this.#closed) {
+      for (let index = this.#table.popReleased(); index !== NO_SLOT; index = this.#table.popReleased()) {
+        if (Atomics.load(this.#i32, this.#table.word(index, S_STATE)) !== SLOT_DYING) {
+          throw new Error(`sharedref internal error: released slot ${index} is not dying`);
+        }
+        this.#leases.breakSlot(index, () => new InvalidHandleError(index, 'the object was freed'));
+        const p = this.#values.dispose(index);
+        if (p !== null) pending.push(p);
+        this.#slots.free(index);
+        freed++;
+      }
+      Atomics.add(this.#i32, H_COLLECTIONS, 1);
+      if (this.#options.debug) this.#slots.checkInvariants();
+    }
+    const report: GcReport = { freed, live: Atomics.load(this.#i32, H_LIVE), pauseMs: performance.now() - t0 };
+    return { report, pending };
+  }
+
+  /** A store's thread died or it closed: give back every count it held (I4), nothing else. */
+  #storeGone(link: StoreLinkState): void {
+    if (link.gone) return;
+    link.gone = true;
+    this.#stores.delete(link.id);
+    const id = link.id;
+    this.#leases.breakStore(id);
+    const released = drainRegion(this.#i32, this.#layout, id, (handle) => {
+      this.#table.drop(handleIndex(this.#table.codec, handle), -1);
+    });
+    for (const hook of this.#cleanupHooks) hook(id);
+    for (const index of this.#slots.ownedBy(id, [SLOT_RESERVED])) this.#slots.reclaim(index);
+    for (const index of this.#slots.ownedBy(id, [SLOT_LIVE, SLOT_DYING])) {
+      if (!this.#values.has(index)) this.#values.markLost(index, this.#table.handleOf(index));
+    }
+    for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
+    freeRegion(this.#i32, this.#layout, id);
+    Atomics.sub(this.#i32, H_STORES, 1);
+    debug('store %d gone: released %d counts', id, released);
+  }
+
+  /** Closes the heap: disposes every value left exactly once, then refuses everything (I3, I8). */
+  async shutdown(): Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> {
+    if (this.#closed) return { t: 'closed', disposed: 0, disposeErrors: this.#values.disposeErrors };
+    // Collect first so values whose count already reached 0 are disposed by the ordinary path.
+    await this.collect();
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
+    for (const link of this.#stores.values()) mailboxSignalClosed(this.#i32, mailboxWord(this.#layout, link.id));
+    this.#leases.close(() => new HeapClosedError('dataMut'));
+    this.#values.close();
+    const pending: Promise<void>[] = [];
+    let disposed = 0;
+    for (const state of [SLOT_LIVE, SLOT_DYING, SLOT_RESERVED]) {
+      for (let index = 0; index < this.#table.capacity; index++) {
+        if (Atomics.load(this.#i32, this.#table.word(index, S_STATE)) !== state) continue;
+        if (!this.#values.has(index)) continue;
+        const p = this.#values.dispose(index);
+        if (p !== null) pending.push(p);
+        disposed++;
+      }
+    }
+    await Promise.all(pending);
+    return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
+  }
+}
+
+/** Wakes a store blocked in its mailbox without a reply: it will see the heap closed. */
+function mailboxSignalClosed(i32: Int32Array, word: number): void {
+  Atomics.notify(i32, word);
+}
+
+export type { MessagePort };

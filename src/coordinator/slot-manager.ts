@@ -1,0 +1,149 @@
+/**
+ * Slot ownership on the coordinator: the free list, batches granted to stores, freeing slots
+ * with a new generation, and retiring slots whose generation would wrap (I2).
+ *
+ * Coordinator thread only: it is the single writer of S_GEN and of the FREE/RESERVED/RETIRED
+ * states, which is what makes a generation bump race-free. Stores only move their own RESERVED
+ * slots to LIVE, and any thread moves a LIVE slot to DYING with the decrement that reaches 0.
+ */
+import {
+  H_DISPOSED,
+  H_FREE_LIST,
+  H_LIVE,
+  H_RETIRED,
+  S_COUNT,
+  S_GEN,
+  S_OWNER,
+  S_STATE,
+  S_TAG,
+  S_VERSION,
+  SLOT_DYING,
+  SLOT_FREE,
+  SLOT_LIVE,
+  SLOT_RESERVED,
+  SLOT_RETIRED,
+} from '../shared/layout';
+import type { SlotTable } from '../shared/slot-table';
+
+/** Tag written into freed slots in debug mode, so a use after free is recognisable. */
+export const POISON_TAG = 0x7fde_adde;
+
+/** The coordinator's free list and grant bookkeeping. */
+export class SlotManager {
+  readonly #t: SlotTable;
+  readonly #i32: Int32Array;
+  readonly #free: Int32Array;
+  #freeTop: number;
+  readonly #poison: boolean;
+
+  constructor(table: SlotTable, poison: boolean) {
+    this.#t = table;
+    this.#i32 = table.i32;
+    this.#poison = poison;
+    this.#free = new Int32Array(table.capacity);
+    // Hand out low indices first: pop from the top, so push them in reverse.
+    for (let i = 0; i < table.capacity; i++) {
+      Atomics.store(this.#i32, table.word(i, S_GEN), 1);
+      this.#free[i] = table.capacity - 1 - i;
+    }
+    this.#freeTop = table.capacity;
+    this.#publishFree();
+  }
+
+  /** Slots on the free list. */
+  get freeCount(): number {
+    return this.#freeTop;
+  }
+
+  /**
+   * Reserves up to `want` free slots for `storeId` and returns their indices. Never more than
+   * half of what is free (at least one), so one store's batch cannot starve the others.
+   */
+  grant(storeId: number, want: number): number[] {
+    const n = Math.min(want, this.#freeTop, Math.max(1, this.#freeTop >> 1));
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      const index = this.#free[--this.#freeTop]!;
+      Atomics.store(this.#i32, this.#t.word(index, S_OWNER), storeId);
+      Atomics.store(this.#i32, this.#t.word(index, S_STATE), SLOT_RESERVED);
+      out[k] = index;
+    }
+    this.#publishFree();
+    return out;
+  }
+
+  /**
+   * Frees a DYING slot after its value was disposed: bumps the generation so every old handle
+   * fails `check` from now on (I1), or retires the slot if the generation would wrap (I2).
+   */
+  free(index: number): void {
+    this.#release(index);
+    Atomics.sub(this.#i32, H_LIVE, 1);
+    Atomics.add(this.#i32, H_DISPOSED, 1);
+  }
+
+  /** Returns a RESERVED slot that its store never filled (the store died or closed). */
+  reclaim(index: number): void {
+    this.#release(index);
+  }
+
+  #release(index: number): void {
+    const t = this.#t;
+    const gen = Atomics.load(this.#i32, t.word(index, S_GEN)) + 1;
+    Atomics.store(this.#i32, t.word(index, S_COUNT), 0);
+    Atomics.store(this.#i32, t.word(index, S_VERSION), 0);
+    Atomics.store(this.#i32, t.word(index, S_OWNER), 0);
+    Atomics.store(this.#i32, t.word(index, S_TAG), this.#poison ? POISON_TAG : 0);
+    if (gen > t.codec.maxGeneration) {
+      Atomics.store(this.#i32, t.word(index, S_STATE), SLOT_RETIRED);
+      Atomics.add(this.#i32, H_RETIRED, 1);
+      return;
+    }
+    Atomics.store(this.#i32, t.word(index, S_GEN), gen);
+    Atomics.store(this.#i32, t.word(index, S_STATE), SLOT_FREE);
+    this.#free[this.#freeTop++] = index;
+    this.#publishFree();
+  }
+
+  #publishFree(): void {
+    Atomics.store(this.#i32, H_FREE_LIST, this.#freeTop);
+  }
+
+  /** Indices of every slot in `state` owned by `storeId` (a full scan: used when a store dies). */
+  ownedBy(storeId: number, states: readonly number[]): number[] {
+    const out: number[] = [];
+    const t = this.#t;
+    for (let i = 0; i < t.capacity; i++) {
+      if (Atomics.load(this.#i32, t.word(i, S_OWNER)) !== storeId) continue;
+      if (states.includes(Atomics.load(this.#i32, t.word(i, S_STATE)))) out.push(i);
+    }
+    return out;
+  }
+
+  /** Debug mode: throws if the slot table breaks an invariant. Returns the counts by state. */
+  checkInvariants(): Record<string, number> {
+    const t = this.#t;
+    const byState = [0, 0, 0, 0, 0];
+    for (let i = 0; i < t.capacity; i++) {
+      const state = Atomics.load(this.#i32, t.word(i, S_STATE));
+      const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
+      byState[state] = (byState[state] ?? 0) + 1;
+      if (state === SLOT_FREE && (count !== 0 || (this.#poison && Atomics.load(this.#i32, t.word(i, S_TAG)) !== POISON_TAG && Atomics.load(this.#i32, t.word(i, S_GEN)) > 1))) {
+        throw new Error(`invariant: free slot ${i} has count ${count} or lost its poison`);
+      }
+      if (state === SLOT_LIVE && count < 0) throw new Error(`invariant: live slot ${i} has count ${count}`);
+      if (state === SLOT_DYING && count !== 0) throw new Error(`invariant: dying slot ${i} has count ${count} (I2)`);
+    }
+    if (byState[SLOT_FREE] !== this.#freeTop) {
+      throw new Error(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
+    }
+    // Stores add to H_LIVE just before publishing LIVE, so it may exceed the scan by the number
+    // of publishes in progress (at most one per store), never fall below it.
+    const live = Atomics.load(this.#i32, H_LIVE);
+    const seen = byState[SLOT_LIVE]! + byState[SLOT_DYING]!;
+    if (live < seen || live > seen + this.#t.layout.maxStores) {
+      throw new Error(`invariant: H_LIVE is ${live} but ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots exist`);
+    }
+    return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
+  }
+}

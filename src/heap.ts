@@ -1,0 +1,294 @@
+/**
+ * `Heap`: creates the shared metadata, starts the coordinator thread, and attaches stores.
+ *
+ * The creating thread. `Heap.create()` validates options, allocates the `SharedArrayBuffer`,
+ * writes its header, starts the coordinator and waits until it has loaded the host module.
+ * `close()` is graceful and idempotent: pools first, then the coordinator disposes every value
+ * left exactly once (I3), then the thread ends and every later call fails with `ERR_HEAP_CLOSED`.
+ * If the coordinator dies unexpectedly the heap closes itself, and every waiter is released (I8).
+ *
+ * The coordinator thread is unreferenced: a program that forgets `close()` still exits (without
+ * running disposers). Pending asynchronous calls keep the process alive until they settle.
+ */
+import { randomInt } from 'node:crypto';
+import { extname, join } from 'node:path';
+import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
+import { ErrorCode, GenericSharedRefError, HeapClosedError, deserializeError, isSerializedError } from './errors';
+import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from './options';
+import type { CoordinatorData, GcReport, HeapEvent, HeapMessage, StorePorts } from './rpc/protocol';
+import {
+  H_CAPACITY,
+  H_COLLECTIONS,
+  H_CREATED,
+  H_DEBUG,
+  H_DISPOSED,
+  H_FREE_LIST,
+  H_LAYOUT_VERSION,
+  H_LIVE,
+  H_MAGIC,
+  H_MAX_STORES,
+  H_RETIRED,
+  H_ROOTS_PER_STORE,
+  H_STATE,
+  H_STORES,
+  H_TRANSFERS,
+  HEAP_CLOSED,
+  LAYOUT_VERSION,
+  type Layout,
+  MAGIC,
+  computeLayout,
+} from './shared/layout';
+import { claimRegion, mailboxWord } from './shared/root-region';
+import { SlotTable } from './shared/slot-table';
+import { Store, type StoreLink } from './store/store';
+
+/** What `heap.stats()` returns: a synchronous snapshot read from shared memory. */
+export interface HeapStats {
+  /** Slots in the heap (`options.capacity`). */
+  readonly capacity: number;
+  /** Objects holding a slot (created and not yet disposed, including those awaiting collection). */
+  readonly live: number;
+  /** Slots that can take a new object (on the free list or reserved by a store, not retired). */
+  readonly free: number;
+  /** Of `free`, slots reserved in stores' batches. */
+  readonly reserved: number;
+  /** Objects created since the heap started. */
+  readonly created: number;
+  /** Objects disposed since the heap started. */
+  readonly disposed: number;
+  /** Collections run. */
+  readonly collections: number;
+  /** Stores attached now. */
+  readonly stores: number;
+  /** Objects whose count reached 0, waiting for the next collection. */
+  readonly pendingRelease: number;
+  /** Slots retired because their generation would wrap. */
+  readonly retired: number;
+}
+
+/** Something the heap closes before itself (pools). */
+export interface HeapResource {
+  close(): Promise<void>;
+}
+
+/** The path and exec arguments of a thread entry file, for both the built and the ts-node layout. */
+export function entryFile(name: string): { filename: string; execArgv: string[] | undefined } {
+  const ext = extname(__filename);
+  const filename = join(__dirname, '..', 'workers', `${name}${ext}`);
+  const needsTsNode = ext === '.ts' && !process.execArgv.some((a) => a.includes('ts-node'));
+  return { filename, execArgv: needsTsNode ? [...process.execArgv, '--require', 'ts-node/register/transpile-only'] : undefined };
+}
+
+/** A shared heap of host values, with its coordinator thread. */
+export class Heap implements AsyncDisposable {
+  /** The creating thread's store. */
+  readonly store: Store;
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedHeapOptions;
+  /** Identifies this heap across threads. */
+  readonly id: number;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #i32: Int32Array;
+  readonly #layout: Layout;
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #stores = new Set<Store>();
+  readonly #resources = new Set<HeapResource>();
+  readonly #slots: SlotTable;
+  #closing: Promise<void> | null = null;
+  #coordinatorExited = false;
+
+  private constructor(buffer: SharedArrayBuffer, options: ResolvedHeapOptions, worker: Worker, port: MessagePort, id: number) {
+    this.#buffer = buffer;
+    this.#i32 = new Int32Array(buffer);
+    this.#layout = computeLayout(options.capacity, options.maxStores, options.rootsPerStore, options.transfers);
+    this.#slots = new SlotTable(this.#i32, this.#layout);
+    this.options = options;
+    this.#worker = worker;
+    this.#port = port;
+    this.id = id;
+    worker.on('exit', () => this.#onCoordinatorExit());
+    this.store = this.createStore();
+  }
+
+  /** Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad options. */
+  static async create(options?: HeapOptions): Promise<Heap> {
+    const resolved = resolveHeapOptions(options);
+    const layout = computeLayout(resolved.capacity, resolved.maxStores, resolved.rootsPerStore, resolved.transfers);
+    const buffer = new SharedArrayBuffer(layout.totalWords * 4);
+    const i32 = new Int32Array(buffer);
+    i32[H_MAGIC] = MAGIC;
+    i32[H_LAYOUT_VERSION] = LAYOUT_VERSION;
+    i32[H_CAPACITY] = layout.capacity;
+    i32[H_MAX_STORES] = layout.maxStores;
+    i32[H_ROOTS_PER_STORE] = layout.rootsPerStore;
+    i32[H_TRANSFERS] = layout.transfers;
+    i32[H_DEBUG] = resolved.debug ? 1 : 0;
+    const { port1, port2 } = new MessageChannel();
+    const { filename, execArgv } = entryFile('coordinator');
+    const data: CoordinatorData = { buffer, options: resolved, port: port2 };
+    const worker = new Worker(filename, { workerData: data, transferList: [port2], execArgv, name: 'sharedref-coordinator' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onExit = (code: number): void =>
+          reject(new GenericSharedRefError(ErrorCode.COORDINATOR_DIED, `the coordinator thread exited with code ${code} while starting`));
+        worker.once('error', reject);
+        worker.once('exit', onExit);
+        port1.once('message', (event: HeapEvent) => {
+          worker.off('error', reject);
+          worker.off('exit', onExit);
+          if (event.t === 'ready') resolve();
+          else if (event.t === 'error') reject(isSerializedError(event.error) ? deserializeError(event.error) : event.error);
+        });
+      });
+    } catch (err) {
+      await worker.terminate();
+      port1.close();
+      throw err;
+    }
+    worker.unref();
+    port1.unref();
+    return new Heap(buffer, resolved, worker, port1, randomInt(1, 2 ** 31 - 1));
+  }
+
+  /** True once `close()` started (or the coordinator died). */
+  get closed(): boolean {
+    return this.#closing !== null || Atomics.load(this.#i32, H_STATE) === HEAP_CLOSED;
+  }
+
+  /** A new store on this thread (its own root set); close it with `store.close()`. */
+  createStore(): Store {
+    const store = new Store(this.createStoreLink());
+    this.#stores.add(store);
+    store._onClose(() => this.#stores.delete(store));
+    return store;
+  }
+
+  /**
+   * Everything another thread needs to attach a store: pass it in `workerData` with
+   * `transferList: link.transferList` and call `attachStore(link)` there. The store's counts are
+   * released when that thread exits (I4).
+   */
+  createStoreLink(): StoreLink & { readonly transferList: MessagePort[] } {
+    this.#ensureOpen('createStore');
+    const storeId = claimRegion(this.#i32, this.#layout);
+    if (storeId === 0) {
+      throw new GenericSharedRefError(ErrorCode.STORE_LIMIT, `createStore: all ${this.#layout.maxStores} store regions are in use (options.maxStores)`);
+    }
+    const control = new MessageChannel();
+    const reply = new MessageChannel();
+    const rpc = new MessageChannel();
+    this.registerStore(storeId, { control: control.port1, reply: reply.port1, rpc: rpc.port1 });
+    const ports: StorePorts = { control: control.port2, reply: reply.port2, rpc: rpc.port2 };
+    return {
+      buffer: this.#buffer,
+      heapId: this.id,
+      storeId,
+      ports,
+      options: this.options,
+      transferList: [ports.control, ports.reply, ports.rpc],
+    };
+  }
+
+  /** @internal Hands the coordinator's ends of a store's ports to the coordinator. */
+  registerStore(storeId: number, ports: StorePorts): void {
+    const msg: HeapMessage = { t: 'attach', storeId, ports };
+    this.#port.postMessage(msg, [ports.control, ports.reply, ports.rpc]);
+  }
+
+  /** @internal The heap's buffer (for pools). */
+  get buffer(): SharedArrayBuffer {
+    return this.#buffer;
+  }
+
+  /** @internal Registers something to close before the heap (pools). */
+  addResource(r: HeapResource): void {
+    this.#resources.add(r);
+  }
+
+  /** @internal */
+  removeResource(r: HeapResource): void {
+    this.#resources.delete(r);
+  }
+
+  /** Runs a collection on the coordinator: disposes and frees every object whose count reached 0. */
+  gc(): Promise<GcReport> {
+    try {
+      this.#ensureOpen('gc');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.store._conn.call('collect');
+  }
+
+  /** A snapshot of the heap's counters, read from shared memory (no round trip). */
+  stats(): HeapStats {
+    const i = this.#i32;
+    const capacity = i[H_CAPACITY]!;
+    const live = Atomics.load(i, H_LIVE);
+    const retired = Atomics.load(i, H_RETIRED);
+    const free = Math.max(0, capacity - live - retired);
+    return {
+      capacity,
+      live,
+      free,
+      reserved: Math.max(0, free - Atomics.load(i, H_FREE_LIST)),
+      created: Atomics.load(i, H_CREATED),
+      disposed: Atomics.load(i, H_DISPOSED),
+      collections: Atomics.load(i, H_COLLECTIONS),
+      stores: Atomics.load(i, H_STORES),
+      pendingRelease: Math.max(0, this.#slots.pendingReleases()),
+      retired,
+    };
+  }
+
+  #ensureOpen(what: string): void {
+    if (this.closed) throw new HeapClosedError(what);
+  }
+
+  /**
+   * Closes pools, disposes every value left (exactly once), and stops the coordinator. Every
+   * later call fails with `ERR_HEAP_CLOSED`. Idempotent: a second call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    for (const r of [...this.#resources]) await r.close().catch(() => undefined);
+    if (!this.#coordinatorExited) {
+      this.#port.ref();
+      await new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        this.#port.once('message', done);
+        this.#worker.once('exit', done);
+        this.#port.postMessage({ t: 'shutdown' } satisfies HeapMessage);
+      });
+    }
+    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
+    for (const store of [...this.#stores]) store.close();
+    this.#port.close();
+    await this.#worker.terminate();
+  }
+
+  #onCoordinatorExit(): void {
+    this.#coordinatorExited = true;
+    if (Atomics.load(this.#i32, H_STATE) === HEAP_CLOSED) return;
+    // The coordinator died: close the heap so nothing waits for it forever (I8).
+    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
+    for (let id = 1; id <= this.#layout.maxStores; id++) Atomics.notify(this.#i32, mailboxWord(this.#layout, id));
+    for (const store of [...this.#stores]) store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
+    void this.close();
+  }
+}
+
+/** Attaches a store on this thread from a link made by `heap.createStoreLink()` on another. */
+export function attachStore(link: StoreLink): Store {
+  return new Store(link);
+}

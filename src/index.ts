@@ -1,0 +1,26 @@
+/**
+ * sharedref: Wasmtime's `externref` semantics shared across Node.js worker threads.
+ * This file only re-exports; see docs/architecture.md for the design.
+ */
+export { Heap, attachStore } from './heap';
+export type { HeapStats, HeapResource } from './heap';
+export type { HeapOptions, ResolvedHeapOptions } from './options';
+export { defaultHeapOptions } from './options';
+export { Store } from './store/store';
+export type { StoreLink } from './store/store';
+export { ExternRef } from './store/extern-ref';
+export type { PendingConstruction } from './store/extern-ref';
+export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
+export type { GcReport } from './rpc/protocol';
+export {
+  SharedRefError,
+  GcHeapOutOfMemory,
+  UnrootedError,
+  InvalidHandleError,
+  CrossStoreError,
+  NotCloneableError,
+  HeapClosedError,
+  StoreClosedError,
+  LeaseTimeoutError,
+  ErrorCode,
+} from './errors';

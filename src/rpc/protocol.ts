@@ -1,0 +1,93 @@
+/**
+ * Wire protocol between stores and the coordinator: every message is a member of a
+ * discriminated union on `t`, defined here and nowhere else.
+ *
+ * Each store has three ports to the coordinator:
+ * - control (store → coordinator): value posts (`put`), synchronous requests (`sync`), `bye`;
+ *   its `close` event is how the coordinator learns that the store's thread died (I4);
+ * - reply (coordinator → store): answers to `sync`, read with `receiveMessageOnPort` only;
+ * - rpc: comlink, for the asynchronous API (`CoordinatorApi`).
+ * The creating thread also holds the heap port (`HeapMessage`) for attaching stores and closing.
+ *
+ * Rejected: one port per store carrying both comlink and our own messages; comlink's listener
+ * would see our messages and we would depend on its ignoring them.
+ */
+import type { SerializedError } from '../errors';
+import type { ResolvedHeapOptions } from '../options';
+
+/** What `heap.gc()` reports. */
+export interface GcReport {
+  /** Objects disposed and freed by this collection. */
+  readonly freed: number;
+  /** Objects still holding a slot after it. */
+  readonly live: number;
+  /** Time the coordinator spent collecting, in milliseconds. */
+  readonly pauseMs: number;
+}
+
+/** A value read from the coordinator, with the version it had. */
+export interface VersionedValue {
+  readonly value: unknown;
+  readonly version: number;
+}
+
+/** A granted `dataMut` lease. */
+export interface LeaseGrant extends VersionedValue {
+  readonly lease: number;
+}
+
+/** The coordinator's API, per store. Asynchronous over comlink; the same names run synchronously over the mailbox. */
+export interface CoordinatorApi {
+  read(handle: number): VersionedValue | Promise<VersionedValue>;
+  acquire(handle: number): Promise<LeaseGrant>;
+  commit(lease: number, value: unknown): number;
+  abandon(lease: number): void;
+  call(handle: number, method: string, args: unknown[]): unknown;
+  construct(index: number, generation: number, factory: string, args: unknown[]): number | Promise<number>;
+  grant(count: number): number[];
+  collect(): GcReport | Promise<GcReport>;
+}
+
+/** Names of the operations a store may ask for synchronously. */
+export type SyncOp = keyof CoordinatorApi;
+
+/** Store → coordinator, on the control port. */
+export type ControlMessage =
+  /** Values created by `ExternRef.new`: flat triples of slot index, generation, value. */
+  | { readonly t: 'put'; readonly items: unknown[] }
+  /** A synchronous request; the answer comes on the reply port, then the mailbox word flips. */
+  | { readonly t: 'sync'; readonly op: SyncOp; readonly args: unknown[] }
+  /** The store is closing: release everything it holds. */
+  | { readonly t: 'bye' };
+
+/** Coordinator → store, on the reply port. */
+export type ReplyMessage =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: SerializedError };
+
+/** The ports a store uses, store side (what travels to the store's thread). */
+export interface StorePorts {
+  readonly control: MessagePort;
+  readonly reply: MessagePort;
+  readonly rpc: MessagePort;
+}
+
+/** Creator → coordinator, on the heap port. */
+export type HeapMessage =
+  | { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts }
+  | { readonly t: 'shutdown' };
+
+/** Coordinator → creator, on the heap port. */
+export type HeapEvent =
+  | { readonly t: 'ready' }
+  | { readonly t: 'closed'; readonly disposed: number; readonly disposeErrors: number }
+  | { readonly t: 'error'; readonly error: SerializedError };
+
+/** What the coordinator thread receives as `workerData`. */
+export interface CoordinatorData {
+  readonly buffer: SharedArrayBuffer;
+  readonly options: ResolvedHeapOptions;
+  readonly port: MessagePort;
+}
+
+type MessagePort = import('node:worker_threads').MessagePort;

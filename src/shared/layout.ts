@@ -1,0 +1,198 @@
+/**
+ * The layout of the heap's shared metadata: one `SharedArrayBuffer` viewed as `Int32Array`.
+ *
+ * Any thread. This file only computes where things are; it never reads or writes the buffer.
+ * Every other module addresses shared memory through the constants and the `Layout` below, and
+ * `test/unit/layout.test.ts` pins them, so a change here is a deliberate layout-version bump.
+ *
+ * Logical struct (all fields are 32-bit words; offsets are word indices):
+ *
+ * ```
+ * struct Heap {
+ *   Header   header;                        // HEADER_WORDS words, fields H_*
+ *   Slot     slots[capacity];               // SLOT_WORDS each, fields S_*
+ *   i32      releaseQueue[nextPow2(capacity)]; // ring of slot index + 1 (0 = empty)
+ *   u8       typeNames[TYPE_NAMES_MAX][TYPE_NAME_BYTES];
+ *   Region   stores[maxStores];             // REGION_HEADER_WORDS + rootsPerStore each, fields R_*
+ *   Transfer transfers[transfers];          // TRANSFER_WORDS each, fields T_*
+ * }
+ * ```
+ *
+ * Rejected alternative: one buffer per store region, allocated by each thread. It would let a
+ * region grow, but the coordinator must be able to read a dead thread's region, so the buffer
+ * would have to reach it by message before the thread can die — a race with `terminate()` that
+ * a single pre-sized buffer does not have. `rootsPerStore` bounds a store instead (ERR_ROOT_LIMIT).
+ */
+
+/** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
+export const MAGIC = 0x53524546;
+/** Bumped on every change to the offsets below. */
+export const LAYOUT_VERSION = 1;
+
+// ---- Header ---------------------------------------------------------------------------------
+// Contract per word: who writes / who reads / how.
+/** Magic number. Written once by the creator; read by attachers (plain). */
+export const H_MAGIC = 0;
+/** Layout version. Written once by the creator; read by attachers. */
+export const H_LAYOUT_VERSION = 1;
+/** Slot count. Written once by the creator. */
+export const H_CAPACITY = 2;
+/** Store region count. Written once. */
+export const H_MAX_STORES = 3;
+/** Root entries per store region. Written once. */
+export const H_ROOTS_PER_STORE = 4;
+/** Transfer entries. Written once. */
+export const H_TRANSFERS = 5;
+/** Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by every thread before each operation (Atomics.load). */
+export const H_STATE = 6;
+/** Slots holding a value not yet disposed. Stores add 1 when a slot goes live; the coordinator subtracts 1 when it frees one (Atomics.add/sub). */
+export const H_LIVE = 7;
+/** Values ever created. Stores add (Atomics.add). */
+export const H_CREATED = 8;
+/** Values ever disposed. The coordinator adds (Atomics.add). */
+export const H_DISPOSED = 9;
+/** Collections run. The coordinator adds. */
+export const H_COLLECTIONS = 10;
+/** Stores attached now. Attachers add; the coordinator subtracts after cleaning a region. */
+export const H_STORES = 11;
+/** Slots retired because their generation would wrap. The coordinator adds. */
+export const H_RETIRED = 12;
+/** Release queue: next position the coordinator will read. The coordinator writes (Atomics.store); stats read (Atomics.load). */
+export const H_RQ_HEAD = 13;
+/** Release queue: next position a producer claims (Atomics.add by any thread). */
+export const H_RQ_TAIL = 14;
+/** Interned type names published. The coordinator writes the name bytes, then Atomics.store's this; readers Atomics.load it first. */
+export const H_TYPE_COUNT = 15;
+/** Debug mode flag (1 = on). Written once by the creator. */
+export const H_DEBUG = 16;
+/** Slots free on the coordinator's free list (not reserved by any store). Coordinator writes; stats read. */
+export const H_FREE_LIST = 17;
+/** Words in the header; the rest are reserved (zero). */
+export const HEADER_WORDS = 32;
+
+/** `H_STATE` values. */
+export const HEAP_OPEN = 0;
+export const HEAP_CLOSED = 1;
+
+// ---- Slot -----------------------------------------------------------------------------------
+/**
+ * Reference count. 0 is terminal (I2). Increments from 0 are never made: `clone` increments a
+ * count its caller holds (plain Atomics.add); `fromRaw` uses a compare-exchange loop that refuses
+ * 0. The thread whose decrement takes it to 0 moves the slot to SLOT_DYING and queues it.
+ */
+export const S_COUNT = 0;
+/** Generation of the value in the slot (or of the next value while FREE/RESERVED). Coordinator writes when freeing (Atomics.store); everyone reads (Atomics.load) to validate handles (I1). */
+export const S_GEN = 1;
+/** One of SLOT_*. Written as documented on each state. */
+export const S_STATE = 2;
+/** Store id the slot is reserved for (RESERVED) or that created it (LIVE). Written by the coordinator at grant. */
+export const S_OWNER = 3;
+/** Type tag (see type-names.ts). Written by the creating store before publishing SLOT_LIVE. */
+export const S_TAG = 4;
+/** Version of the value; the coordinator adds 1 after every committed mutation or call. Stores compare it with their cache (Atomics.load). */
+export const S_VERSION = 5;
+/** Words per slot. */
+export const SLOT_WORDS = 6;
+
+/** Slot states (`S_STATE`). */
+export const SLOT_FREE = 0; // on the coordinator's free list; written by the coordinator
+export const SLOT_RESERVED = 1; // in a store's batch; written by the coordinator at grant
+export const SLOT_LIVE = 2; // holds a value; published by the creating store (Atomics.store) after S_COUNT/S_TAG
+export const SLOT_DYING = 3; // count reached 0; written by the thread that took it there, before queueing
+export const SLOT_RETIRED = 4; // generation exhausted; written by the coordinator; never reused (I2)
+
+// ---- Type names -----------------------------------------------------------------------------
+/** Interned type names (constructor names of values built in place). */
+export const TYPE_NAMES_MAX = 256;
+/** Bytes per interned name (UTF-8, NUL padded; longer names are cut). */
+export const TYPE_NAME_BYTES = 64;
+
+// ---- Store region ---------------------------------------------------------------------------
+/** Region state, one of REGION_*. CAS FREE→ATTACHED by the attaching thread; the coordinator stores FREE after cleaning. */
+export const R_STATE = 0;
+/** Sync mailbox word. The store stores 0 before a request; the coordinator stores 1 after posting the reply, then notifies. */
+export const R_MAILBOX = 1;
+/** High-water mark of root entries used. Store writes (plain: read only after the store's thread is gone or has said goodbye, which orders it). */
+export const R_HIGH_WATER = 2;
+/** Words before the root entries. */
+export const REGION_HEADER_WORDS = 4;
+
+/** Region states (`R_STATE`). */
+export const REGION_FREE = 0;
+export const REGION_ATTACHED = 1;
+
+// ---- Transfer -------------------------------------------------------------------------------
+/** Transfer state, one of TRANSFER_*; every change is a compare-exchange, so exactly one of adopt/release wins. */
+export const T_STATE = 0;
+/** The raw handle whose count travels. Written by the sender before T_STATE becomes IN_FLIGHT. */
+export const T_HANDLE = 1;
+/** Store id of the sender, whose death releases the transfer if nobody adopted it. */
+export const T_OWNER = 2;
+/** Words per transfer entry. */
+export const TRANSFER_WORDS = 3;
+
+export const TRANSFER_FREE = 0;
+export const TRANSFER_CLAIMED = 1; // being written by the sender
+export const TRANSFER_IN_FLIGHT = 2;
+
+/** Where each part of the buffer starts, for one heap's sizes. */
+export interface Layout {
+  readonly capacity: number;
+  readonly maxStores: number;
+  readonly rootsPerStore: number;
+  readonly transfers: number;
+  readonly slots: number;
+  readonly releaseQueue: number;
+  /** Entries in the release queue: a power of two ≥ capacity, so positions wrap cleanly at 2^32. */
+  readonly releaseQueueSize: number;
+  /** Byte offset (not word) of the type-name table. */
+  readonly typeNamesByte: number;
+  readonly regions: number;
+  readonly regionWords: number;
+  readonly transferTable: number;
+  readonly totalWords: number;
+}
+
+/** Computes the layout for the given sizes. */
+export function computeLayout(capacity: number, maxStores: number, rootsPerStore: number, transfers: number): Layout {
+  const slots = HEADER_WORDS;
+  const releaseQueue = slots + capacity * SLOT_WORDS;
+  const releaseQueueSize = 2 ** Math.ceil(Math.log2(capacity));
+  const typeNames = releaseQueue + releaseQueueSize;
+  const regions = typeNames + (TYPE_NAMES_MAX * TYPE_NAME_BYTES) / 4;
+  const regionWords = REGION_HEADER_WORDS + rootsPerStore;
+  const transferTable = regions + maxStores * regionWords;
+  const totalWords = transferTable + transfers * TRANSFER_WORDS;
+  return {
+    capacity,
+    maxStores,
+    rootsPerStore,
+    transfers,
+    slots,
+    releaseQueue,
+    releaseQueueSize,
+    typeNamesByte: typeNames * 4,
+    regions,
+    regionWords,
+    transferTable,
+    totalWords,
+  };
+}
+
+/** Reads the sizes back from an existing buffer's header and recomputes its layout. */
+export function layoutOf(i32: Int32Array): Layout {
+  if (i32[H_MAGIC] !== MAGIC || i32[H_LAYOUT_VERSION] !== LAYOUT_VERSION) {
+    throw new TypeError('the buffer is not a sharedref heap of this layout version');
+  }
+  return computeLayout(i32[H_CAPACITY]!, i32[H_MAX_STORES]!, i32[H_ROOTS_PER_STORE]!, i32[H_TRANSFERS]!);
+}
+
+/** Word offset of slot `index`'s first field. */
+export function slotBase(layout: Layout, index: number): number {
+  return layout.slots + index * SLOT_WORDS;
+}
+
+/** Word offset of store `id`'s region (ids start at 1; 0 means "no store"). */
+export function regionBase(layout: Layout, storeId: number): number {
+  return layout.regions + (storeId - 1) * layout.regionWords;
+}

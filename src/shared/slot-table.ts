@@ -1,0 +1,207 @@
+/**
+ * Slot metadata and reference counts: every count change in sharedref goes through here.
+ *
+ * Any thread. Stores call `cloneHeld`, `tryCloneRaw`, `drop`, `publishLive`; the coordinator
+ * calls `popReleased`, `free`, `grant`. The counts are sequentially consistent `Atomics`
+ * operations on `S_COUNT` (the seed's `strong_count` loads with SeqCst; so do we).
+ *
+ * Kill safety. A worker can be terminated at any point, but V8 delivers termination only at
+ * function entries and loop back-edges, never between two statements of one function that call
+ * no JavaScript. Each pair of writes that must not be split (claim a release-queue position and
+ * fill it; increment a count and record the root that owns it) sits in one such straight-line
+ * function, and is ordered so that a split could only leak, never double-release:
+ * count before record on the way in, record before count on the way out.
+ */
+import { type HandleCodec, type RawHandle, handleCodec, handleGeneration, handleIndex, encodeHandle } from './handle';
+import {
+  H_CREATED,
+  H_LIVE,
+  H_RQ_HEAD,
+  H_RQ_TAIL,
+  type Layout,
+  S_COUNT,
+  S_GEN,
+  S_OWNER,
+  S_STATE,
+  S_TAG,
+  S_VERSION,
+  SLOT_DYING,
+  SLOT_LIVE,
+  SLOT_RESERVED,
+  SLOT_WORDS,
+} from './layout';
+
+/** Index returned by lookups that failed. */
+export const NO_SLOT = -1;
+
+/** The shared slot table and release queue of one heap, seen from one thread. */
+export class SlotTable {
+  readonly i32: Int32Array;
+  readonly layout: Layout;
+  readonly codec: HandleCodec;
+  readonly capacity: number;
+  /** Word offset of slot 0. Kept as a field: the hot paths read it on every call. */
+  readonly #slots: number;
+  readonly #rq: number;
+  readonly #rqMask: number;
+
+  constructor(i32: Int32Array, layout: Layout) {
+    this.i32 = i32;
+    this.layout = layout;
+    this.codec = handleCodec(layout.capacity);
+    this.capacity = layout.capacity;
+    this.#slots = layout.slots;
+    this.#rq = layout.releaseQueue;
+    this.#rqMask = layout.releaseQueueSize - 1;
+  }
+
+  /** Word offset of field `field` of slot `index`. */
+  word(index: number, field: number): number {
+    return this.#slots + index * SLOT_WORDS + field;
+  }
+
+  /**
+   * The slot index of `handle` if it names a live object right now, else NO_SLOT. A snapshot:
+   * only a count held by the caller keeps the answer true afterwards.
+   */
+  check(handle: number): number {
+    if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
+    const index = handleIndex(this.codec, handle);
+    if (index >= this.capacity) return NO_SLOT;
+    const base = this.#slots + index * SLOT_WORDS;
+    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
+    if (Atomics.load(this.i32, base + S_STATE) !== SLOT_LIVE) return NO_SLOT;
+    return index;
+  }
+
+  /** The handle of the value now in slot `index` (for the coordinator and owners). */
+  handleOf(index: number): RawHandle {
+    return encodeHandle(this.codec, index, Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_GEN));
+  }
+
+  /**
+   * Adds a count to a slot whose count the caller already holds (cloning a root) and records it
+   * in the caller's root entry at word `entryWord`, in this order and in this one function.
+   */
+  cloneHeld(index: number, entryWord: number, handle: number): void {
+    // The caller's own count keeps this slot LIVE, so no check is needed and 0 cannot be revived.
+    Atomics.add(this.i32, this.#slots + index * SLOT_WORDS + S_COUNT, 1);
+    this.i32[entryWord] = handle;
+  }
+
+  /**
+   * Adds a count for an untrusted raw handle (the seed's `clone_from_raw`), or returns NO_SLOT.
+   * Refuses count 0 (I2) and re-reads the generation after the increment: if the slot was freed
+   * and reused between the first check and the increment, the increment landed on another
+   * object, so it is undone with an ordinary `drop` and the handle is reported invalid (I1).
+   */
+  tryCloneRaw(handle: number, entryWord: number): number {
+    const index = this.check(handle);
+    if (index === NO_SLOT) return NO_SLOT;
+    const base = this.#slots + index * SLOT_WORDS;
+    const countAt = base + S_COUNT;
+    for (;;) {
+      const c = Atomics.load(this.i32, countAt);
+      if (c <= 0) return NO_SLOT; // dying: count 0 is terminal
+      if (Atomics.compareExchange(this.i32, countAt, c, c + 1) === c) break;
+    }
+    this.i32[entryWord] = handle; // record right after the count, before anything can fail
+    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) {
+      this.drop(index, entryWord);
+      return NO_SLOT;
+    }
+    return index;
+  }
+
+  /**
+   * Gives back one count, first clearing the root entry at `entryWord` that recorded it (pass -1
+   * when no entry does: the coordinator releasing a drained region). The thread whose decrement
+   * reaches 0 marks the slot DYING and queues it for the coordinator (I2, I3). Returns the count
+   * that remains.
+   */
+  drop(index: number, entryWord: number): number {
+    if (entryWord >= 0) this.i32[entryWord] = 0;
+    const base = this.#slots + index * SLOT_WORDS;
+    const before = Atomics.sub(this.i32, base + S_COUNT, 1);
+    if (before === 1) {
+      Atomics.store(this.i32, base + S_STATE, SLOT_DYING);
+      // Claim a queue position, then fill it: straight-line, so no kill can leave a hole.
+      const pos = Atomics.add(this.i32, H_RQ_TAIL, 1);
+      Atomics.store(this.i32, this.#rq + (pos & this.#rqMask), index + 1);
+    } else if (before <= 0) {
+      // A double decrement is a bug in sharedref; restore and refuse rather than corrupt (I6).
+      Atomics.add(this.i32, base + S_COUNT, 1);
+      throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
+    }
+    return before - 1;
+  }
+
+  /** The current count of slot `index` (sequentially consistent). */
+  count(index: number): number {
+    return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_COUNT);
+  }
+
+  /** The generation now in slot `index`. */
+  generation(index: number): number {
+    return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_GEN);
+  }
+
+  /** The version word of slot `index`. */
+  version(index: number): number {
+    return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_VERSION);
+  }
+
+  /** The type tag of slot `index`. */
+  tag(index: number): number {
+    return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_TAG);
+  }
+
+  /**
+   * A store turns one of its RESERVED slots into a live value with one count (I5: it fills a
+   * slot the coordinator reserved for it). Count, tag and the creator's root entry are written
+   * before the state that publishes them, so `check` never sees a LIVE slot without its count.
+   */
+  publishLive(index: number, tag: number, entryWord: number): RawHandle {
+    const base = this.#slots + index * SLOT_WORDS;
+    const handle = encodeHandle(this.codec, index, Atomics.load(this.i32, base + S_GEN));
+    Atomics.store(this.i32, base + S_TAG, tag);
+    Atomics.store(this.i32, base + S_VERSION, 0);
+    Atomics.store(this.i32, base + S_COUNT, 1);
+    // H_LIVE first: it may over-count for a moment, never under-count (checked in debug mode).
+    Atomics.add(this.i32, H_LIVE, 1);
+    Atomics.add(this.i32, H_CREATED, 1);
+    this.i32[entryWord] = handle;
+    Atomics.store(this.i32, base + S_STATE, SLOT_LIVE);
+    return handle;
+  }
+
+  /** True when slot `index` is reserved for `storeId` (the coordinator checks before filling it). */
+  isReservedFor(index: number, generation: number, storeId: number): boolean {
+    if (index < 0 || index >= this.capacity) return false;
+    const base = this.#slots + index * SLOT_WORDS;
+    return (
+      Atomics.load(this.i32, base + S_STATE) === SLOT_RESERVED &&
+      Atomics.load(this.i32, base + S_OWNER) === storeId &&
+      Atomics.load(this.i32, base + S_GEN) === generation
+    );
+  }
+
+  /**
+   * Coordinator only: the next released slot index, or NO_SLOT when the queue is empty (or its
+   * next position is claimed but not yet filled — the next call will find it).
+   */
+  popReleased(): number {
+    const head = Atomics.load(this.i32, H_RQ_HEAD);
+    const at = this.#rq + (head & this.#rqMask);
+    const v = Atomics.load(this.i32, at);
+    if (v === 0) return NO_SLOT;
+    Atomics.store(this.i32, at, 0);
+    Atomics.store(this.i32, H_RQ_HEAD, (head + 1) | 0);
+    return v - 1;
+  }
+
+  /** Released slots waiting in the queue (approximate while producers run). */
+  pendingReleases(): number {
+    return (Atomics.load(this.i32, H_RQ_TAIL) - Atomics.load(this.i32, H_RQ_HEAD)) | 0;
+  }
+}

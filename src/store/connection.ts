@@ -1,0 +1,137 @@
+/**
+ * A store's link to the coordinator: synchronous calls over the mailbox, asynchronous calls over
+ * comlink, and the batched posting of new values.
+ *
+ * The store's thread only. `ExternRef.new` does not wait for the coordinator: it queues the
+ * value here and the queue is posted as one message at the next microtask, before any request
+ * this store sends, or when it grows past `FLUSH_AT`. The coordinator answers a read of a value
+ * that has not arrived yet by waiting for it, so batching never changes what a reader sees.
+ * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
+ */
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { ErrorCode, GenericSharedRefError, HeapClosedError, StoreClosedError, deserializeError } from '../errors';
+import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
+import { RpcClient } from '../rpc/endpoint';
+import { H_STATE, HEAP_OPEN } from '../shared/layout';
+import { mailboxArm, mailboxWait } from '../shared/mailbox';
+
+/** Items (3 per value) queued before a flush is forced. */
+const FLUSH_AT = 3 * 256;
+
+type AnyFn = (...args: never[]) => unknown;
+type Result<K extends SyncOp> = CoordinatorApi[K] extends AnyFn ? Awaited<ReturnType<CoordinatorApi[K]>> : never;
+type Args<K extends SyncOp> = CoordinatorApi[K] extends AnyFn ? Parameters<CoordinatorApi[K]> : never;
+
+/**
+ * Every open connection on this thread. A thread that blocks in a synchronous call first posts
+ * the queued values of all of them: the value it waits for may sit in another store's queue on
+ * this very thread, which could not post it while the thread is blocked.
+ */
+const threadConnections = new Set<Connection>();
+
+function flushThread(): void {
+  for (const c of threadConnections) c.flush();
+}
+
+/** The store's side of its three ports. */
+export class Connection {
+  readonly #i32: Int32Array;
+  readonly #mailbox: number;
+  readonly #ports: StorePorts;
+  readonly rpc: RpcClient<CoordinatorApi>;
+  #puts: unknown[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts) {
+    this.#i32 = i32;
+    this.#mailbox = mailboxWord;
+    this.#ports = ports;
+    ports.control.unref();
+    ports.reply.unref();
+    this.rpc = new RpcClient<CoordinatorApi>(ports.rpc);
+    threadConnections.add(this);
+  }
+
+  /** True when values are queued but not yet posted. */
+  get hasQueued(): boolean {
+    return this.#puts.length > 0;
+  }
+
+  /** Throws ERR_HEAP_CLOSED / ERR_STORE_CLOSED if this link can no longer be used. */
+  ensureOpen(what: string): void {
+    if (Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN) throw new HeapClosedError(what);
+    if (this.#closed) throw new StoreClosedError(what);
+  }
+
+  /** Queues a new value for the coordinator (no round trip). */
+  post(index: number, generation: number, value: unknown): void {
+    this.#puts.push(index, generation, value);
+    if (this.#puts.length >= FLUSH_AT) this.flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Posts queued values now. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#puts.length === 0 || this.#closed) return;
+    const items = this.#puts;
+    this.#puts = [];
+    this.#send({ t: 'put', items });
+  }
+
+  #send(msg: ControlMessage): void {
+    this.#ports.control.postMessage(msg);
+  }
+
+  /** Runs `op` on the coordinator and blocks this thread until it answers. */
+  sync<K extends SyncOp>(op: K, ...args: Args<K>): Result<K> {
+    this.ensureOpen(op);
+    flushThread();
+    mailboxArm(this.#i32, this.#mailbox);
+    this.#send({ t: 'sync', op, args: args as unknown[] });
+    if (!mailboxWait(this.#i32, this.#mailbox)) throw new HeapClosedError(op);
+    const got = receiveMessageOnPort(this.#ports.reply);
+    if (got === undefined) {
+      throw new GenericSharedRefError(ErrorCode.COORDINATOR_DIED, `${op}: the coordinator signalled but sent no reply`);
+    }
+    const reply = got.message as ReplyMessage;
+    if (reply.ok) return reply.value as Result<K>;
+    throw deserializeError(reply.error);
+  }
+
+  /** Runs `op` on the coordinator asynchronously (comlink). */
+  call<K extends SyncOp>(op: K, ...args: Args<K>): Promise<Result<K>> {
+    try {
+      this.ensureOpen(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.flush();
+    return this.rpc.call(op, ...(args as never)) as Promise<Result<K>>;
+  }
+
+  /** Says goodbye (the coordinator releases everything this store held) and closes the ports. */
+  close(makeError: () => unknown): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    threadConnections.delete(this);
+    try {
+      this.#send({ t: 'bye' });
+    } catch {
+      // the coordinator is already gone
+    }
+    this.rpc.close(makeError);
+    this.#ports.control.close();
+    this.#ports.reply.close();
+  }
+
+  /** True once `close` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * Roots: `Rooted` (owned by a scope), `ManuallyRooted` (owned by the caller until `unroot()`),
+ * and `RootScope`.
+ *
+ * The thread of the root's store only. Every root holds exactly one count on its object and one
+ * entry in its store's shared root region (so a dead thread's roots can be released, I4). A root
+ * that was released keeps its object's identity (`toRaw` is refused, but `ptrEq` still works on
+ * the remembered handle) and answers every other use with `ERR_UNROOTED`; no path releases a
+ * count twice (I6). After the store or heap closes, the coordinator has released the counts, so a
+ * root only forgets its entry and touches no shared memory.
+ *
+ * The seed's `Rooted<T>` lives in a LIFO scope; here a scope is a plain list of roots released
+ * together, which also works for scopes that end out of order (async code). Rejected: one
+ * FinalizationRegistry entry per root as the release mechanism. It costs more than the count
+ * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
+ */
+import { CrossStoreError, NotCloneableError, UnrootedError } from '../errors';
+import type { VersionedValue } from '../rpc/protocol';
+import type { Store } from './store';
+
+/** What every root can do. Not constructed directly: see `ExternRef`. */
+export abstract class RootBase {
+  /** @internal */ _store: Store;
+  /** @internal */ _index: number;
+  /** @internal */ _handle: number;
+  /** @internal Root-region entry, or -1 once released. */
+  _entry: number;
+
+  /** @internal */
+  constructor(store: Store, index: number, handle: number, entry: number) {
+    this._store = store;
+    this._index = index;
+    this._handle = handle;
+    this._entry = entry;
+  }
+
+  /** @internal Throws unless this root is usable (with `store`, if given). */
+  _check(what: string, store?: Store): void {
+    if (this._entry < 0) throw new UnrootedError(what);
+    if (store !== undefined && store !== this._store) throw new CrossStoreError(what);
+    this._store._ensureOpen(what);
+  }
+
+  /** @internal Gives back this root's count (once; later calls do nothing). */
+  _release(): void {
+    const e = this._entry;
+    if (e < 0) return;
+    this._entry = -1;
+    this._store._releaseEntry(this._index, e);
+  }
+
+  /** True while this root holds its object. */
+  get isRooted(): boolean {
+    return this._entry >= 0 && !this._store.closed;
+  }
+
+  /** The store this root belongs to. */
+  get store(): Store {
+    return this._store;
+  }
+
+  /**
+   * The raw `u32` handle of the object (the seed's `to_raw`/`as_raw`): the same number in every
+   * thread of the heap. It adds no count: it stays valid while some root holds the object.
+   */
+  toRaw(store?: Store): number {
+    this._check('toRaw', store);
+    // The number may reach another thread at once: post this store's queued values first, so
+    // a reader there never waits on a value still queued here.
+    if (this._store._conn.hasQueued) this._store._conn.flush();
+    return this._handle;
+  }
+
+  /** The object's reference count now (sequentially consistent load, as the seed's `strong_count`). */
+  strongCount(store?: Store): number {
+    this._check('strongCount', store);
+    return this._store._slots.count(this._index);
+  }
+
+  /** The value's `typeof`, or for objects its constructor's name (`'Object'`, `'Map'`, a class name for values built in place). No round trip. */
+  typeOf(store?: Store): string {
+    this._check('typeOf', store);
+    return this._store._types.name(this._store._slots.tag(this._index));
+  }
+
+  /**
+   * The value (a copy local to this thread), from the store's cache when it is current, else
+   * from the coordinator. Treat it as read-only; change the object with `dataMut`.
+   */
+  data(store?: Store): Promise<unknown> {
+    try {
+      this._check('data', store);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const hit = this._store._cached(this._handle, this._index);
+    if (hit !== undefined) return Promise.resolve(hit.value);
+    const handle = this._handle;
+    return this._store._conn.call('read', handle).then((r) => this._store._remember(handle, r));
+  }
+
+  /** Like `data()`, but blocks this thread until the coordinator answers (no wait if cached). */
+  dataSync(store?: Store): unknown {
+    this._check('dataSync', store);
+    const hit = this._store._cached(this._handle, this._index);
+    if (hit !== undefined) return hit.value;
+    return this._store._remember(this._handle, this._store._conn.sync('read', this._handle));
+  }
+
+  /**
+   * Exclusive read-modify-write. `fn` runs on this thread over a copy of the value; its return
+   * value (or, if it returns `undefined`, the copy it changed) is committed as the new value.
+   * Mutations of one object are serialized across every thread. Resolves with the new value.
+   */
+  async dataMut<T = unknown>(fn: (value: T) => T | void | Promise<T | void>, store?: Store): Promise<T> {
+    this._check('dataMut', store);
+    const conn = this._store._conn;
+    const grant = await conn.call('acquire', this._handle);
+    let next: unknown;
+    try {
+      const r = await fn(grant.value as T);
+      next = r === undefined ? grant.value : r;
+      cloneCheck(next, 'dataMut');
+    } catch (err) {
+      void conn.call('abandon', grant.lease).catch(() => undefined);
+      throw err;
+    }
+    const version = await conn.call('commit', grant.lease, next);
+    this._store._cache.set(this._handle, next, version);
+    return next as T;
+  }
+
+  /** Like `dataMut`, but synchronous: `fn` must not return a promise. */
+  dataMutSync<T = unknown>(fn: (value: T) => T | void, store?: Store): T {
+    this._check('dataMutSync', store);
+    const conn = this._store._conn;
+    const grant = conn.sync('acquire', this._handle);
+    let next: unknown;
+    try {
+      const r = fn(grant.value as T);
+      if (r instanceof Promise) throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
+      next = r === undefined ? grant.value : r;
+      cloneCheck(next, 'dataMutSync');
+    } catch (err) {
+      conn.sync('abandon', grant.lease);
+      throw err;
+    }
+    const version = conn.sync('commit', grant.lease, next);
+    this._store._cache.set(this._handle, next, version);
+    return next as T;
+  }
+
+  /**
+   * Calls `method` on the value on the coordinator (actor semantics: one call at a time per
+   * object) and resolves with its (structured-cloned) result. This is how values built in place
+   * by `ExternRef.newWith` are used.
+   */
+  call(method: string, ...args: unknown[]): Promise<unknown> {
+    try {
+      this._check('call');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this._store._conn.call('call', this._handle, method, args);
+  }
+
+  /** Like `call`, but blocks this thread until the coordinator answers. */
+  callSync(method: string, ...args: unknown[]): unknown {
+    this._check('callSync');
+    return this._store._conn.sync('call', this._handle, method, args);
+  }
+}
+
+function cloneCheck(value: unknown, what: string): void {
+  if (typeof value === 'object' && value !== null) {
+    try {
+      structuredClone(value);
+    } catch (err) {
+      throw new NotCloneableError(what, err);
+    }
+  } else if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new NotCloneableError(what, new TypeError(`a ${typeof value} cannot be cloned`));
+  }
+}
+
+/**
+ * A root owned by a scope: released when its scope ends (`store.scope(fn)` or a `RootScope`);
+ * one made outside any scope belongs to the store until the store or heap closes.
+ */
+export class Rooted extends RootBase {
+  /** A new manual root of the same object (one more count); this root stays valid. */
+  toManuallyRooted(): ManuallyRooted {
+    this._check('toManuallyRooted');
+    return this._store._cloneRoot(this, false) as ManuallyRooted;
+  }
+}
+
+/** A root owned by the caller: it holds its object until `unroot()` (or the store closes). */
+export class ManuallyRooted extends RootBase {
+  /** Gives back this root's count. A second call throws `ERR_UNROOTED` and changes nothing. */
+  unroot(): void {
+    if (this._entry < 0) throw new UnrootedError('unroot');
+    if (this._store.closed) {
+      this._entry = -1;
+      return;
+    }
+    this._release();
+  }
+
+  /** A new manual root of the same object (one more count). */
+  clone(): ManuallyRooted {
+    this._check('clone');
+    return this._store._cloneRoot(this, false) as ManuallyRooted;
+  }
+
+  /** A new scoped root of the same object in the current scope; this manual root stays valid. */
+  toRooted(): Rooted {
+    this._check('toRooted');
+    return this._store._cloneRoot(this, true) as Rooted;
+  }
+
+  /**
+   * Gives up this root and returns the raw handle that now owns its count (the seed's
+   * `into_raw`). Take the count back with `ExternRef.fromOwnedRaw` on the same store; until
+   * then the count still belongs to this store, so it is released if the thread dies (I4).
+   */
+  intoRaw(): number {
+    this._check('intoRaw');
+    const e = this._entry;
+    this._entry = -1;
+    this._store._keepOwnedRaw(this._handle, e);
+    return this._handle;
+  }
+}
+
+/**
+ * A scope that owns the `Rooted` roots created while it is current, and releases them when it
+ * is disposed. Works with `using`: `using scope = new RootScope(store);`. For async code prefer
+ * `store.scope(async () => …)`, which follows the code across `await`.
+ */
+export class RootScope implements Disposable {
+  /** The store whose roots this scope owns. */
+  readonly store: Store;
+  /** @internal */ _roots: RootBase[] = [];
+  /** @internal The async context this scope was entered in. */
+  _ctx: unknown;
+  /** @internal */ _open = true;
+
+  /** Opens a scope on `store`; it is current until disposed. */
+  constructor(store: Store) {
+    this.store = store;
+    this._ctx = store._enterScope(this);
+  }
+
+  /** Roots this scope holds now. */
+  get size(): number {
+    return this._roots.length;
+  }
+
+  /** Releases every root of this scope; idempotent. */
+  close(): void {
+    if (!this._open) return;
+    this._open = false;
+    this.store._leaveScope(this);
+    const roots = this._roots;
+    this._roots = [];
+    for (const r of roots) r._release();
+  }
+
+  /** Same as `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The result type of reading through the coordinator (re-exported for users of `data`). */
+export type { VersionedValue };

@@ -1,0 +1,271 @@
+/**
+ * A store: one thread's root set in a heap, and its link to the coordinator.
+ *
+ * The thread that attached it only. The creating thread has `heap.store`; `heap.createStore()`
+ * adds more on that thread; every pool worker gets one. A store reserves slots in batches so
+ * that `ExternRef.new` needs no round trip, caches values it created or read, and records every
+ * count it holds in its region of shared memory (I4).
+ *
+ * Which scope owns a new `Rooted`: the innermost open scope of the running code. Synchronous
+ * scopes form a stack. Scopes of async functions (`store.scope(async () => …)`) are found through
+ * an `AsyncLocalStorage`, so two async scopes interleaving on one store each keep their own
+ * roots. The `AsyncLocalStorage` is only consulted while such a scope is pending, which keeps
+ * the common synchronous path to one array read.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ErrorCode, GenericSharedRefError, HeapClosedError, InvalidHandleError, StoreClosedError } from '../errors';
+import type { ResolvedHeapOptions } from '../options';
+import type { StorePorts, VersionedValue } from '../rpc/protocol';
+import { H_STATE, HEAP_OPEN, layoutOf } from '../shared/layout';
+import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
+import { SlotTable } from '../shared/slot-table';
+import { TypeNames } from '../shared/type-names';
+import { Connection } from './connection';
+import { ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
+import { type CacheEntry, ValueCache } from './value-cache';
+
+/** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
+export interface StoreLink {
+  readonly buffer: SharedArrayBuffer;
+  readonly heapId: number;
+  readonly storeId: number;
+  readonly ports: StorePorts;
+  readonly options: ResolvedHeapOptions;
+}
+
+/** One thread's root set. Created by the heap or the pool, never with `new`. */
+export class Store {
+  /** The store's id in this heap (1 … maxStores). */
+  readonly id: number;
+  /** Identifies the heap across threads (random per heap). */
+  readonly heapId: number;
+  /** @internal */ readonly _slots: SlotTable;
+  /** @internal */ readonly _region: RootRegion;
+  /** @internal */ readonly _types: TypeNames;
+  /** @internal */ readonly _cache: ValueCache;
+  /** @internal */ readonly _conn: Connection;
+  /** @internal */ readonly _options: ResolvedHeapOptions;
+  readonly #i32: Int32Array;
+  #batch: number[] = [];
+  readonly #storeScope: RootScope;
+  readonly #stack: RootScope[] = [];
+  #asyncScopes = 0;
+  #als: AsyncLocalStorage<RootScope> | null = null;
+  readonly #ownedRaw = new Map<number, number[]>();
+  readonly #closeHooks: Array<() => void> = [];
+  #closed = false;
+
+  /** @internal Use `heap.store`, `heap.createStore()` or `ctx.store`. */
+  constructor(link: StoreLink) {
+    const i32 = new Int32Array(link.buffer);
+    const layout = layoutOf(i32);
+    this.#i32 = i32;
+    this.id = link.storeId;
+    this.heapId = link.heapId;
+    this._options = link.options;
+    this._slots = new SlotTable(i32, layout);
+    this._region = new RootRegion(i32, layout, link.storeId);
+    this._types = new TypeNames(i32, layout);
+    this._cache = new ValueCache(link.options.cacheSize);
+    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports);
+    this.#storeScope = Object.create(RootScope.prototype) as RootScope;
+    Object.assign(this.#storeScope, { store: this, _roots: [], _ctx: undefined, _open: true });
+  }
+
+  /** True once the store (or its heap) closed. */
+  get closed(): boolean {
+    return this.#closed || Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN;
+  }
+
+  /** Counts this store holds now (roots of every kind, and owned raw handles). */
+  get rootCount(): number {
+    return this._region.used;
+  }
+
+  /**
+   * Runs `fn` in a new root scope and returns what it returns. Roots created inside are released
+   * when `fn` returns, or, for an async `fn`, when its promise settles.
+   */
+  scope<T>(fn: () => T): T {
+    this._ensureOpen('scope');
+    const als = (this.#als ??= new AsyncLocalStorage<RootScope>());
+    const scope = new RootScope(this);
+    scope._ctx = scope;
+    let result: T;
+    try {
+      result = als.run(scope, fn);
+    } catch (err) {
+      scope.close();
+      throw err;
+    }
+    if (result instanceof Promise) {
+      this.#unstack(scope);
+      this.#asyncScopes++;
+      const settle = (): void => {
+        this.#asyncScopes--;
+        scope.close();
+      };
+      return result.then(
+        (v) => {
+          settle();
+          return v;
+        },
+        (err: unknown) => {
+          settle();
+          throw err;
+        },
+      ) as T;
+    }
+    scope.close();
+    return result;
+  }
+
+  /** Closes this store: every count it holds is released; its roots become unusable. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this._conn.close(() => new StoreClosedError());
+    this.#batch = [];
+    this._cache.clear();
+    for (const hook of this.#closeHooks.splice(0)) hook();
+  }
+
+  /** @internal Runs `hook` when this store closes. */
+  _onClose(hook: () => void): void {
+    this.#closeHooks.push(hook);
+  }
+
+  /** @internal */
+  _ensureOpen(what: string): void {
+    if (Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN) throw new HeapClosedError(what);
+    if (this.#closed) throw new StoreClosedError(what);
+  }
+
+  // ---- scopes -------------------------------------------------------------------------------
+
+  /** @internal A scope opens: push it; returns the async context it belongs to. */
+  _enterScope(scope: RootScope): unknown {
+    this.#stack.push(scope);
+    return this.#asyncScopes > 0 ? this.#als?.getStore() : undefined;
+  }
+
+  /** @internal A scope closes: take it off the stack wherever it is. */
+  _leaveScope(scope: RootScope): void {
+    this.#unstack(scope);
+  }
+
+  #unstack(scope: RootScope): void {
+    const s = this.#stack;
+    if (s[s.length - 1] === scope) s.pop();
+    else {
+      const i = s.lastIndexOf(scope);
+      if (i >= 0) s.splice(i, 1);
+    }
+  }
+
+  /** The scope that owns a `Rooted` created now. */
+  #current(): RootScope {
+    const top = this.#stack[this.#stack.length - 1];
+    if (this.#asyncScopes === 0) return top ?? this.#storeScope;
+    const ctx = this.#als!.getStore();
+    if (top !== undefined && top._ctx === ctx) return top;
+    if (ctx !== undefined && ctx._open) return ctx;
+    return top ?? this.#storeScope;
+  }
+
+  // ---- slots and counts -----------------------------------------------------------------------
+
+  /** @internal A reserved slot index for a new value, or -1 when the heap is full. */
+  _takeSlot(): number {
+    if (this.#batch.length === 0) this.#batch = this._conn.sync('grant', this._options.batchSize).reverse();
+    return this.#batch.pop() ?? -1;
+  }
+
+  /** @internal Gives an unused reserved slot back to this store's batch. */
+  _returnSlot(index: number): void {
+    this.#batch.push(index);
+  }
+
+  /** @internal A free root entry, or throws ERR_ROOT_LIMIT. */
+  _allocEntry(what: string): number {
+    const e = this._region.alloc();
+    if (e === REGION_FULL) {
+      throw new GenericSharedRefError(
+        ErrorCode.ROOT_LIMIT,
+        `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`,
+      );
+    }
+    return e;
+  }
+
+  /** @internal Wraps a count already recorded in entry `e` as a root of this store. */
+  _wrap(scoped: boolean, index: number, handle: number, e: number): RootBase {
+    if (!scoped) return new ManuallyRooted(this, index, handle, e);
+    const r = new Rooted(this, index, handle, e);
+    this.#current()._roots.push(r);
+    return r;
+  }
+
+  /** @internal Releases the count of entry `e` (slot `index`). */
+  _releaseEntry(index: number, e: number): void {
+    if (this.closed) return; // the coordinator released this store's counts at close
+    this._slots.drop(index, this._region.wordOf(e));
+    this._region.free(e);
+  }
+
+  /** @internal A new root (one more count) of the object `root` holds. */
+  _cloneRoot(root: RootBase, scoped: boolean): RootBase {
+    const e = this._allocEntry('clone');
+    this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
+    return this._wrap(scoped, root._index, root._handle, e);
+  }
+
+  /** @internal A new root for an untrusted raw handle (adds a count), or throws ERR_INVALID_HANDLE. */
+  _rootFromRaw(raw: number, scoped: boolean): RootBase {
+    const e = this._allocEntry('fromRaw');
+    const index = this._slots.tryCloneRaw(raw, this._region.wordOf(e));
+    if (index < 0) {
+      this._region.free(e);
+      throw new InvalidHandleError(raw);
+    }
+    return this._wrap(scoped, index, raw >>> 0, e);
+  }
+
+  /** @internal `intoRaw`: entry `e` now belongs to the raw number until `fromOwnedRaw`. */
+  _keepOwnedRaw(handle: number, e: number): void {
+    const list = this.#ownedRaw.get(handle);
+    if (list === undefined) this.#ownedRaw.set(handle, [e]);
+    else list.push(e);
+  }
+
+  /** @internal `fromOwnedRaw`: takes back a count given up by `intoRaw` on this store. */
+  _takeOwnedRaw(raw: number): RootBase {
+    const handle = raw >>> 0;
+    const list = this.#ownedRaw.get(handle);
+    const e = list?.pop();
+    if (e === undefined) {
+      if (this._slots.check(handle) < 0) throw new InvalidHandleError(raw);
+      throw new GenericSharedRefError(
+        ErrorCode.CROSS_STORE,
+        `fromOwnedRaw: handle 0x${handle.toString(16)} owns no count in this store (use intoRaw on this store, or fromRaw to add a count)`,
+      );
+    }
+    if (list!.length === 0) this.#ownedRaw.delete(handle);
+    return new ManuallyRooted(this, this._slots.check(handle), handle, e);
+  }
+
+  // ---- cache ----------------------------------------------------------------------------------
+
+  /** @internal The cached value of `handle` if it is still current. */
+  _cached(handle: number, index: number): CacheEntry | undefined {
+    const hit = this._cache.get(handle);
+    if (hit !== undefined && hit.version === this._slots.version(index)) return hit;
+    return undefined;
+  }
+
+  /** @internal Caches a value read from the coordinator and returns it. */
+  _remember(handle: number, r: VersionedValue): unknown {
+    this._cache.set(handle, r.value, r.version);
+    return r.value;
+  }
+}
