@@ -263,6 +263,8 @@ export class Heap implements AsyncDisposable {
   async #close(): Promise<void> {
     for (const r of [...this.#resources]) await r.close().catch(() => undefined);
     if (!this.#coordinatorExited) {
+      // Post queued values before the shutdown message, so the coordinator finds them queued.
+      for (const store of this.#stores) store._conn.flush();
       this.#port.ref();
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();

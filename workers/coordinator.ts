@@ -2,16 +2,27 @@
  * Entry point of the coordinator thread (one per heap). Thin on purpose: the actor lives in
  * `src/coordinator/coordinator.ts`; this file only connects it to the thread's `workerData`.
  */
+import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { Coordinator } from '../src/coordinator/coordinator';
+import { Coordinator, markHeapDead } from '../src/coordinator/coordinator';
 import { serializeError } from '../src/errors';
 import type { CoordinatorData, HeapMessage } from '../src/rpc/protocol';
 import { layoutOf } from '../src/shared/layout';
 
 const data = workerData as CoordinatorData;
 const i32 = new Int32Array(data.buffer);
-const coordinator = new Coordinator(i32, layoutOf(i32), data.options);
+const layout = layoutOf(i32);
+const coordinator = new Coordinator(i32, layout, data.options);
 const port = data.port;
+
+// A coordinator that dies must not leave any thread waiting for it (I8).
+const die = (err: unknown): void => {
+  markHeapDead(i32, layout);
+  writeSync(2, `sharedref: the coordinator thread failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(70);
+};
+process.on('uncaughtException', die);
+process.on('unhandledRejection', die);
 
 coordinator.loadHostModule().then(
   () => {

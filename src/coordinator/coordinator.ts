@@ -15,7 +15,7 @@
  * main thread would stall every worker.
  */
 import { debuglog } from 'node:util';
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   ErrorCode,
   GenericSharedRefError,
@@ -28,7 +28,7 @@ import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
 import { exposeOn } from '../rpc/endpoint';
 import { handleIndex } from '../shared/handle';
-import { H_COLLECTIONS, H_LIVE, H_STATE, H_STORES, HEAP_CLOSED, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
+import { H_COLLECTIONS, H_DISPOSED, H_LIVE, H_STATE, H_STORES, HEAP_CLOSED, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
@@ -82,8 +82,11 @@ export class Coordinator {
     const spec = this.#options.hostModule;
     if (spec === null) return;
     const mod = (await import(spec)) as Record<string, unknown>;
+    // An ESM module may export its factories as a default object; named exports win.
     const dflt = mod.default;
-    this.#host = dflt !== null && typeof dflt === 'object' && Object.keys(mod).length <= 2 ? { ...(dflt as object), ...mod } : mod;
+    const host: Record<string, unknown> = { ...(dflt !== null && typeof dflt === 'object' ? dflt : {}), ...mod };
+    delete host.default;
+    this.#host = host;
   }
 
   /** Handles a message on the heap port (from the creating thread). */
@@ -190,11 +193,20 @@ export class Coordinator {
     return index;
   }
 
+  /** The value of slot `index` as data; a value built in place is not data (use `call`). */
+  #dataOf(index: number, what: string): unknown {
+    if (this.#values.isInPlace(index)) {
+      const type = typeNameOf(this.#values.get(index));
+      throw new NotCloneableError(what, new TypeError(`the ${type} value was built in place by newWith; use call(method)`));
+    }
+    return this.#values.get(index);
+  }
+
   #read(handle: number): { value: unknown; version: number } | Promise<{ value: unknown; version: number }> {
     const index = this.#live(handle);
     const wait = this.#values.whenPresent(index, handle);
     const answer = (): { value: unknown; version: number } => ({
-      value: this.#values.get(index),
+      value: this.#dataOf(index, 'data'),
       version: Atomics.load(this.#i32, this.#table.word(index, S_VERSION)),
     });
     return wait === null ? answer() : wait.then(answer);
@@ -203,6 +215,7 @@ export class Coordinator {
   async #acquire(handle: number, storeId: number): Promise<{ lease: number; value: unknown; version: number }> {
     const index = this.#live(handle);
     await this.#values.whenPresent(index, handle);
+    this.#dataOf(index, 'dataMut');
     const lease = await this.#leases.acquire(index, storeId);
     if (this.#table.check(handle) !== index) {
       this.#leases.take(lease, storeId);
@@ -273,7 +286,7 @@ export class Coordinator {
       await this.#values.dispose(index);
       throw new HeapClosedError('newWith');
     }
-    this.#values.set(index, value);
+    this.#values.set(index, value, true);
     return this.#types.intern(typeNameOf(value));
   }
 
@@ -284,11 +297,26 @@ export class Coordinator {
     return this.#slots.grant(storeId, count);
   }
 
-  /** Runs a collection: disposes and frees every slot whose count reached 0. */
+  /**
+   * Runs a collection: disposes and frees every slot whose count reached 0. Everything any thread
+   * posted on its control port before this request (values, goodbyes of closed stores) is taken
+   * in first, although it travelled on another port than the request.
+   */
   async collect(): Promise<GcReport> {
+    this.#drainControlQueues();
     const { report, pending } = this.#collectSync();
     if (pending.length > 0) await Promise.all(pending);
     return report;
+  }
+
+  /** Handles every message already queued on the stores' control ports, in order. */
+  #drainControlQueues(): void {
+    for (const link of [...this.#stores.values()]) {
+      for (let m = receiveMessageOnPort(link.ports.control); m !== undefined; m = receiveMessageOnPort(link.ports.control)) {
+        this.#onControl(link, m.message as ControlMessage);
+        if (link.gone) break;
+      }
+    }
   }
 
   #collectSync(): { report: GcReport; pending: Promise<void>[] } {
@@ -356,9 +384,21 @@ export class Coordinator {
         disposed++;
       }
     }
+    Atomics.add(this.#i32, H_DISPOSED, disposed);
+    Atomics.sub(this.#i32, H_LIVE, disposed);
     await Promise.all(pending);
     return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
   }
+}
+
+/**
+ * The coordinator is about to die of an uncaught error: mark the heap closed and wake every
+ * store blocked in its mailbox, from this thread, because a blocked creator thread cannot run
+ * its own 'exit' handler to do it (I8).
+ */
+export function markHeapDead(i32: Int32Array, layout: Layout): void {
+  Atomics.store(i32, H_STATE, HEAP_CLOSED);
+  for (let id = 1; id <= layout.maxStores; id++) Atomics.notify(i32, mailboxWord(layout, id));
 }
 
 /** Wakes a store blocked in its mailbox without a reply: it will see the heap closed. */

@@ -13,6 +13,8 @@ const ABSENT = 0;
 const PRESENT = 1;
 /** The creating store died before its value reached the coordinator. */
 const LOST = 2;
+/** Built in place by a factory: used through `call`, never copied out as data. */
+const IN_PLACE = 3;
 
 interface Waiter {
   resolve(): void;
@@ -37,9 +39,9 @@ export class HostValues {
   }
 
   /** Stores the value of slot `index` and wakes its waiters. */
-  set(index: number, value: unknown): void {
+  set(index: number, value: unknown, inPlace = false): void {
     this.#values[index] = value;
-    this.#state[index] = PRESENT;
+    this.#state[index] = inPlace ? IN_PLACE : PRESENT;
     const waiters = this.#waiters.get(index);
     if (waiters !== undefined) {
       this.#waiters.delete(index);
@@ -49,7 +51,12 @@ export class HostValues {
 
   /** True when slot `index` has its value. */
   has(index: number): boolean {
-    return this.#state[index] === PRESENT;
+    return this.#state[index] === PRESENT || this.#state[index] === IN_PLACE;
+  }
+
+  /** True when slot `index` holds a value built in place (not data: use `call`). */
+  isInPlace(index: number): boolean {
+    return this.#state[index] === IN_PLACE;
   }
 
   /** The value of slot `index` (call `has` or `whenPresent` first). */
@@ -60,7 +67,7 @@ export class HostValues {
   /** Resolves when slot `index` has its value (at once if it has). */
   whenPresent(index: number, handle: number): Promise<void> | null {
     const s = this.#state[index];
-    if (s === PRESENT) return null;
+    if (s === PRESENT || s === IN_PLACE) return null;
     if (s === LOST) return Promise.reject(new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'));
     if (this.#closed) return Promise.reject(new HeapClosedError('read'));
     return new Promise<void>((resolve, reject) => {
@@ -72,7 +79,7 @@ export class HostValues {
 
   /** The creator of slot `index` died before sending its value: fail its waiters. */
   markLost(index: number, handle: number): void {
-    if (this.#state[index] === PRESENT) return;
+    if (this.has(index)) return;
     this.#state[index] = LOST;
     this.#failWaiters(index, () => new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'));
   }
@@ -104,7 +111,7 @@ export class HostValues {
    * the disposal has to wait for a running call or an async disposer, else null.
    */
   dispose(index: number): Promise<void> | null {
-    const present = this.#state[index] === PRESENT;
+    const present = this.has(index);
     const value = this.#values[index];
     this.#values[index] = undefined;
     this.#state[index] = ABSENT;

@@ -124,6 +124,9 @@ export class SlotManager {
   checkInvariants(): Record<string, number> {
     const t = this.#t;
     const byState = [0, 0, 0, 0, 0];
+    // Stores keep publishing (H_LIVE += 1, then state LIVE) while this scan runs, and only this
+    // thread frees, so: H_LIVE before the scan − publishes in flight ≤ seen ≤ H_LIVE after it.
+    const liveBefore = Atomics.load(this.#i32, H_LIVE);
     for (let i = 0; i < t.capacity; i++) {
       const state = Atomics.load(this.#i32, t.word(i, S_STATE));
       const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
@@ -137,12 +140,10 @@ export class SlotManager {
     if (byState[SLOT_FREE] !== this.#freeTop) {
       throw new Error(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
     }
-    // Stores add to H_LIVE just before publishing LIVE, so it may exceed the scan by the number
-    // of publishes in progress (at most one per store), never fall below it.
-    const live = Atomics.load(this.#i32, H_LIVE);
+    const liveAfter = Atomics.load(this.#i32, H_LIVE);
     const seen = byState[SLOT_LIVE]! + byState[SLOT_DYING]!;
-    if (live < seen || live > seen + this.#t.layout.maxStores) {
-      throw new Error(`invariant: H_LIVE is ${live} but ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots exist`);
+    if (seen > liveAfter || seen < liveBefore - this.#t.layout.maxStores) {
+      throw new Error(`invariant: H_LIVE went ${liveBefore}→${liveAfter} but the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots`);
     }
     return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
   }

@@ -124,7 +124,8 @@ export class Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this._conn.close(() => new StoreClosedError());
+    const heapClosed = Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN;
+    this._conn.close(() => (heapClosed ? new HeapClosedError() : new StoreClosedError()));
     this.#batch = [];
     this._cache.clear();
     for (const hook of this.#closeHooks.splice(0)) hook();

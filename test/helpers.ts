@@ -1,0 +1,32 @@
+/** Shared test helpers: error-code assertions and the host module's path. */
+import { expect } from 'chai';
+import { join } from 'node:path';
+
+/** Absolute path of the test host module. */
+export const hostModule = join(__dirname, 'fixtures', 'host-module.ts');
+
+/** Asserts that `fn` throws an error whose `code` is `code`; returns the error. */
+export function throwsCode(fn: () => unknown, code: string): Error & { code: string } {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected a throw with code ${code}`).to.be.instanceOf(Error);
+  expect((caught as { code?: unknown }).code).to.equal(code);
+  return caught as Error & { code: string };
+}
+
+/** Asserts that `p` rejects with an error whose `code` is `code`; returns the error. */
+export async function rejectsCode(p: Promise<unknown>, code: string): Promise<Error & { code: string }> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected a rejection with code ${code}`).to.be.instanceOf(Error);
+  expect((caught as { code?: unknown }).code).to.equal(code);
+  return caught as Error & { code: string };
+}

@@ -1,0 +1,206 @@
+/** Values: reads, mutation, calls, in-place construction, collection and close (I3, I8). */
+import { expect } from 'chai';
+import { Worker } from 'node:worker_threads';
+import { ExternRef, Heap, type Rooted } from '../../src';
+import { hostModule, rejectsCode, throwsCode } from '../helpers';
+
+describe('values, collection and close', () => {
+  let heap: Heap;
+  beforeEach(async () => {
+    heap = await Heap.create({ hostModule, leaseTimeoutMs: 300 });
+  });
+  afterEach(async () => {
+    await heap.close();
+  });
+
+  it('4096 short-lived values are all disposed exactly once', async () => {
+    const log = ExternRef.newManuallyRooted(heap.store, 0); // keeps a reference to nothing special
+    const before = heap.stats();
+    for (let batch = 0; batch < 8; batch++) {
+      heap.store.scope(() => {
+        for (let i = 0; i < 512; i++) ExternRef.new(heap.store, { batch, i });
+      });
+    }
+    const built = heap.store.scope(async () => {
+      for (let i = 0; i < 256; i++) await ExternRef.newWith(heap.store, 'tracked', i);
+    });
+    await built;
+    await heap.gc();
+    const after = heap.stats();
+    expect(after.created - before.created).to.equal(4096 + 256);
+    expect(after.disposed - before.disposed).to.equal(4096 + 256);
+    expect(after.live).to.equal(before.live);
+    const entries = (await heap.store.scope(async () => (await ExternRef.newWith(heap.store, 'disposalLog')).call('entries'))) as number[];
+    expect(entries.length).to.equal(256);
+    expect(new Set(entries).size).to.equal(256);
+    log.unroot();
+  });
+
+  it('a value that cannot be cloned is ERR_NOT_CLONEABLE and leaks no slot', async () => {
+    const before = heap.stats();
+    for (const bad of [() => 1, Symbol('s'), { f: () => 1 }, new WeakMap()]) {
+      throwsCode(() => ExternRef.new(heap.store, bad), 'ERR_NOT_CLONEABLE');
+    }
+    const after = heap.stats();
+    expect(after.live).to.equal(before.live);
+    expect(after.created).to.equal(before.created);
+    expect(heap.store.rootCount).to.equal(0);
+  });
+
+  it('a dataMut result that cannot be cloned is refused and the value is unchanged', async () => {
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, { n: 1 });
+      await rejectsCode(r.dataMut(() => ({ f: () => 1 })), 'ERR_NOT_CLONEABLE');
+      throwsCode(() => r.dataMutSync(() => Symbol('x') as never), 'ERR_NOT_CLONEABLE');
+      expect(await r.dataMut((v: { n: number }) => ({ n: v.n + 1 }))).to.deep.equal({ n: 2 });
+    });
+  });
+
+  it('error codes survive crossing threads', async () => {
+    // From the coordinator thread, over comlink and over the mailbox:
+    await heap.store.scope(async () => {
+      const t = await ExternRef.newWith(heap.store, 'tracked', 1);
+      const e1 = await rejectsCode(t.call('noSuchMethod'), 'ERR_NO_SUCH_METHOD');
+      expect(e1.message).to.match(/Tracked value has no method named "noSuchMethod"/);
+      throwsCode(() => t.callSync('noSuchMethod'), 'ERR_NO_SUCH_METHOD');
+      const e2 = await rejectsCode(ExternRef.newWith(heap.store, 'broken'), 'E_FIXTURE');
+      expect(e2.message).to.equal('factory failed on purpose');
+      throwsCode(() => ExternRef.newWithSync(heap.store, 'nope'), 'ERR_NO_SUCH_FACTORY');
+    });
+    // From a thread of our own that attached a store:
+    const link = heap.createStoreLink();
+    const worker = new Worker(
+      `require('ts-node/register/transpile-only');
+       const { workerData, parentPort } = require('node:worker_threads');
+       const { attachStore, ExternRef } = require(${JSON.stringify(require.resolve('../../src'))});
+       const store = attachStore(workerData);
+       try { ExternRef.fromRaw(store, 0xdeadbeef); } catch (e) { parentPort.postMessage({ code: e.code, name: e.name }); }
+       store.close();`,
+      { eval: true, workerData: link, transferList: link.transferList },
+    );
+    const got = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(got).to.deep.equal({ code: 'ERR_INVALID_HANDLE', name: 'InvalidHandleError' });
+  });
+
+  it('a failed factory gives its reserved slot back', async () => {
+    const before = heap.stats();
+    for (let i = 0; i < 10; i++) await rejectsCode(ExternRef.newWith(heap.store, 'broken'), 'E_FIXTURE');
+    expect(heap.stats().live).to.equal(before.live);
+    expect(heap.store.rootCount).to.equal(0);
+  });
+
+  it('calls on one object run one at a time', async () => {
+    await heap.store.scope(async () => {
+      const c = await ExternRef.newWith(heap.store, 'slowCounter');
+      const results = await Promise.all(Array.from({ length: 20 }, () => c.call('add', 1)));
+      expect([...(results as number[])].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(await c.call('stats')).to.deep.equal({ value: 20, maxRunning: 1 });
+    });
+  });
+
+  it('dataMut from two stores loses no update', async () => {
+    const other = heap.createStore();
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, { n: 0 });
+      const r2 = ExternRef.fromRaw(other, r.toRaw())!;
+      const bump = (x: Rooted): Promise<unknown> =>
+        x.dataMut(async (v: { n: number }) => {
+          await new Promise((res) => setImmediate(res));
+          return { n: v.n + 1 };
+        });
+      await Promise.all([...Array(25)].flatMap(() => [bump(r), bump(r2)]));
+      for (let i = 0; i < 25; i++) r2.dataMutSync((v: { n: number }) => ({ n: v.n + 1 }));
+      expect(await r.data()).to.deep.equal({ n: 75 });
+      expect(r2.dataSync()).to.deep.equal({ n: 75 });
+    });
+    other.close();
+  });
+
+  it('a cached value is revalidated after another store mutates it', async () => {
+    const other = heap.createStore();
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, ['a']);
+      expect(r.dataSync()).to.deep.equal(['a']); // served from the creator's cache
+      const r2 = ExternRef.fromRaw(other, r.toRaw())!;
+      r2.dataMutSync((v: string[]) => [...v, 'b']);
+      expect(r.dataSync()).to.deep.equal(['a', 'b']);
+      expect(await r.data()).to.deep.equal(['a', 'b']);
+    });
+    other.close();
+  });
+
+  it('a dataMut holder that never commits loses its lease with ERR_LEASE_TIMEOUT and others proceed', async () => {
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, 1);
+      let stall!: () => void;
+      const stuck = r.dataMut(() => new Promise<number>((res) => (stall = () => res(100))));
+      await new Promise((res) => setTimeout(res, 50));
+      const waiting = r.dataMut((v: number) => v + 1); // queued behind the stuck holder
+      expect(await waiting).to.equal(2);
+      stall();
+      await rejectsCode(stuck, 'ERR_LEASE_TIMEOUT');
+      expect(await r.data()).to.equal(2);
+    });
+  });
+
+  it('typeOf names builtins and classes built in place without a round trip', async () => {
+    await heap.store.scope(async () => {
+      const cases: Array<[unknown, string]> = [
+        [1, 'number'],
+        ['s', 'string'],
+        [null, 'null'],
+        [undefined, 'undefined'],
+        [true, 'boolean'],
+        [10n, 'bigint'],
+        [{}, 'Object'],
+        [[], 'Array'],
+        [new Map(), 'Map'],
+        [new Set(), 'Set'],
+        [new Date(0), 'Date'],
+        [new Uint8Array(2), 'Uint8Array'],
+        [new (class Point {})(), 'Object'], // a clone of a class instance is a plain object
+      ];
+      for (const [v, t] of cases) expect(ExternRef.new(heap.store, v).typeOf()).to.equal(t);
+      expect((await ExternRef.newWith(heap.store, 'slowCounter')).typeOf()).to.equal('SlowCounter');
+    });
+  });
+
+  it('close() disposes everything left exactly once, is idempotent, and then every call is ERR_HEAP_CLOSED', async () => {
+    const h = await Heap.create({ hostModule });
+    const m = await h.store.scope(async () => (await ExternRef.newWith(h.store, 'tracked', 5)).toManuallyRooted());
+    const v = ExternRef.newManuallyRooted(h.store, 'plain');
+    const p1 = h.close();
+    const p2 = h.close();
+    expect(p1).to.equal(p2);
+    await p1;
+    await h[Symbol.asyncDispose]();
+    throwsCode(() => ExternRef.new(h.store, 1), 'ERR_HEAP_CLOSED');
+    throwsCode(() => v.dataSync(), 'ERR_HEAP_CLOSED');
+    throwsCode(() => m.toRaw(), 'ERR_HEAP_CLOSED');
+    await rejectsCode(m.call('get'), 'ERR_HEAP_CLOSED');
+    await rejectsCode(h.gc(), 'ERR_HEAP_CLOSED');
+    throwsCode(() => h.createStore(), 'ERR_HEAP_CLOSED');
+    expect(h.stats().disposed).to.equal(2);
+    m.unroot(); // after close, unrooting forgets the root and touches nothing shared
+  });
+
+  it('a call pending when the heap closes settles', async () => {
+    const h = await Heap.create({ hostModule });
+    const r = h.store.scope(() => ExternRef.newManuallyRooted(h.store, 1));
+    const other = h.createStore();
+    const r2 = ExternRef.fromRawManuallyRooted(other, r.toRaw())!;
+    let release!: () => void;
+    const holding = r.dataMut(() => new Promise<number>((res) => (release = () => res(2))));
+    await new Promise((res) => setTimeout(res, 20));
+    const pending = rejectsCode(r2.dataMut((v: number) => v + 1), 'ERR_HEAP_CLOSED'); // waits behind the holder
+    const held = rejectsCode(holding, 'ERR_HEAP_CLOSED');
+    await h.close();
+    release();
+    await pending;
+    await held;
+  });
+});
