@@ -40,6 +40,7 @@ import {
 } from './shared/layout';
 import { claimRegion, mailboxWord } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
+import { Pool, type PoolOptions } from './pool/pool';
 import { Store, type StoreLink } from './store/store';
 
 /** What `heap.stats()` returns: a synchronous snapshot read from shared memory. */
@@ -209,6 +210,18 @@ export class Heap implements AsyncDisposable {
   /** @internal */
   removeResource(r: HeapResource): void {
     this.#resources.delete(r);
+  }
+
+  /**
+   * A piscina pool whose workers each attach a store to this heap. `options.filename` is the
+   * worker file (`module.exports = defineTasks({...})` from `sharedref/worker`). Closed by
+   * `heap.close()` if not before.
+   */
+  createPool(options: PoolOptions): Pool {
+    this.#ensureOpen('createPool');
+    const pool = new Pool(this, options, entryFile('pool-worker'));
+    this.addResource(pool);
+    return pool;
   }
 
   /** Runs a collection on the coordinator: disposes and frees every object whose count reached 0. */

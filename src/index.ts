@@ -12,6 +12,10 @@ export { ExternRef } from './store/extern-ref';
 export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
 export type { GcReport } from './rpc/protocol';
+export { Pool } from './pool/pool';
+export type { PoolOptions, RunTaskOptions } from './pool/pool';
+export { defineTasks } from './pool/worker-runtime';
+export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
 export {
   SharedRefError,
   GcHeapOutOfMemory,

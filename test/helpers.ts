@@ -30,3 +30,17 @@ export async function rejectsCode(p: Promise<unknown>, code: string): Promise<Er
   expect((caught as { code?: unknown }).code).to.equal(code);
   return caught as Error & { code: string };
 }
+
+/** Waits until `check()` is true, polling; fails after `ms` (for effects that happen on another thread). */
+export async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export { seeded } from './fixtures/prng';
+
+/** Absolute path of the test task module for pools. */
+export const tasksFile = join(__dirname, 'fixtures', 'tasks.ts');

@@ -32,6 +32,7 @@ import { H_COLLECTIONS, H_DISPOSED, H_LIVE, H_STATE, H_STORES, HEAP_CLOSED, type
 import { mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
+import { TransferTable } from '../shared/transfer-table';
 import { TypeNames, typeNameOf } from '../shared/type-names';
 import { HostValues } from './host-values';
 import { Leases } from './leases';
@@ -45,9 +46,6 @@ interface StoreLinkState {
   gone: boolean;
 }
 
-/** Hook for releasing in-flight transfers of a dead store (installed by the pool layer). */
-export type StoreCleanupHook = (storeId: number) => void;
-
 /** One heap's coordinator. */
 export class Coordinator {
   readonly #i32: Int32Array;
@@ -58,8 +56,8 @@ export class Coordinator {
   readonly #values: HostValues;
   readonly #leases: Leases;
   readonly #types: TypeNames;
+  readonly #transfers: TransferTable;
   readonly #stores = new Map<number, StoreLinkState>();
-  readonly #cleanupHooks: StoreCleanupHook[] = [];
   #host: Record<string, unknown> | null = null;
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
@@ -73,6 +71,7 @@ export class Coordinator {
     this.#values = new HostValues(layout.capacity);
     this.#leases = new Leases(options.leaseTimeoutMs);
     this.#types = new TypeNames(i32, layout);
+    this.#transfers = new TransferTable(i32, layout, this.#table);
     const every = options.autoCollectMs > 0 ? options.autoCollectMs : options.debug ? 20 : 0;
     if (every > 0) this.#timer = setInterval(() => void this.collect(), every);
   }
@@ -93,11 +92,6 @@ export class Coordinator {
   onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
     if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
     else if (msg.t === 'shutdown') void this.shutdown().then(reply);
-  }
-
-  /** Adds a hook run when a store is cleaned up (before its region is freed). */
-  onStoreCleanup(hook: StoreCleanupHook): void {
-    this.#cleanupHooks.push(hook);
   }
 
   #attach(storeId: number, ports: StorePorts): void {
@@ -351,7 +345,7 @@ export class Coordinator {
     const released = drainRegion(this.#i32, this.#layout, id, (handle) => {
       this.#table.drop(handleIndex(this.#table.codec, handle), -1);
     });
-    for (const hook of this.#cleanupHooks) hook(id);
+    const transfers = this.#transfers.releaseOwnedBy(id);
     for (const index of this.#slots.ownedBy(id, [SLOT_RESERVED])) this.#slots.reclaim(index);
     for (const index of this.#slots.ownedBy(id, [SLOT_LIVE, SLOT_DYING])) {
       if (!this.#values.has(index)) this.#values.markLost(index, this.#table.handleOf(index));
@@ -359,7 +353,7 @@ export class Coordinator {
     for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
     freeRegion(this.#i32, this.#layout, id);
     Atomics.sub(this.#i32, H_STORES, 1);
-    debug('store %d gone: released %d counts', id, released);
+    debug('store %d gone: released %d counts and %d transfers in flight', id, released, transfers);
   }
 
   /** Closes the heap: disposes every value left exactly once, then refuses everything (I3, I8). */

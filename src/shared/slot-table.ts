@@ -74,6 +74,11 @@ export class SlotTable {
     return index;
   }
 
+  /** The slot index a handle names (not checked). */
+  indexOf(handle: number): number {
+    return handleIndex(this.codec, handle);
+  }
+
   /** The handle of the value now in slot `index` (for the coordinator and owners). */
   handleOf(index: number): RawHandle {
     return encodeHandle(this.codec, index, Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_GEN));

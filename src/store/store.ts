@@ -19,6 +19,7 @@ import type { StorePorts, VersionedValue } from '../rpc/protocol';
 import { H_STATE, HEAP_OPEN, layoutOf } from '../shared/layout';
 import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
 import { SlotTable } from '../shared/slot-table';
+import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
 import { Connection } from './connection';
 import { ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
@@ -42,6 +43,7 @@ export class Store {
   /** @internal */ readonly _slots: SlotTable;
   /** @internal */ readonly _region: RootRegion;
   /** @internal */ readonly _types: TypeNames;
+  /** @internal */ readonly _transfers: TransferTable;
   /** @internal */ readonly _cache: ValueCache;
   /** @internal */ readonly _conn: Connection;
   /** @internal */ readonly _options: ResolvedHeapOptions;
@@ -66,6 +68,7 @@ export class Store {
     this._slots = new SlotTable(i32, layout);
     this._region = new RootRegion(i32, layout, link.storeId);
     this._types = new TypeNames(i32, layout);
+    this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
     this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports);
     this.#storeScope = Object.create(RootScope.prototype) as RootScope;
@@ -230,6 +233,18 @@ export class Store {
       throw new InvalidHandleError(raw);
     }
     return this._wrap(scoped, index, raw >>> 0, e);
+  }
+
+  /** @internal Adopts a transferred count as a root of this store, or null if it was lost. */
+  _adopt(token: TransferToken, manual: boolean): RootBase | null {
+    this._ensureOpen('adopt');
+    const e = this._allocEntry('adopt');
+    const index = this._transfers.adopt(token, this._region.wordOf(e));
+    if (index < 0) {
+      this._region.free(e);
+      return null;
+    }
+    return this._wrap(!manual, index, token.handle >>> 0, e);
   }
 
   /** @internal `intoRaw`: entry `e` now belongs to the raw number until `fromOwnedRaw`. */

@@ -1,0 +1,174 @@
+/**
+ * `Pool`: piscina workers, each with its own store on the heap.
+ *
+ * The creating thread. `pool.run(task, ...args)` sends roots in `args` as transfers (each carries
+ * one new count; the caller's roots stay as they were), and adopts roots in the result into the
+ * caller's current scope. Transfers nobody adopted are released when the task settles, whether it
+ * succeeded, threw, was aborted or its worker died — so nothing leaks (I4).
+ *
+ * piscina runs with `atomics: 'disabled'`. With the default (`'sync'`) an idle worker sleeps in
+ * `Atomics.wait` between tasks and does not run its event loop, so replies to its own comlink
+ * calls and its microtask-batched value posts would stall until its next task. Disabled costs a
+ * few microseconds per task and keeps every worker responsive.
+ *
+ * Worker deaths need no bookkeeping here: the coordinator learns of them from the store's control
+ * port closing, and piscina fails the dead worker's task and starts a replacement.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { Piscina } from 'piscina';
+import { ErrorCode, GenericSharedRefError, deserializeError } from '../errors';
+import { checkInteger, describe } from '../options';
+import type { TransferToken } from '../shared/transfer-table';
+import type { Store } from '../store/store';
+import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { packRoots, unpackRoots } from './transfer';
+
+/** Options of `heap.createPool()`. */
+export interface PoolOptions {
+  /** Absolute path of the worker file (`module.exports = defineTasks({...})`). Required. */
+  filename: string;
+  /** Workers kept running. Default: half the available parallelism, at least 1. */
+  minThreads?: number;
+  /** Most workers at once. Default: the available parallelism. */
+  maxThreads?: number;
+  /** Idle ms before a worker above `minThreads` exits. Default 60000. */
+  idleTimeout?: number;
+  /** Ms `close()` waits for running tasks before terminating workers. Default 10000. */
+  closeTimeout?: number;
+  /** Passed to each task as `ctx.workerData`. */
+  workerData?: unknown;
+  /** Passed to piscina (`resourceLimits`, `env`, `argv`, `execArgv`, `maxQueue`, `name`, …). */
+  piscina?: Record<string, unknown>;
+}
+
+/** One task run with options. */
+export interface RunTaskOptions {
+  /** The task's name in the worker file. */
+  task: string;
+  /** Its arguments; roots inside travel as transfers. */
+  args?: unknown[];
+  /** Aborting terminates the worker running the task (piscina's semantics). */
+  signal?: AbortSignal;
+}
+
+/** What the heap gives a pool. */
+export interface PoolHost {
+  readonly id: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly store: Store;
+  readonly options: PoolWorkerData['sharedref']['options'];
+  registerStore(storeId: number, ports: import('../rpc/protocol').StorePorts): void;
+  removeResource(r: { close(): Promise<void> }): void;
+  readonly closed: boolean;
+}
+
+/** A piscina pool whose workers share the heap. */
+export class Pool implements AsyncDisposable {
+  readonly #piscina: Piscina<TaskMessage, TaskOutcome>;
+  readonly #host: PoolHost;
+  readonly #closeTimeout: number;
+  #closing: Promise<void> | null = null;
+
+  /** @internal Use `heap.createPool(options)`. */
+  constructor(host: PoolHost, options: PoolOptions, entry: { filename: string; execArgv: string[] | undefined }) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, received ${describe(options)}`);
+    if (typeof options.filename !== 'string' || options.filename.length === 0) {
+      throw new TypeError(`options.filename must be the path of a worker file, received ${describe(options.filename)}`);
+    }
+    const cpus = availableParallelism();
+    const maxThreads = options.maxThreads === undefined ? cpus : checkInteger('maxThreads', options.maxThreads, 1, 1024);
+    const minThreads =
+      options.minThreads === undefined ? Math.min(maxThreads, Math.max(1, cpus >> 1)) : checkInteger('minThreads', options.minThreads, 0, maxThreads);
+    const idleTimeout = options.idleTimeout === undefined ? 60_000 : checkInteger('idleTimeout', options.idleTimeout, 0, 2 ** 31 - 1);
+    this.#closeTimeout = options.closeTimeout === undefined ? 10_000 : checkInteger('closeTimeout', options.closeTimeout, 0, 2 ** 31 - 1);
+    if (maxThreads > host.options.maxStores - 1) {
+      throw new RangeError(`options.maxThreads must leave a store for the creating thread: at most ${host.options.maxStores - 1} (options.maxStores - 1), received ${maxThreads}`);
+    }
+    this.#host = host;
+    const workerData: PoolWorkerData = {
+      sharedref: { buffer: host.buffer, heapId: host.id, options: host.options, filename: resolvePath(options.filename) },
+      user: options.workerData,
+    };
+    this.#piscina = new Piscina<TaskMessage, TaskOutcome>({
+      ...(options.piscina ?? {}),
+      filename: entry.filename,
+      ...(entry.execArgv !== undefined ? { execArgv: entry.execArgv } : {}),
+      minThreads,
+      maxThreads,
+      idleTimeout,
+      closeTimeout: this.#closeTimeout,
+      atomics: 'disabled',
+      workerData,
+    });
+    this.#piscina.on('message', (m: unknown) => {
+      if (isAttachMessage(m)) host.registerStore(m.sharedrefAttach.storeId, m.sharedrefAttach.ports);
+    });
+    // A task failure is reported to its caller; a worker error outside any task is only logged.
+    this.#piscina.on('error', () => undefined);
+  }
+
+  /** Runs `task` on a worker with `args`; resolves with its result (roots adopted into the current scope). */
+  run(task: string, ...args: unknown[]): Promise<unknown> {
+    return this.runTask({ task, args });
+  }
+
+  /** Like `run`, with options (an `AbortSignal`). */
+  async runTask(options: RunTaskOptions): Promise<unknown> {
+    if (this.#closing !== null || this.#host.closed) {
+      throw new GenericSharedRefError(ErrorCode.POOL_CLOSED, `run(${JSON.stringify(options.task)}): the pool is closed`);
+    }
+    if (typeof options.task !== 'string') throw new TypeError(`task must be a task name, received ${describe(options.task)}`);
+    const store = this.#host.store;
+    const sent: TransferToken[] = [];
+    let outcome: TaskOutcome;
+    try {
+      const args = packRoots(options.args ?? [], this.#host.id, sent) as unknown[];
+      outcome = await this.#piscina.run({ task: options.task, args }, options.signal !== undefined ? { signal: options.signal } : {});
+    } finally {
+      // Transfers the worker adopted are its own now; the rest (task failed, worker died,
+      // aborted before start) go back here. Exactly one side wins each (compare-exchange).
+      for (const t of sent) store._transfers.release(t);
+    }
+    if (!outcome.ok) throw deserializeError(outcome.error);
+    return unpackRoots(outcome.value, store);
+  }
+
+  /** Workers running now. */
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  /** Tasks completed so far. */
+  get completed(): number {
+    return this.#piscina.completed;
+  }
+
+  /** The worker threads (for tests and monitoring; do not terminate them by hand unless testing crashes). */
+  get workers(): readonly import('node:worker_threads').Worker[] {
+    return this.#piscina.threads;
+  }
+
+  /**
+   * Lets running tasks finish (up to `closeTimeout` ms, then terminates their workers), then stops
+   * every worker. Their stores' counts are released by the coordinator. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#piscina.close().then(
+      () => this.#host.removeResource(this),
+      () => this.#piscina.destroy().then(() => this.#host.removeResource(this)),
+    );
+    return this.#closing;
+  }
+
+  /** Terminates every worker now; running tasks fail. */
+  async destroy(): Promise<void> {
+    this.#closing ??= this.#piscina.destroy().then(() => this.#host.removeResource(this));
+    await this.#closing;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Messages between a `Pool` and its piscina workers, as discriminated unions. Task messages go
+ * through piscina; the attach message goes through the worker's `parentPort`, which piscina
+ * re-emits on the pool as a `'message'` event.
+ */
+import type { SerializedError } from '../errors';
+import type { ResolvedHeapOptions } from '../options';
+import type { StorePorts } from '../rpc/protocol';
+
+/** What a pool worker finds in `workerData`. */
+export interface PoolWorkerData {
+  readonly sharedref: {
+    readonly buffer: SharedArrayBuffer;
+    readonly heapId: number;
+    readonly options: ResolvedHeapOptions;
+    /** The user's task module (its `module.exports` is a `defineTasks` table). */
+    readonly filename: string;
+  };
+  /** The user's own `workerData`. */
+  readonly user: unknown;
+}
+
+/** Worker → pool, once at start: the coordinator's ends of the new store's ports. */
+export interface AttachMessage {
+  readonly sharedrefAttach: { readonly storeId: number; readonly ports: StorePorts };
+}
+
+/** Pool → worker: one task. Roots in `args` are transfer tokens. */
+export interface TaskMessage {
+  readonly task: string;
+  readonly args: unknown[];
+}
+
+/** Worker → pool: one task's outcome. Roots in `value` are transfer tokens. */
+export type TaskOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedError };
+
+/** True for the attach message. */
+export function isAttachMessage(m: unknown): m is AttachMessage {
+  return typeof m === 'object' && m !== null && 'sharedrefAttach' in m;
+}

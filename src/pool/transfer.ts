@@ -1,0 +1,92 @@
+/**
+ * Roots inside task arguments and results: replaced by transfer tokens for the trip, adopted as
+ * roots on the other side (see shared/transfer-table.ts for how the count travels).
+ *
+ * Any thread. Roots are found at the top level and inside arrays and plain objects (up to
+ * `MAX_DEPTH` levels); anything else travels by structured clone as usual. A raw handle is just
+ * a number and travels as one.
+ */
+import { CrossStoreError, ErrorCode, GenericSharedRefError } from '../errors';
+import type { TransferToken } from '../shared/transfer-table';
+import { RootBase, ManuallyRooted } from '../store/roots';
+import type { Store } from '../store/store';
+
+const MARK = '__sharedrefTransfer';
+const MAX_DEPTH = 8;
+
+/** The wire form of one root. */
+export interface WireRef {
+  readonly [MARK]: 1;
+  readonly token: TransferToken;
+  readonly manual: boolean;
+}
+
+function isWireRef(x: unknown): x is WireRef {
+  return typeof x === 'object' && x !== null && (x as Record<string, unknown>)[MARK] === 1;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of `value` with every root replaced by a token that carries one new count. `sent`
+ * receives every token made, so the caller can release those nobody adopts.
+ */
+export function packRoots(value: unknown, heapId: number, sent: TransferToken[], depth = 0): unknown {
+  if (value instanceof RootBase) {
+    const store = value._store;
+    if (store.heapId !== heapId) throw new CrossStoreError('a root passed to a pool of another heap');
+    value._check('transfer');
+    const token = store._transfers.send(store.id, value._index, value._handle);
+    if (token === null) {
+      throw new GenericSharedRefError(ErrorCode.TRANSFER_LIMIT, `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`);
+    }
+    sent.push(token);
+    const wire: WireRef = { [MARK]: 1, token, manual: value instanceof ManuallyRooted };
+    return wire;
+  }
+  if (depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => packRoots(v, heapId, sent, depth + 1));
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) out[k] = packRoots(value[k], heapId, sent, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * `value` with every token adopted as a root of `store` (scoped roots join the current scope).
+ * With `allScoped`, manual roots arrive as scoped ones too (task arguments belong to the task's
+ * scope). If any transfer was lost (its sender died first), the roots already adopted are
+ * released and `ERR_TRANSFER_LOST` is thrown.
+ */
+export function unpackRoots(value: unknown, store: Store, allScoped = false): unknown {
+  const adopted: RootBase[] = [];
+  let lost = 0;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (isWireRef(v)) {
+      const root = store._adopt(v.token, v.manual && !allScoped);
+      if (root === null) lost++;
+      else adopted.push(root);
+      return root;
+    }
+    if (depth >= MAX_DEPTH) return v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    if (isPlainObject(v)) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) out[k] = walk(v[k], depth + 1);
+      return out;
+    }
+    return v;
+  };
+  const out = walk(value, 0);
+  if (lost > 0) {
+    for (const r of adopted) r._release();
+    throw new GenericSharedRefError(ErrorCode.TRANSFER_LOST, `transfer: ${lost} reference(s) were released before they arrived (the sending thread died)`);
+  }
+  return out;
+}

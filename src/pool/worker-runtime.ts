@@ -1,0 +1,97 @@
+/**
+ * The pool worker's side: attaching the thread's store, loading the user's tasks, running them.
+ *
+ * A pool worker thread only. At start-up the worker claims a store region in shared memory,
+ * makes its three port pairs, keeps the store's ends and sends the coordinator's ends to the pool
+ * through `parentPort` (piscina gives every worker the same `workerData`, so ports cannot come
+ * that way). The store is usable at once: messages wait in its ports until the coordinator takes
+ * them. When the thread dies, the coordinator sees the control port close and releases every count
+ * the store held (I4).
+ *
+ * Each task runs in its own root scope. Roots in its arguments are adopted into that scope as
+ * `Rooted` (a manual root sent by the caller arrives scoped too: a task keeps one past its end with
+ * `toManuallyRooted()`). Roots in its result travel back before the scope ends, each with its
+ * kind: a returned `ManuallyRooted` gives the caller a new manual root to unroot.
+ */
+import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
+import { ErrorCode, GenericSharedRefError, serializeError } from '../errors';
+import { layoutOf } from '../shared/layout';
+import { claimRegion } from '../shared/root-region';
+import type { TransferToken } from '../shared/transfer-table';
+import { Store } from '../store/store';
+import type { AttachMessage, PoolWorkerData, TaskMessage, TaskOutcome } from './protocol';
+import { packRoots, unpackRoots } from './transfer';
+
+/** What every task receives first. */
+export interface TaskContext {
+  /** This worker's store. */
+  readonly store: Store;
+  /** The `workerData` given to `heap.createPool`. */
+  readonly workerData: unknown;
+  /** This worker's thread id. */
+  readonly threadId: number;
+}
+
+/** A task: receives the context and the (adopted) arguments; may return roots. */
+export type Task = (ctx: TaskContext, ...args: never[]) => unknown;
+
+const kTasks = Symbol.for('sharedref.tasks');
+
+/** The value a task module exports: made by `defineTasks`. */
+export interface TaskTable {
+  readonly [kTasks]: Readonly<Record<string, Task>>;
+}
+
+/**
+ * Declares the tasks of a pool worker file: `module.exports = defineTasks({ name(ctx, ...args) {…} })`.
+ * Each task runs in its own root scope on the worker's store (`ctx.store`).
+ */
+export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable & { readonly tasks: T } {
+  if (typeof tasks !== 'object' || tasks === null) throw new TypeError('defineTasks: expected an object of task functions');
+  for (const [name, fn] of Object.entries(tasks)) {
+    if (typeof fn !== 'function') throw new TypeError(`defineTasks: task ${JSON.stringify(name)} must be a function, received ${typeof fn}`);
+  }
+  return { [kTasks]: Object.freeze({ ...tasks }), tasks };
+}
+
+/** Attaches this worker's store and returns piscina's task handler. */
+export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
+  const data = workerData as PoolWorkerData;
+  const { buffer, heapId, options, filename } = data.sharedref;
+  const i32 = new Int32Array(buffer);
+  const storeId = claimRegion(i32, layoutOf(i32));
+  if (storeId === 0) {
+    throw new GenericSharedRefError(ErrorCode.STORE_LIMIT, `pool worker: all ${options.maxStores} store regions are in use (options.maxStores)`);
+  }
+  const control = new MessageChannel();
+  const reply = new MessageChannel();
+  const rpc = new MessageChannel();
+  const attach: AttachMessage = { sharedrefAttach: { storeId, ports: { control: control.port1, reply: reply.port1, rpc: rpc.port1 } } };
+  parentPort!.postMessage(attach, [control.port1, reply.port1, rpc.port1]);
+  const store = new Store({ buffer, heapId, storeId, options, ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 } });
+  const ctx: TaskContext = Object.freeze({ store, workerData: data.user, threadId });
+
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(filename) as Partial<TaskTable> & { default?: Partial<TaskTable> };
+  const table = loaded[kTasks] ?? loaded.default?.[kTasks];
+  if (table === undefined) {
+    throw new TypeError(`pool worker: ${filename} must export defineTasks({...}) (module.exports = defineTasks(...))`);
+  }
+
+  return (msg: TaskMessage) =>
+    store.scope(async (): Promise<TaskOutcome> => {
+      const sent: TransferToken[] = [];
+      try {
+        const fn = table[msg.task];
+        if (fn === undefined) {
+          throw new GenericSharedRefError(ErrorCode.NO_SUCH_TASK, `no task named ${JSON.stringify(msg.task)} in ${filename} (known: ${Object.keys(table).join(', ')})`);
+        }
+        const args = unpackRoots(msg.args, store, true) as never[];
+        const result = await fn(ctx, ...args);
+        return { ok: true, value: packRoots(result, heapId, sent) };
+      } catch (err) {
+        for (const t of sent) store._transfers.release(t);
+        return { ok: false, error: serializeError(err) };
+      }
+    });
+}

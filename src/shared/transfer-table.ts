@@ -1,0 +1,144 @@
+/**
+ * In-flight transfers: how a count travels between threads with a task's arguments or result.
+ *
+ * Any thread. The sender adds a count for the object (it holds a root, so the object is live) and
+ * parks it in a transfer entry owned by its store; the message carries a `TransferToken`. The
+ * receiver adopts the entry exactly once, moving the count into its own root region. If nobody
+ * adopts it, the sender releases it once the task has settled, or the coordinator releases it
+ * when the owning store's thread dies (I4). Adopt and release are both compare-exchanges on the
+ * state word, so exactly one of them wins.
+ *
+ * The state word is `sequence << 2 | state`. The sequence grows each time the entry is claimed,
+ * and a token names the sequence it was made with, so a late release of an old token can never
+ * hit a newer transfer that reuses the entry (the ABA problem).
+ */
+import {
+  S_COUNT,
+  T_HANDLE,
+  T_OWNER,
+  T_STATE,
+  TRANSFER_CLAIMED,
+  TRANSFER_FREE,
+  TRANSFER_IN_FLIGHT,
+  TRANSFER_WORDS,
+  type Layout,
+} from './layout';
+import type { SlotTable } from './slot-table';
+
+/** What a message carries for one transferred reference. Plain data. */
+export interface TransferToken {
+  readonly entry: number;
+  readonly sequence: number;
+  readonly handle: number;
+}
+
+const STATE_BITS = 2;
+const STATE_MASK = (1 << STATE_BITS) - 1;
+
+/** The transfer entries of one heap, seen from one thread. */
+export class TransferTable {
+  readonly #i32: Int32Array;
+  readonly #slots: SlotTable;
+  readonly #base: number;
+  readonly #size: number;
+  #hint = 0;
+
+  constructor(i32: Int32Array, layout: Layout, slots: SlotTable) {
+    this.#i32 = i32;
+    this.#slots = slots;
+    this.#base = layout.transferTable;
+    this.#size = layout.transfers;
+  }
+
+  /**
+   * Parks one new count of slot `index` (whose count the caller holds) in a free entry owned by
+   * `owner`, and returns its token; null when every entry is in use.
+   */
+  send(owner: number, index: number, handle: number): TransferToken | null {
+    const countWord = this.#slots.word(index, S_COUNT);
+    for (let probe = 0; probe < this.#size; probe++) {
+      const entry = (this.#hint + probe) % this.#size;
+      const at = this.#base + entry * TRANSFER_WORDS;
+      const word = Atomics.load(this.#i32, at + T_STATE);
+      if ((word & STATE_MASK) !== TRANSFER_FREE) continue;
+      const sequence = ((word >>> STATE_BITS) + 1) & 0x3fffffff;
+      if (Atomics.compareExchange(this.#i32, at + T_STATE, word, (sequence << STATE_BITS) | TRANSFER_CLAIMED) !== word) continue;
+      // Straight-line from the claim to the publish, with no call in between (see slot-table.ts
+      // on kill safety): the caller's own count keeps the slot live, so a plain add is enough.
+      Atomics.store(this.#i32, at + T_HANDLE, handle);
+      Atomics.store(this.#i32, at + T_OWNER, owner);
+      Atomics.add(this.#i32, countWord, 1);
+      Atomics.store(this.#i32, at + T_STATE, (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT);
+      this.#hint = entry + 1;
+      return { entry, sequence, handle };
+    }
+    return null;
+  }
+
+  /**
+   * Adopts `token`: the count moves into the root entry at `entryWord` (written in the same
+   * function, right after the compare-exchange). Returns the slot index, or -1 (and writes
+   * nothing) if the transfer
+   * was already released (its owner died) or the token is not a live transfer.
+   */
+  adopt(token: TransferToken, entryWord: number): number {
+    if (!this.#valid(token)) return -1;
+    const at = this.#base + token.entry * TRANSFER_WORDS;
+    const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
+    if (Atomics.load(this.#i32, at + T_HANDLE) !== (token.handle | 0)) return -1;
+    if (Atomics.compareExchange(this.#i32, at + T_STATE, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE) !== expect) return -1;
+    this.#i32[entryWord] = token.handle;
+    return this.#slots.indexOf(token.handle); // the adopted count keeps the slot live
+  }
+
+  /** Releases `token` if it is still in flight (nobody adopted it). Returns true if it did. */
+  release(token: TransferToken): boolean {
+    if (!this.#valid(token)) return false;
+    const at = this.#base + token.entry * TRANSFER_WORDS;
+    const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
+    if (Atomics.compareExchange(this.#i32, at + T_STATE, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE) !== expect) return false;
+    this.#slots.drop(this.#slots.indexOf(token.handle), -1);
+    return true;
+  }
+
+  /** Coordinator only: releases every transfer still in flight that `owner` sent (its thread died). */
+  releaseOwnedBy(owner: number): number {
+    let released = 0;
+    for (let entry = 0; entry < this.#size; entry++) {
+      const at = this.#base + entry * TRANSFER_WORDS;
+      const word = Atomics.load(this.#i32, at + T_STATE);
+      const state = word & STATE_MASK;
+      if (state === TRANSFER_FREE || Atomics.load(this.#i32, at + T_OWNER) !== owner) continue;
+      if (state === TRANSFER_CLAIMED) {
+        // Never seen in practice (claim and publish are one straight-line function); the count
+        // was not added yet, so only the entry is given back.
+        Atomics.compareExchange(this.#i32, at + T_STATE, word, word & ~STATE_MASK);
+        continue;
+      }
+      const token = { entry, sequence: word >>> STATE_BITS, handle: Atomics.load(this.#i32, at + T_HANDLE) >>> 0 };
+      if (this.release(token)) released++;
+    }
+    return released;
+  }
+
+  /** Transfers in flight now (a scan; for tests and stats). */
+  inFlight(): number {
+    let n = 0;
+    for (let entry = 0; entry < this.#size; entry++) {
+      if ((Atomics.load(this.#i32, this.#base + entry * TRANSFER_WORDS + T_STATE) & STATE_MASK) === TRANSFER_IN_FLIGHT) n++;
+    }
+    return n;
+  }
+
+  #valid(token: TransferToken): boolean {
+    return (
+      typeof token === 'object' &&
+      token !== null &&
+      Number.isInteger(token.entry) &&
+      token.entry >= 0 &&
+      token.entry < this.#size &&
+      Number.isInteger(token.sequence) &&
+      typeof token.handle === 'number'
+    );
+  }
+}
