@@ -15,7 +15,7 @@ export interface HeapOptions {
   hostModule?: string;
   /** Maximum number of stores attached at once (threads using the heap). Default 64; 1 … 1024. */
   maxStores?: number;
-  /** Roots one store can hold at once (scoped, manual and Wasm-held). Default 16384; 16 … 2^20. */
+  /** Roots one store can hold at once (scoped, manual and Wasm-held). Default 65536; 16 … 2^20. */
   rootsPerStore?: number;
   /** Slots a store reserves at a time for `ExternRef.new` without a round trip. Default 128; 1 … 4096. */
   batchSize?: number;
@@ -56,7 +56,7 @@ export const defaultHeapOptions: ResolvedHeapOptions = Object.freeze({
   capacity: 65536,
   hostModule: null,
   maxStores: 64,
-  rootsPerStore: 16384,
+  rootsPerStore: 65536,
   batchSize: 128,
   transfers: 4096,
   leaseTimeoutMs: 10_000,

@@ -18,7 +18,7 @@ describe('worker pool', () => {
 
   it('runs the seed host-string new and concat as tasks on two workers, read back on the main thread', async () => {
     await heap.store.scope(async () => {
-      const [hello, world] = (await Promise.all([pool.run('newString', 'Hello, '), pool.run('newString', 'World!')])) as Rooted[];
+      const [hello, world] = (await Promise.all([pool.run('newString', 'Hello, '), pool.run('newString', 'World!')])) as [Rooted, Rooted];
       const joined = (await pool.run('concat', hello, world)) as Rooted;
       expect(joined.dataSync()).to.equal('Hello, World!');
       const joinedAsync = (await pool.run('concatAsync', hello, world)) as Rooted;

@@ -1,0 +1,50 @@
+/**
+ * Measurement helpers for the benchmarks: repeated samples, medians and spreads. Every figure
+ * is reported beside a baseline measured in the same process run, because the machine is shared
+ * and noisy; only ratios of medians are compared with targets.
+ */
+
+/** Median and spread of one operation, in nanoseconds per operation. */
+export interface Sample {
+  readonly median: number;
+  readonly p10: number;
+  readonly p90: number;
+  readonly samples: number;
+}
+
+function summarize(perOp: number[]): Sample {
+  const s = [...perOp].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9), samples: s.length };
+}
+
+/** Times `fn(iterations)` (which runs the operation `iterations` times) over `samples` runs. */
+export function timeSync(fn: (iterations: number) => void, iterations: number, samples: number): Sample {
+  fn(Math.max(1, iterations >> 2)); // warm-up
+  const perOp: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = process.hrtime.bigint();
+    fn(iterations);
+    perOp.push(Number(process.hrtime.bigint() - t0) / iterations);
+  }
+  return summarize(perOp);
+}
+
+/** Times an async operation one call at a time (for round trips). */
+export async function timeAsync(fn: () => Promise<unknown>, iterations: number, samples: number): Promise<Sample> {
+  for (let i = 0; i < Math.max(1, iterations >> 2); i++) await fn();
+  const perOp: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) await fn();
+    perOp.push(Number(process.hrtime.bigint() - t0) / iterations);
+  }
+  return summarize(perOp);
+}
+
+/** Formats nanoseconds for the table. */
+export function fmt(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
+  return `${ns.toFixed(1)} ns`;
+}

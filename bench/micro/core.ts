@@ -1,0 +1,154 @@
+/**
+ * Micro benchmarks of single operations, each with its baseline measured in the same run.
+ * Main thread, plus pool workers and an echo worker for the cross-thread rows.
+ */
+import { join } from 'node:path';
+import { Worker, MessageChannel } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/umd/node-adapter';
+import { Piscina } from 'piscina';
+import { ExternRef, Heap, type Rooted } from '../../src';
+import { type Sample, timeAsync, timeSync } from '../lib/measure';
+
+/** One result row. */
+export interface Row {
+  readonly id: string;
+  readonly what: string;
+  readonly sample: Sample;
+  readonly baseline: string;
+  readonly baselineSample: Sample | null;
+  /** The target: ratio ≤ this (or, with no baseline, median ns ≤ this). */
+  readonly target: number;
+}
+
+const fixtures = join(__dirname, '..', 'fixtures');
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const asSample = (xs: number[]): Sample => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: medianOf(xs), p10: s[Math.floor(0.1 * s.length)]!, p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))]!, samples: s.length };
+};
+
+/** Runs the micro rows; `quick` uses fewer samples. */
+export async function runMicro(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
+  const samples = quick ? 15 : 41;
+  const rows: Row[] = [];
+  const heap = await Heap.create();
+  const store = heap.store;
+  try {
+    // Baseline: a JS Atomics add+sub pair on shared memory.
+    const i32 = new Int32Array(new SharedArrayBuffer(64));
+    const atomicsPair = timeSync((n) => {
+      for (let i = 0; i < n; i++) {
+        Atomics.add(i32, 3, 1);
+        Atomics.sub(i32, 3, 1);
+      }
+    }, 200_000, samples);
+
+    progress('clone-drop');
+    const root = ExternRef.newManuallyRooted(store, { a: 1 });
+    const cloneDrop = timeSync((n) => {
+      for (let i = 0; i < n; i++) root.clone().unroot();
+    }, 200_000, samples);
+    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop, baseline: 'JS Atomics add+sub', baselineSample: atomicsPair, target: 1.5 });
+
+    progress('fromraw-drop');
+    const raw = root.toRaw();
+    const fromRaw = timeSync((n) => {
+      for (let i = 0; i < n; i++) ExternRef.fromRawManuallyRooted(store, raw)!.unroot();
+    }, 200_000, samples);
+    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw, baseline: 'JS Atomics add+sub', baselineSample: atomicsPair, target: 2 });
+
+    progress('datasync-cached');
+    const cached = timeSync((n) => {
+      for (let i = 0; i < n; i++) root.dataSync();
+    }, 200_000, samples);
+    rows.push({ id: 'datasync-cached', what: 'dataSync of a value this store created', sample: cached, baseline: '(absolute: ns)', baselineSample: null, target: 1000 });
+
+    progress('new-main');
+    const small = { id: 1, name: 'small', tags: ['a', 'b'] };
+    const cloneMain = timeSync((n) => {
+      for (let i = 0; i < n; i++) structuredClone(small);
+    }, 20_000, samples);
+    const newMain = timeSync((n) => {
+      store.scope(() => {
+        for (let i = 0; i < n; i++) ExternRef.new(store, small);
+      });
+    }, 20_000, samples);
+    await heap.gc();
+    rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain, baseline: 'structuredClone', baselineSample: cloneMain, target: 4 });
+
+    // Cross-thread rows.
+    const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
+    progress('new-in-worker');
+    const nv = (await pool.run('newVsClone', 20_000, samples)) as { newNs: number[]; cloneNs: number[] };
+    rows.push({ id: 'new-in-worker', what: 'ExternRef.new of a small object in a worker', sample: asSample(nv.newNs), baseline: 'structuredClone (same worker)', baselineSample: asSample(nv.cloneNs), target: 4 });
+    await heap.gc();
+
+    const echo = new Worker(join(fixtures, 'echo-worker.ts'));
+    await new Promise((r) => echo.once('online', r));
+    progress('datasync-first-read');
+    const pingRt = await timeAsync(
+      () =>
+        new Promise<unknown>((resolve) => {
+          echo.once('message', resolve);
+          echo.postMessage({ t: 'ping', v: { i: 1, text: 'value made in a worker' } });
+        }),
+      200,
+      samples,
+    );
+    const perSample = 200;
+    const handles = (await pool.run('makeMany', perSample * (samples + 2))) as number[];
+    let next = 0;
+    const firstReads: number[] = [];
+    for (let s = 0; s < samples + 1; s++) {
+      const t0 = process.hrtime.bigint();
+      store.scope(() => {
+        for (let i = 0; i < perSample; i++) ExternRef.fromRaw(store, handles[next++]!)!.dataSync();
+      });
+      if (s > 0) firstReads.push(Number(process.hrtime.bigint() - t0) / perSample);
+    }
+    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: asSample(firstReads), baseline: 'postMessage round trip', baselineSample: pingRt, target: 1.2 });
+    await pool.run('dropAll');
+
+    progress('data-comlink');
+    const { port1, port2 } = new MessageChannel();
+    echo.postMessage({ t: 'comlink', port: port2 }, [port2]);
+    const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(port1 as never));
+    const bareCall = await timeAsync(() => bare.read({ i: 1 }) as Promise<unknown>, 200, samples);
+    const uncachedHeap = await Heap.create({ cacheSize: 0 });
+    const u = ExternRef.newManuallyRooted(uncachedHeap.store, { i: 1 });
+    const dataCall = await timeAsync(() => u.data(), 200, samples);
+    u.unroot();
+    await uncachedHeap.close();
+    port1.close();
+    rows.push({ id: 'data-comlink', what: 'data() over comlink (uncached)', sample: dataCall, baseline: 'bare comlink call', baselineSample: bareCall, target: 1.1 });
+    await echo.terminate();
+
+    progress('pool-run-2-refs');
+    const bareP = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
+    const bareRun = await timeAsync(() => bareP.run({ a: 1, b: 2 }), 200, samples);
+    await bareP.destroy();
+    const a = ExternRef.newManuallyRooted(store, 'a');
+    const b = ExternRef.newManuallyRooted(store, 'b');
+    const poolRun = await timeAsync(() => pool.run('two', a, b), 200, samples);
+    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5 });
+    a.unroot();
+    b.unroot();
+
+    progress('gc-per-object');
+    const gcNs: number[] = [];
+    for (let s = 0; s < Math.min(samples, 15); s++) {
+      store.scope(() => {
+        for (let i = 0; i < 20_000; i++) ExternRef.new(store, i);
+      });
+      const report = await heap.gc();
+      if (report.freed > 0) gcNs.push((report.pauseMs * 1e6) / report.freed);
+    }
+    rows.push({ id: 'gc-per-object', what: 'collection cost per freed object', sample: asSample(gcNs), baseline: '(absolute: ns)', baselineSample: null, target: 200 });
+    root.unroot();
+    await pool.close();
+  } finally {
+    await heap.close();
+  }
+  return rows;
+}
