@@ -7,11 +7,13 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fmt } from './lib/measure';
 import { runMicro } from './micro/core';
+import { runWasm } from './micro/wasm';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const started = Date.now();
-  const rows = await runMicro(quick, (msg) => process.stderr.write(`  … ${msg} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`));
+  const progress = (msg: string): void => void process.stderr.write(`  … ${msg} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  const rows = [...(await runMicro(quick, progress)), ...(await runWasm(quick, progress))];
   const out = rows.map((r) => {
     const ratio = r.baselineSample === null ? null : r.sample.median / r.baselineSample.median;
     const pass = ratio === null ? r.sample.median <= r.target : ratio <= r.target;

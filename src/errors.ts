@@ -30,6 +30,8 @@ export const ErrorCode = {
   TRANSFER_LIMIT: 'ERR_TRANSFER_LIMIT',
   NO_SUCH_TASK: 'ERR_NO_SUCH_TASK',
   POOL_CLOSED: 'ERR_POOL_CLOSED',
+  WASM_TRAP: 'ERR_WASM_TRAP',
+  MISSING_IMPORT: 'ERR_MISSING_IMPORT',
   COORDINATOR_DIED: 'ERR_COORDINATOR_DIED',
   INTERNAL: 'ERR_INTERNAL',
 } as const;
@@ -130,6 +132,18 @@ export class LeaseTimeoutError extends SharedRefError {
   }
 }
 
+/**
+ * A WebAssembly call trapped: a host function threw (its error is `cause`), a handle reaching an
+ * import was forged or stale (`cause.code === 'ERR_INVALID_HANDLE'`), or the guest trapped itself
+ * (`cause` is the `WebAssembly.RuntimeError`). The call's roots are released either way.
+ */
+export class WasmTrap extends SharedRefError {
+  constructor(where: string, cause: unknown) {
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(ErrorCode.WASM_TRAP, `wasm trap in ${where}: ${detail}`, { cause });
+  }
+}
+
 /** Something other than the above; `code` says which. */
 export class GenericSharedRefError extends SharedRefError {}
 
@@ -144,6 +158,7 @@ const classByCode = new Map<string, ErrorClass>([
   [ErrorCode.HEAP_CLOSED, HeapClosedError],
   [ErrorCode.STORE_CLOSED, StoreClosedError],
   [ErrorCode.LEASE_TIMEOUT, LeaseTimeoutError],
+  [ErrorCode.WASM_TRAP, WasmTrap],
 ]);
 
 /** The wire form of an error. Plain data, so any thread can clone it. */

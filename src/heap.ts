@@ -234,6 +234,15 @@ export class Heap implements AsyncDisposable {
     return this.store._conn.call('collect');
   }
 
+  /**
+   * Like `gc()`, but blocks this thread until the collection is done (for host functions called
+   * from Wasm, which cannot await). Disposers that return promises are not awaited.
+   */
+  gcSync(): GcReport {
+    this.#ensureOpen('gcSync');
+    return this.store._conn.sync('collect');
+  }
+
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */
   stats(): HeapStats {
     const i = this.#i32;

@@ -26,5 +26,11 @@ export {
   HeapClosedError,
   StoreClosedError,
   LeaseTimeoutError,
+  WasmTrap,
   ErrorCode,
 } from './errors';
+export { Module } from './wasm/module';
+export { Linker, Instance } from './wasm/linker';
+export type { Caller, HostFunction } from './wasm/linker';
+export { ExternRefObject } from './wasm/abi';
+export type { Signature, ValType } from './wasm/abi';

@@ -176,7 +176,8 @@ export class Coordinator {
       call: (handle, method, args) => this.#call(handle, method, args),
       construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
       grant: (count) => this.#grant(storeId, count),
-      collect: () => this.collect(),
+      // Synchronous callers get the report at once; async disposers finish on their own.
+      collect: () => this.#collectNow(),
     };
   }
 
@@ -304,6 +305,12 @@ export class Coordinator {
   }
 
   /** Handles every message already queued on the stores' control ports, in order. */
+  #collectNow(): GcReport | Promise<GcReport> {
+    this.#drainControlQueues();
+    const { report, pending } = this.#collectSync();
+    return pending.length === 0 ? report : Promise.all(pending).then(() => report);
+  }
+
   #drainControlQueues(): void {
     for (const link of [...this.#stores.values()]) {
       for (let m = receiveMessageOnPort(link.ports.control); m !== undefined; m = receiveMessageOnPort(link.ports.control)) {

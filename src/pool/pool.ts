@@ -21,8 +21,15 @@ import { ErrorCode, GenericSharedRefError, deserializeError } from '../errors';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
-import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { ABANDONED_MASK, ABANDONED_SLOTS, isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
+
+let lastTaskTag = 0;
+/** Tags for task results, unique on this thread (every pool of the thread shares them). */
+function nextTaskTag(): number {
+  lastTaskTag = lastTaskTag >= 0x7fffffff ? 1 : lastTaskTag + 1;
+  return lastTaskTag;
+}
 
 /** Options of `heap.createPool()`. */
 export interface PoolOptions {
@@ -68,6 +75,7 @@ export class Pool implements AsyncDisposable {
   readonly #piscina: Piscina<TaskMessage, TaskOutcome>;
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
+  readonly #abandoned = new Int32Array(new SharedArrayBuffer(ABANDONED_SLOTS * 4));
   #closing: Promise<void> | null = null;
 
   /** @internal Use `heap.createPool(options)`. */
@@ -87,7 +95,7 @@ export class Pool implements AsyncDisposable {
     }
     this.#host = host;
     const workerData: PoolWorkerData = {
-      sharedref: { buffer: host.buffer, heapId: host.id, options: host.options, filename: resolvePath(options.filename) },
+      sharedref: { buffer: host.buffer, heapId: host.id, options: host.options, filename: resolvePath(options.filename), abandoned: this.#abandoned },
       user: options.workerData,
     };
     this.#piscina = new Piscina<TaskMessage, TaskOutcome>({
@@ -121,10 +129,18 @@ export class Pool implements AsyncDisposable {
     if (typeof options.task !== 'string') throw new TypeError(`task must be a task name, received ${describe(options.task)}`);
     const store = this.#host.store;
     const sent: TransferToken[] = [];
+    const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
     try {
       const args = packRoots(options.args ?? [], this.#host.id, sent) as unknown[];
-      outcome = await this.#piscina.run({ task: options.task, args }, options.signal !== undefined ? { signal: options.signal } : {});
+      outcome = await this.#piscina.run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {});
+    } catch (err) {
+      // The worker may have packed results before it died, or may still be packing them (piscina
+      // rejects an aborted task before its worker stops): mark the tag abandoned, then release
+      // what is already there. A worker publishing later sees the mark and releases its own.
+      Atomics.store(this.#abandoned, replyTo.tag & ABANDONED_MASK, replyTo.tag);
+      store._transfers.releaseTagged(replyTo.storeId, replyTo.tag);
+      throw err;
     } finally {
       // Transfers the worker adopted are its own now; the rest (task failed, worker died,
       // aborted before start) go back here. Exactly one side wins each (compare-exchange).

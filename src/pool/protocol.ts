@@ -15,6 +15,12 @@ export interface PoolWorkerData {
     readonly options: ResolvedHeapOptions;
     /** The user's task module (its `module.exports` is a `defineTasks` table). */
     readonly filename: string;
+    /**
+     * Tags of tasks the caller gave up on, at `tag & ABANDONED_MASK` (shared). The caller stores
+     * the tag before releasing the task's results; a worker checks it after publishing them, so
+     * one of the two always sees the other (sequentially consistent Atomics) and no result leaks.
+     */
+    readonly abandoned: Int32Array;
   };
   /** The user's own `workerData`. */
   readonly user: unknown;
@@ -29,6 +35,8 @@ export interface AttachMessage {
 export interface TaskMessage {
   readonly task: string;
   readonly args: unknown[];
+  /** The caller's store and this task's tag: the owner of the result's transfers. */
+  readonly replyTo: { readonly storeId: number; readonly tag: number };
 }
 
 /** Worker → pool: one task's outcome. Roots in `value` are transfer tokens. */
@@ -38,3 +46,8 @@ export type TaskOutcome = { readonly ok: true; readonly value: unknown } | { rea
 export function isAttachMessage(m: unknown): m is AttachMessage {
   return typeof m === 'object' && m !== null && 'sharedrefAttach' in m;
 }
+
+/** Size of the abandoned-tags array, a power of two. */
+export const ABANDONED_SLOTS = 4096;
+/** Mask from a tag to its slot. */
+export const ABANDONED_MASK = ABANDONED_SLOTS - 1;

@@ -31,16 +31,23 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Who owns the transfers a pack makes: by default the sending store, untagged. */
+export interface TransferOwner {
+  readonly storeId: number;
+  readonly tag: number;
+}
+
 /**
  * A copy of `value` with every root replaced by a token that carries one new count. `sent`
- * receives every token made, so the caller can release those nobody adopts.
+ * receives every token made, so the caller can release those nobody adopts. `owner` names the
+ * store whose death releases them (default: the root's own store).
  */
-export function packRoots(value: unknown, heapId: number, sent: TransferToken[], depth = 0): unknown {
+export function packRoots(value: unknown, heapId: number, sent: TransferToken[], owner?: TransferOwner, depth = 0): unknown {
   if (value instanceof RootBase) {
     const store = value._store;
     if (store.heapId !== heapId) throw new CrossStoreError('a root passed to a pool of another heap');
     value._check('transfer');
-    const token = store._transfers.send(store.id, value._index, value._handle);
+    const token = store._transfers.send(owner?.storeId ?? store.id, value._index, value._handle, owner?.tag ?? 0);
     if (token === null) {
       throw new GenericSharedRefError(ErrorCode.TRANSFER_LIMIT, `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`);
     }
@@ -49,10 +56,10 @@ export function packRoots(value: unknown, heapId: number, sent: TransferToken[],
     return wire;
   }
   if (depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return value.map((v) => packRoots(v, heapId, sent, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => packRoots(v, heapId, sent, owner, depth + 1));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) out[k] = packRoots(value[k], heapId, sent, depth + 1);
+    for (const k of Object.keys(value)) out[k] = packRoots(value[k], heapId, sent, owner, depth + 1);
     return out;
   }
   return value;

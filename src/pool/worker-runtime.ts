@@ -19,7 +19,7 @@ import { layoutOf } from '../shared/layout';
 import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
-import type { AttachMessage, PoolWorkerData, TaskMessage, TaskOutcome } from './protocol';
+import { ABANDONED_MASK, type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 /** What every task receives first. */
@@ -57,7 +57,7 @@ export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable
 /** Attaches this worker's store and returns piscina's task handler. */
 export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
   const data = workerData as PoolWorkerData;
-  const { buffer, heapId, options, filename } = data.sharedref;
+  const { buffer, heapId, options, filename, abandoned } = data.sharedref;
   const i32 = new Int32Array(buffer);
   const storeId = claimRegion(i32, layoutOf(i32));
   if (storeId === 0) {
@@ -88,7 +88,13 @@ export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
         }
         const args = unpackRoots(msg.args, store, true) as never[];
         const result = await fn(ctx, ...args);
-        return { ok: true, value: packRoots(result, heapId, sent) };
+        // Owned by the caller, tagged with the task: if this thread dies after posting the
+        // result, the caller still adopts it; if it dies before, the caller releases by tag.
+        const value = packRoots(result, heapId, sent, msg.replyTo);
+        if (Atomics.load(abandoned, msg.replyTo.tag & ABANDONED_MASK) === msg.replyTo.tag) {
+          for (const t of sent) store._transfers.release(t); // the caller gave up on this task
+        }
+        return { ok: true, value };
       } catch (err) {
         for (const t of sent) store._transfers.release(t);
         return { ok: false, error: serializeError(err) };

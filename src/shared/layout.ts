@@ -27,7 +27,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -126,10 +126,16 @@ export const REGION_ATTACHED = 1;
 export const T_STATE = 0;
 /** The raw handle whose count travels. Written by the sender before T_STATE becomes IN_FLIGHT. */
 export const T_HANDLE = 1;
-/** Store id of the sender, whose death releases the transfer if nobody adopted it. */
+/**
+ * Store id of the owner: the store whose death releases the transfer if nobody adopted it. For
+ * task arguments that is the sender; for task results it is the receiver, so a worker that dies
+ * after posting a result does not take the result's references with it.
+ */
 export const T_OWNER = 2;
+/** Tag of the task a result belongs to (0 for arguments): lets the caller release the results of a task that failed. */
+export const T_TAG = 3;
 /** Words per transfer entry. */
-export const TRANSFER_WORDS = 3;
+export const TRANSFER_WORDS = 4;
 
 export const TRANSFER_FREE = 0;
 export const TRANSFER_CLAIMED = 1; // being written by the sender

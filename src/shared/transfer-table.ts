@@ -2,11 +2,13 @@
  * In-flight transfers: how a count travels between threads with a task's arguments or result.
  *
  * Any thread. The sender adds a count for the object (it holds a root, so the object is live) and
- * parks it in a transfer entry owned by its store; the message carries a `TransferToken`. The
- * receiver adopts the entry exactly once, moving the count into its own root region. If nobody
- * adopts it, the sender releases it once the task has settled, or the coordinator releases it
- * when the owning store's thread dies (I4). Adopt and release are both compare-exchanges on the
- * state word, so exactly one of them wins.
+ * parks it in a transfer entry; the message carries a `TransferToken`. The receiver adopts the
+ * entry exactly once, moving the count into its own root region. Each entry has an owner store:
+ * for task arguments the caller (it releases what nobody adopted once the task settles), for
+ * task results the caller too, tagged with the task (it releases a failed task's results by tag),
+ * so a worker that dies right after posting its result cannot take the result's references with
+ * it. The coordinator releases what a dead owner still had in flight (I4). Adopt and release are
+ * both compare-exchanges on the state word, so exactly one of them wins.
  *
  * The state word is `sequence << 2 | state`. The sequence grows each time the entry is claimed,
  * and a token names the sequence it was made with, so a late release of an old token can never
@@ -17,6 +19,7 @@ import {
   T_HANDLE,
   T_OWNER,
   T_STATE,
+  T_TAG,
   TRANSFER_CLAIMED,
   TRANSFER_FREE,
   TRANSFER_IN_FLIGHT,
@@ -54,7 +57,7 @@ export class TransferTable {
    * Parks one new count of slot `index` (whose count the caller holds) in a free entry owned by
    * `owner`, and returns its token; null when every entry is in use.
    */
-  send(owner: number, index: number, handle: number): TransferToken | null {
+  send(owner: number, index: number, handle: number, tag = 0): TransferToken | null {
     const countWord = this.#slots.word(index, S_COUNT);
     for (let probe = 0; probe < this.#size; probe++) {
       const entry = (this.#hint + probe) % this.#size;
@@ -67,6 +70,7 @@ export class TransferTable {
       // on kill safety): the caller's own count keeps the slot live, so a plain add is enough.
       Atomics.store(this.#i32, at + T_HANDLE, handle);
       Atomics.store(this.#i32, at + T_OWNER, owner);
+      Atomics.store(this.#i32, at + T_TAG, tag);
       Atomics.add(this.#i32, countWord, 1);
       Atomics.store(this.#i32, at + T_STATE, (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT);
       this.#hint = entry + 1;
@@ -101,7 +105,21 @@ export class TransferTable {
     return true;
   }
 
-  /** Coordinator only: releases every transfer still in flight that `owner` sent (its thread died). */
+  /** Releases every transfer still in flight owned by `owner` with tag `tag` (the results of a failed task). */
+  releaseTagged(owner: number, tag: number): number {
+    let released = 0;
+    for (let entry = 0; entry < this.#size; entry++) {
+      const at = this.#base + entry * TRANSFER_WORDS;
+      const word = Atomics.load(this.#i32, at + T_STATE);
+      if ((word & STATE_MASK) !== TRANSFER_IN_FLIGHT) continue;
+      if (Atomics.load(this.#i32, at + T_OWNER) !== owner || Atomics.load(this.#i32, at + T_TAG) !== tag) continue;
+      const token = { entry, sequence: word >>> STATE_BITS, handle: Atomics.load(this.#i32, at + T_HANDLE) >>> 0 };
+      if (this.release(token)) released++;
+    }
+    return released;
+  }
+
+  /** Coordinator only: releases every transfer still in flight that `owner` owns (its thread died). */
   releaseOwnedBy(owner: number): number {
     let released = 0;
     for (let entry = 0; entry < this.#size; entry++) {

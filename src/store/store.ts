@@ -167,6 +167,11 @@ export class Store {
     }
   }
 
+  /** @internal The scope that owns a `Rooted` created now. */
+  _currentScope(): RootScope {
+    return this.#current();
+  }
+
   /** The scope that owns a `Rooted` created now. */
   #current(): RootScope {
     const top = this.#stack[this.#stack.length - 1];
@@ -202,11 +207,11 @@ export class Store {
     return e;
   }
 
-  /** @internal Wraps a count already recorded in entry `e` as a root of this store. */
-  _wrap(scoped: boolean, index: number, handle: number, e: number): RootBase {
+  /** @internal Wraps a count already recorded in entry `e` as a root of this store (in `scope`, or the current one). */
+  _wrap(scoped: boolean, index: number, handle: number, e: number, scope?: RootScope): RootBase {
     if (!scoped) return new ManuallyRooted(this, index, handle, e);
     const r = new Rooted(this, index, handle, e);
-    this.#current()._roots.push(r);
+    (scope ?? this.#current())._roots.push(r);
     return r;
   }
 
@@ -217,22 +222,22 @@ export class Store {
     this._region.free(e);
   }
 
-  /** @internal A new root (one more count) of the object `root` holds. */
-  _cloneRoot(root: RootBase, scoped: boolean): RootBase {
+  /** @internal A new root (one more count) of the object `root` holds, in `scope` if given. */
+  _cloneRoot(root: RootBase, scoped: boolean, scope?: RootScope): RootBase {
     const e = this._allocEntry('clone');
     this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
-    return this._wrap(scoped, root._index, root._handle, e);
+    return this._wrap(scoped, root._index, root._handle, e, scope);
   }
 
   /** @internal A new root for an untrusted raw handle (adds a count), or throws ERR_INVALID_HANDLE. */
-  _rootFromRaw(raw: number, scoped: boolean): RootBase {
+  _rootFromRaw(raw: number, scoped: boolean, scope?: RootScope): RootBase {
     const e = this._allocEntry('fromRaw');
     const index = this._slots.tryCloneRaw(raw, this._region.wordOf(e));
     if (index < 0) {
       this._region.free(e);
       throw new InvalidHandleError(raw);
     }
-    return this._wrap(scoped, index, raw >>> 0, e);
+    return this._wrap(scoped, index, raw >>> 0, e, scope);
   }
 
   /** @internal Adopts a transferred count as a root of this store, or null if it was lost. */

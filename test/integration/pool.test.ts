@@ -2,6 +2,8 @@
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
 import { ExternRef, Heap, type ManuallyRooted, type Pool, type Rooted } from '../../src';
+import { packRoots, unpackRoots } from '../../src/pool/transfer';
+import type { TransferToken } from '../../src/shared/transfer-table';
 import { hostModule, rejectsCode, tasksFile, waitFor } from '../helpers';
 
 describe('worker pool', () => {
@@ -104,6 +106,38 @@ describe('worker pool', () => {
     expect(after.created - before.created).to.equal(6000);
     expect(after.disposed - before.disposed).to.equal(6000);
     expect(after.live).to.equal(before.live);
+  });
+
+  it('results packed by a store that dies before the caller adopts them are not lost (regression: result transfers were owned by the sender)', async () => {
+    const sender = heap.createStore();
+    const sent: TransferToken[] = [];
+    const packed = sender.scope(() => packRoots([ExternRef.new(sender, 'result')], heap.id, sent, { storeId: heap.store.id, tag: 7 }));
+    sender.close(); // the sending thread is gone before the caller reads the result
+    await heap.gc();
+    await heap.store.scope(async () => {
+      const [r] = unpackRoots(packed, heap.store) as [Rooted];
+      expect(r.dataSync()).to.equal('result');
+      expect(r.strongCount()).to.equal(1);
+    });
+    await heap.gc();
+    expect(heap.stats().live).to.equal(0);
+  });
+
+  it('results of a failed task are released by its tag, and only those', async () => {
+    const sender = heap.createStore();
+    const sent: TransferToken[] = [];
+    const keep = ExternRef.newManuallyRooted(sender, 'kept');
+    sender.scope(() => packRoots([keep, keep], heap.id, sent, { storeId: heap.store.id, tag: 41 }));
+    const other = sender.scope(() => packRoots([keep], heap.id, [], { storeId: heap.store.id, tag: 42 }));
+    expect(keep.strongCount()).to.equal(4);
+    expect(heap.store._transfers.releaseTagged(heap.store.id, 41)).to.equal(2);
+    expect(keep.strongCount()).to.equal(2);
+    const [adopted] = unpackRoots(other, heap.store) as [ManuallyRooted]; // a manual root arrives manual
+    expect(adopted.strongCount()).to.equal(2);
+    adopted.unroot();
+    expect(keep.strongCount()).to.equal(1);
+    keep.unroot();
+    sender.close();
   });
 
   it('a forged handle in a worker is ERR_INVALID_HANDLE', async () => {

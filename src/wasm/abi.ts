@@ -1,0 +1,161 @@
+/**
+ * The two Wasm ABIs: converting between roots and what a guest holds.
+ *
+ * The thread of the linker's store.
+ * - Native ABI (`externref` in the signature): the guest holds an opaque `ExternRefObject`. Each
+ *   object holds one count of its own (recorded in the store's region like any root). V8 decides
+ *   when the guest has dropped it: when V8 collects the object, a `FinalizationRegistry` gives the
+ *   count back. Closing the store gives it back too. One object per handle is kept while alive
+ *   (a `WeakRef` map), so passing the same reference in again costs no new count.
+ * - Raw ABI (`handle` in the signature, `i32` in the module): the guest holds the raw handle. It
+ *   is valid for the call. To keep one longer, the guest takes a count with `sharedref.clone`.
+ *
+ * Rejected for the native ABI: releasing a guest's count when the call returns, as the raw ABI
+ * does. A guest may keep a reference in a table or a global, and only V8 can see that.
+ */
+import { CrossStoreError, InvalidHandleError } from '../errors';
+import { RootBase, type RootScope } from '../store/roots';
+import type { Store } from '../store/store';
+
+/** The value types a signature may name. */
+export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'handle'] as const;
+/** One value type. `handle` is an `i32` in the module and a root (or `null`) on the host side. */
+export type ValType = (typeof VAL_TYPES)[number];
+
+/** A function signature over `ValType`s. */
+export interface Signature {
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+/** Throws a `TypeError` naming the problem unless `sig` is a valid signature. */
+export function checkSignature(sig: unknown, what: string): Signature {
+  if (typeof sig !== 'object' || sig === null) throw new TypeError(`${what}: signature must be { params: [...], results: [...] }`);
+  const { params, results } = sig as Partial<Signature>;
+  for (const [name, list] of [
+    ['params', params],
+    ['results', results],
+  ] as const) {
+    if (!Array.isArray(list)) throw new TypeError(`${what}: signature.${name} must be an array of ${VAL_TYPES.join(', ')}`);
+    for (const t of list) {
+      if (!(VAL_TYPES as readonly unknown[]).includes(t)) {
+        throw new TypeError(`${what}: signature.${name} has ${JSON.stringify(t)}; expected one of ${VAL_TYPES.join(', ')}`);
+      }
+    }
+  }
+  return sig as Signature;
+}
+
+/** What a guest holds for an `externref` under the native ABI. Opaque: nothing to read. */
+export class ExternRefObject {
+  readonly #handle: number;
+  readonly #heapId: number;
+
+  /** @internal */
+  constructor(handle: number, heapId: number) {
+    this.#handle = handle;
+    this.#heapId = heapId;
+    Object.freeze(this);
+  }
+
+  /** @internal The handle, if `x` is a genuine object of heap `heapId`. */
+  static handleOf(x: unknown, heapId: number): number {
+    if (typeof x !== 'object' || x === null || !(#handle in x)) throw new InvalidHandleError(0, 'the externref is not a sharedref reference');
+    const o = x as ExternRefObject;
+    if (o.#heapId !== heapId) throw new CrossStoreError('externref');
+    return o.#handle;
+  }
+}
+
+interface Held {
+  readonly handle: number;
+  readonly index: number;
+  readonly entry: number;
+}
+
+/** The native-ABI objects of one store. */
+class Exposure {
+  readonly #store: Store;
+  readonly #live = new Map<number, WeakRef<ExternRefObject>>();
+  readonly #registry: FinalizationRegistry<Held>;
+
+  constructor(store: Store) {
+    this.#store = store;
+    this.#registry = new FinalizationRegistry((held: Held) => {
+      if (this.#live.get(held.handle)?.deref() === undefined) this.#live.delete(held.handle);
+      store._releaseEntry(held.index, held.entry);
+    });
+  }
+
+  /** The guest's object for `root`'s object (one count per live object). */
+  wrap(root: RootBase): ExternRefObject {
+    const handle = root._handle;
+    const cached = this.#live.get(handle)?.deref();
+    if (cached !== undefined) return cached;
+    const store = this.#store;
+    const e = store._allocEntry('externref');
+    store._slots.cloneHeld(root._index, store._region.wordOf(e), handle);
+    const obj = new ExternRefObject(handle, store.heapId);
+    this.#registry.register(obj, { handle, index: root._index, entry: e });
+    this.#live.set(handle, new WeakRef(obj));
+    return obj;
+  }
+}
+
+const exposures = new WeakMap<Store, Exposure>();
+
+function exposureOf(store: Store): Exposure {
+  let x = exposures.get(store);
+  if (x === undefined) {
+    x = new Exposure(store);
+    exposures.set(store, x);
+  }
+  return x;
+}
+
+function rootArg(store: Store, v: unknown, what: string): RootBase {
+  if (!(v instanceof RootBase)) throw new TypeError(`${what}: expected a root or null`);
+  if (v._store !== store) throw new CrossStoreError(what);
+  v._check(what);
+  return v;
+}
+
+/** Host → guest: a JS value (root or number) as the Wasm value of type `t`. */
+export function toWasm(store: Store, t: ValType, v: unknown, what: string): unknown {
+  switch (t) {
+    case 'externref':
+      return v === null || v === undefined ? null : exposureOf(store).wrap(rootArg(store, v, what));
+    case 'handle':
+      return v === null || v === undefined ? 0 : rootArg(store, v, what)._handle | 0;
+    case 'i64':
+      return typeof v === 'bigint' ? v : BigInt(v as number);
+    default:
+      return v;
+  }
+}
+
+/**
+ * Guest → host: the Wasm value `v` of type `t` as a JS value; references become roots in `scope`
+ * (adding a count). A forged or stale handle throws `ERR_INVALID_HANDLE`.
+ */
+export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope): unknown {
+  switch (t) {
+    case 'externref':
+      return v === null || v === undefined ? null : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
+    case 'handle': {
+      const raw = (v as number) >>> 0;
+      return raw === 0 ? null : store._rootFromRaw(raw, true, scope);
+    }
+    default:
+      return v;
+  }
+}
+
+/** A host function's result, kept alive in `keepIn` when the guest receives a raw handle. */
+export function resultToWasm(store: Store, t: ValType, v: unknown, keepIn: RootScope, what: string): unknown {
+  if (t !== 'handle' || v === null || v === undefined) return toWasm(store, t, v, what);
+  const root = rootArg(store, v, what);
+  // The import's own scope ends when it returns; the handle must stay valid for the whole call.
+  store._cloneRoot(root, true, keepIn);
+  return root._handle | 0;
+}

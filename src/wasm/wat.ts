@@ -1,0 +1,86 @@
+/**
+ * WAT text to Wasm binary, synchronously, through the `wabt` package.
+ *
+ * wabt can only be initialised asynchronously, but `Module.fromText` is synchronous (as
+ * Wasmtime's `Module::new`). So each thread that needs it starts one small compiler thread and
+ * blocks on a shared word while that thread compiles: the caller posts the text, waits, and reads
+ * the answer with `receiveMessageOnPort`. The compiler thread is unreferenced, so it never keeps
+ * a process alive. Binaries are cached per thread by text.
+ *
+ * Rejected: making `fromText` async. Every caller would need `await`, and so would
+ * `linker.instantiate` if it accepted a pending module.
+ */
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import type wabtInit from 'wabt';
+import { entryFile } from '../heap';
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+
+interface CompilerLink {
+  readonly port: MessagePort;
+  readonly flag: Int32Array;
+}
+
+type WatReply = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string };
+
+let compiler: { worker: Worker; port: MessagePort; flag: Int32Array } | null = null;
+const cache = new Map<string, Uint8Array>();
+
+/** Longest wait for the compiler thread (it only ever waits for wabt, which never blocks). */
+const COMPILE_TIMEOUT_MS = 60_000;
+
+function startCompiler(): NonNullable<typeof compiler> {
+  const { port1, port2 } = new MessageChannel();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const { filename, execArgv } = entryFile('wat-compiler');
+  const link: CompilerLink = { port: port2, flag };
+  const worker = new Worker(filename, { workerData: link, transferList: [port2], execArgv, name: 'sharedref-wat' });
+  worker.unref();
+  port1.unref();
+  return { worker, port: port1, flag };
+}
+
+/** Compiles WAT text (reference types and threads enabled) to a Wasm binary; throws `SyntaxError` with wabt's message. */
+export function watToBinary(text: string): Uint8Array {
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit;
+  compiler ??= startCompiler();
+  Atomics.store(compiler.flag, 0, 0);
+  compiler.port.postMessage(text);
+  if (Atomics.wait(compiler.flag, 0, 0, COMPILE_TIMEOUT_MS) === 'timed-out') {
+    throw new Error(`Module.fromText: the WAT compiler thread did not answer within ${COMPILE_TIMEOUT_MS} ms`);
+  }
+  const got = receiveMessageOnPort(compiler.port);
+  const reply = got?.message as WatReply | undefined;
+  if (reply === undefined) throw new Error('Module.fromText: the WAT compiler thread signalled without a reply');
+  if (!reply.ok) throw new SyntaxError(`Module.fromText: ${reply.message}`);
+  cache.set(text, reply.bytes);
+  return reply.bytes;
+}
+
+/** The compiler thread's loop (runs in workers/wat-compiler). */
+export function serveWat(link: CompilerLink): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ready = (require('wabt') as typeof wabtInit)() as Promise<Wabt>;
+  link.port.on('message', (text: string) => {
+    void ready.then((wabt) => {
+      let reply: WatReply;
+      try {
+        const mod = wabt.parseWat('module.wat', text, { reference_types: true, threads: true, bulk_memory: true, multi_value: true });
+        try {
+          // No mod.validate(): wabt's validator ignores the threads feature (it rejects shared
+          // memories); V8 validates when it compiles the binary.
+          mod.resolveNames();
+          reply = { ok: true, bytes: mod.toBinary({}).buffer };
+        } finally {
+          mod.destroy();
+        }
+      } catch (err) {
+        reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
+      }
+      link.port.postMessage(reply);
+      Atomics.store(link.flag, 0, 1);
+      Atomics.notify(link.flag, 0);
+    });
+  });
+}

@@ -1,0 +1,276 @@
+/** The Wasm embedding: Module, Linker, typed functions, both ABIs, traps (Wasmtime's behaviours ported). */
+import { expect } from 'chai';
+import { ExternRef, Heap, Linker, Module, type Rooted, WasmTrap } from '../../src';
+import { hostModule, tasksFile, throwsCode, waitFor } from '../helpers';
+import {
+  DROPPING_WAT,
+  FORWARD_WAT,
+  IDENTITY_WAT,
+  KEEPER_WAT,
+  MANY_LIVE_WAT,
+  MIDDLE_OF_ARGS_WAT,
+  SEED_RAW_WAT,
+  SEED_WAT,
+  TABLE_WAT,
+} from '../fixtures/wat';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Lets V8 collect unreachable guest objects and run their finalizers, until `done()`. */
+async function collectV8Until(done: () => boolean, what: string): Promise<void> {
+  await waitFor(() => {
+    gc?.();
+    return done();
+  }, what);
+}
+
+const EXT2 = { params: ['externref', 'externref'], results: ['externref'] } as const;
+
+describe('wasm embedding', () => {
+  let heap: Heap;
+  beforeEach(async () => {
+    heap = await Heap.create({ hostModule });
+  });
+  afterEach(async () => {
+    await heap.close();
+  });
+
+  const seedLinker = (): Linker =>
+    new Linker(heap.store).funcWrap('host-string', 'concat', { params: ['externref', 'externref'], results: ['externref'] }, (caller, a: Rooted, b: Rooted) =>
+      ExternRef.new(caller.store, String(a.dataSync()) + String(b.dataSync())),
+    );
+
+  it('runs the seed WAT verbatim on the main thread and returns "Hello, World!"', () => {
+    heap.store.scope(() => {
+      const hello = ExternRef.new(heap.store, 'Hello, ');
+      const world = ExternRef.new(heap.store, 'World!');
+      const run = seedLinker().instantiate(Module.fromText(SEED_WAT)).getTypedFunc('run', { ...EXT2, params: [...EXT2.params], results: [...EXT2.results] });
+      const result = run(hello, world) as Rooted;
+      expect(result.dataSync()).to.equal('Hello, World!');
+    });
+  });
+
+  it('runs the seed WAT verbatim inside pool workers', async () => {
+    const pool = heap.createPool({ filename: tasksFile, minThreads: 2, maxThreads: 2 });
+    try {
+      await heap.store.scope(async () => {
+        const hello = ExternRef.new(heap.store, 'Hello, ');
+        const world = ExternRef.new(heap.store, 'World!');
+        const results = (await Promise.all([pool.run('seedWasm', hello, world), pool.run('seedWasm', world, hello)])) as Rooted[];
+        expect(results.map((r) => r.dataSync())).to.deep.equal(['Hello, World!', 'World!Hello, ']);
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('runs the raw-ABI twin of the seed', () => {
+    const linker = new Linker(heap.store).funcWrap('host-string', 'concat', { params: ['handle', 'handle'], results: ['handle'] }, (caller, a: Rooted, b: Rooted) =>
+      ExternRef.new(caller.store, String(a.dataSync()) + String(b.dataSync())),
+    );
+    heap.store.scope(() => {
+      const run = linker.instantiate(Module.fromText(SEED_RAW_WAT)).getTypedFunc('run', { params: ['handle', 'handle'], results: ['handle'] });
+      const result = run(ExternRef.new(heap.store, 'Hello, '), ExternRef.new(heap.store, 'World!')) as Rooted;
+      expect(result.dataSync()).to.equal('Hello, World!');
+    });
+    expect(heap.store.rootCount).to.equal(0); // the call's and the import's roots are all gone
+  });
+
+  it('identity survives a trip through Wasm and null maps to null, in both ABIs', () => {
+    const inst = new Linker(heap.store).instantiate(Module.fromText(IDENTITY_WAT));
+    const id = inst.getTypedFunc('id', { params: ['externref'], results: ['externref'] });
+    const idRaw = inst.getTypedFunc('idRaw', { params: ['handle'], results: ['handle'] });
+    heap.store.scope(() => {
+      const r = ExternRef.new(heap.store, { same: 'object' });
+      expect(ExternRef.ptrEq(id(r) as Rooted, r)).to.equal(true);
+      expect(ExternRef.ptrEq(idRaw(r) as Rooted, r)).to.equal(true);
+      expect(id(null)).to.equal(null);
+      expect(idRaw(null)).to.equal(null);
+    });
+  });
+
+  it('a handle the guest keeps with clone survives gc() and is disposed after the guest drops it', async () => {
+    const inst = new Linker(heap.store).instantiate(Module.fromText(KEEPER_WAT));
+    const keep = inst.getTypedFunc('keep', { params: ['handle'], results: [] });
+    const count = inst.getTypedFunc('count', { params: [], results: ['i32'] });
+    const release = inst.getTypedFunc('release', { params: [], results: [] });
+    const log = heap.store.scope(() => ExternRef.newWithSync(heap.store, 'disposalLog').toManuallyRooted());
+    await heap.store.scope(async () => keep(await ExternRef.newWith(heap.store, 'tracked', 42)));
+    expect(count()).to.equal(1); // only the guest's count is left
+    await heap.gc();
+    expect(await log.call('entries')).to.deep.equal([]);
+    release();
+    await heap.gc();
+    expect(await log.call('entries')).to.deep.equal([42]);
+    log.unroot();
+  });
+
+  it('sharedref.eq and is_null compare handles; dropping a count never taken traps', () => {
+    const inst = new Linker(heap.store).instantiate(Module.fromText(KEEPER_WAT));
+    const isNull = inst.getTypedFunc('isNull', { params: ['handle'], results: ['i32'] });
+    const eq = inst.getTypedFunc('eq', { params: ['handle', 'handle'], results: ['i32'] });
+    const dropTwice = inst.getTypedFunc('dropTwice', { params: ['handle'], results: [] });
+    heap.store.scope(() => {
+      const a = ExternRef.new(heap.store, 1);
+      const b = ExternRef.new(heap.store, 1);
+      expect([isNull(null), isNull(a), eq(a, a), eq(a, b)]).to.deep.equal([1, 0, 1, 0]);
+      const trap = throwsCode(() => dropTwice(a), 'ERR_WASM_TRAP');
+      expect(trap).to.be.instanceOf(WasmTrap);
+      expect(a.strongCount()).to.equal(1); // nothing was released twice
+    });
+  });
+
+  it('many_live_refs: 1024 references held by Wasm across a collection forced from a host call stay valid and are freed after', async () => {
+    const before = heap.stats();
+    const linker = new Linker(heap.store)
+      .funcWrap('host', 'make', { params: ['i32'], results: ['handle'] }, (caller, i: number) => ExternRef.new(caller.store, i))
+      .funcWrap('host', 'collect', { params: [], results: [] }, () => void heap.gcSync())
+      .funcWrap('host', 'check', { params: ['handle', 'i32'], results: ['i32'] }, (caller, r: Rooted, i: number) => (r.dataSync() === i ? 1 : 0));
+    const run = linker.instantiate(Module.fromText(MANY_LIVE_WAT)).getTypedFunc('run', { params: ['i32'], results: ['i32'] });
+    expect(run(1024)).to.equal(1);
+    await heap.gc();
+    const after = heap.stats();
+    expect(after.created - before.created).to.equal(1024);
+    expect(after.disposed - before.disposed).to.equal(1024);
+  });
+
+  it('wasm_dropping_refs: 4096 references the guest ignores are all freed (raw ABI at once, native ABI when V8 collects)', async () => {
+    const before = heap.stats();
+    const linker = new Linker(heap.store)
+      .funcWrap('host', 'make', { params: [], results: ['externref'] }, (caller) => ExternRef.new(caller.store, 'x'))
+      .funcWrap('host', 'makeRaw', { params: [], results: ['handle'] }, (caller) => ExternRef.new(caller.store, 'y'));
+    const inst = linker.instantiate(Module.fromText(DROPPING_WAT));
+    inst.getTypedFunc('runRaw', { params: ['i32'], results: [] })(4096);
+    await heap.gc();
+    expect(heap.stats().disposed - before.disposed).to.equal(4096);
+    inst.getTypedFunc('run', { params: ['i32'], results: [] })(4096);
+    await collectV8Until(() => heap.store.rootCount === 0, 'V8 to collect the dropped externrefs');
+    await heap.gc();
+    const after = heap.stats();
+    expect(after.created - before.created).to.equal(8192);
+    expect(after.disposed - before.disposed).to.equal(8192);
+  });
+
+  it('no_gc_middle_of_args: three results passed straight into another host function arrive intact 1000 times', () => {
+    let seen = 0;
+    const linker = new Linker(heap.store)
+      .funcWrap('host', 'make3', { params: [], results: ['externref', 'externref', 'externref'] }, (caller) =>
+        ['a', 'b', 'c'].map((s) => ExternRef.new(caller.store, s)),
+      )
+      .funcWrap('host', 'take3', { params: ['externref', 'externref', 'externref'], results: [] }, (caller, ...rs: Rooted[]) => {
+        expect(rs.map((r) => r.dataSync())).to.deep.equal(['a', 'b', 'c']);
+        seen++;
+      });
+    linker.instantiate(Module.fromText(MIDDLE_OF_ARGS_WAT)).getTypedFunc('run', { params: ['i32'], results: [] })(1000);
+    expect(seen).to.equal(1000);
+  });
+
+  it('drop_externref_via_table_set: a table slot keeps its value and overwriting releases the old one; fill, copy and grow retain nothing extra', async () => {
+    const inst = new Linker(heap.store).instantiate(Module.fromText(TABLE_WAT));
+    const set = inst.getTypedFunc('set', { params: ['i32', 'externref'], results: [] });
+    const get = inst.getTypedFunc('get', { params: ['i32'], results: ['externref'] });
+    const fill = inst.getTypedFunc('fill', { params: ['i32', 'externref', 'i32'], results: [] });
+    const copy = inst.getTypedFunc('copy', { params: ['i32', 'i32', 'i32'], results: [] });
+    const grow = inst.getTypedFunc('grow', { params: ['externref', 'i32'], results: ['i32'] });
+    const clear = inst.getTypedFunc('clear', { params: [], results: [] });
+    const first = heap.store.scope(() => {
+      const r = ExternRef.new(heap.store, 'first');
+      set(0, r);
+      return r.toRaw();
+    });
+    await heap.gc();
+    heap.store.scope(() => expect((get(0) as Rooted).dataSync()).to.equal('first'));
+    heap.store.scope(() => set(0, ExternRef.new(heap.store, 'second')));
+    await collectV8Until(() => heap.store.scope(() => {
+      try {
+        return ExternRef.fromRaw(heap.store, first)!.strongCount() === 1;
+      } catch {
+        return true;
+      }
+    }), 'the overwritten reference to be released');
+    await heap.gc();
+    throwsCode(() => ExternRef.fromRaw(heap.store, first), 'ERR_INVALID_HANDLE');
+
+    const m = ExternRef.newManuallyRooted(heap.store, 'shared');
+    heap.store.scope(() => {
+      fill(0, m.toRooted(), 4);
+      copy(1, 0, 3);
+      expect(grow(m.toRooted(), 4)).to.equal(4);
+    });
+    expect(m.strongCount()).to.equal(2); // our root and the one guest object for all 8 slots
+    clear();
+    await collectV8Until(() => m.strongCount() === 1, 'the table’s reference to be released');
+    m.unroot();
+  });
+
+  it('a forged or stale handle reaching an import traps with ERR_INVALID_HANDLE and releases the call’s roots', async () => {
+    let used = 0;
+    const linker = new Linker(heap.store)
+      .funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, () => ++used)
+      .funcWrap('host', 'boom', { params: ['handle'], results: [] }, () => {
+        throw Object.assign(new Error('host failure'), { code: 'E_HOST' });
+      });
+    const inst = linker.instantiate(Module.fromText(FORWARD_WAT));
+    const forward = inst.getTypedFunc('forward', { params: ['i32'], results: ['i32'] });
+    for (const forged of [0x12345, -1, 0x7fffffff]) {
+      const trap = throwsCode(() => forward(forged), 'ERR_WASM_TRAP');
+      expect((trap.cause as { code?: string }).code).to.equal('ERR_INVALID_HANDLE');
+    }
+    const stale = heap.store.scope(() => ExternRef.new(heap.store, 1).toRaw());
+    await heap.gc();
+    expect((throwsCode(() => forward(stale), 'ERR_WASM_TRAP').cause as { code?: string }).code).to.equal('ERR_INVALID_HANDLE');
+    expect(used).to.equal(0);
+
+    const boom = inst.getTypedFunc('boom', { params: ['handle'], results: [] });
+    heap.store.scope(() => {
+      const r = ExternRef.new(heap.store, 'arg');
+      const trap = throwsCode(() => boom(r), 'ERR_WASM_TRAP');
+      expect((trap.cause as Error).message).to.equal('host failure');
+      expect((trap.cause as { code?: string }).code).to.equal('E_HOST');
+      expect(r.strongCount()).to.equal(1); // the import's root was released
+    });
+    expect(heap.store.rootCount).to.equal(0);
+  });
+
+  it('workers share a WebAssembly.Memory and pass raw handles through it', async () => {
+    const pool = heap.createPool({ filename: tasksFile, minThreads: 2, maxThreads: 2 });
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    try {
+      await heap.store.scope(async () => {
+        const r = ExternRef.new(heap.store, { n: 99 });
+        const writer = (await pool.run('sharedPut', memory, 64, r)) as number;
+        expect(new Int32Array(memory.buffer)[16]).to.equal(r.toRaw() | 0);
+        expect(r.strongCount()).to.equal(2); // ours, and the writer guest's clone
+        let otherReader = false;
+        for (let attempt = 0; attempt < 20 && !otherReader; attempt++) {
+          const reads = (await Promise.all([pool.run('sharedTake', memory, 64), pool.run('sharedTake', memory, 64)])) as Array<{ value: number; threadId: number }>;
+          for (const read of reads) {
+            expect(read.value).to.equal(99);
+            if (read.threadId !== writer) otherReader = true;
+          }
+        }
+        expect(otherReader, 'a worker other than the writer read the handle').to.equal(true);
+        await pool.close(); // the writer's thread ends: its guest's count goes with it (I4)
+        await waitFor(() => r.strongCount() === 1, 'the writer guest’s count to be released');
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('names every import the linker does not define', () => {
+    const err = throwsCode(() => new Linker(heap.store).instantiate(Module.fromText(MANY_LIVE_WAT)), 'ERR_MISSING_IMPORT');
+    expect(err.message).to.include('host.make (function)').and.include('host.collect (function)').and.include('host.check (function)');
+    expect(err.message).not.to.include('sharedref.');
+  });
+
+  it('rejects bad signatures and arity with TypeErrors naming the problem', () => {
+    const linker = new Linker(heap.store);
+    expect(() => linker.funcWrap('a', 'b', { params: ['i33'], results: [] } as never, () => 0)).to.throw(TypeError, /signature.params has "i33"/);
+    const inst = linker.instantiate(Module.fromText(IDENTITY_WAT));
+    expect(() => inst.getTypedFunc('nope', { params: [], results: [] })).to.throw(TypeError, /no function named "nope"/);
+    expect(() => inst.getTypedFunc('id', { params: [], results: [] })).to.throw(TypeError, /takes 1 parameters/);
+    expect(() => Module.fromText('(module (func (export "f") (result i32)')).to.throw(SyntaxError, /Module.fromText/);
+    expect(() => Module.fromText('(module (func (export "f") (result i32) i64.const 1))')).to.throw(WebAssembly.CompileError);
+  });
+});
