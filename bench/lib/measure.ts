@@ -48,3 +48,37 @@ export function fmt(ns: number): string {
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`;
   return `${ns.toFixed(1)} ns`;
 }
+
+/**
+ * Times `subject` and `baseline` (async, one call at a time) in alternating samples, so that both
+ * see the same machine state; on a shared, noisy machine this is what makes their ratio fair.
+ */
+export async function timeAsyncPair(
+  subject: () => Promise<unknown>,
+  baseline: () => Promise<unknown>,
+  iterations: number,
+  samples: number,
+): Promise<{ subject: Sample; baseline: Sample }> {
+  for (let i = 0; i < Math.max(1, iterations >> 2); i++) {
+    await subject();
+    await baseline();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    for (const [fn, out] of [
+      [subject, a],
+      [baseline, b],
+    ] as const) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) await fn();
+      out.push(Number(process.hrtime.bigint() - t0) / iterations);
+    }
+  }
+  return { subject: summarize(a), baseline: summarize(b) };
+}
+
+/** Summarizes per-operation timings taken elsewhere (for example in a worker). */
+export function sampleOf(perOp: number[]): Sample {
+  return summarize(perOp);
+}

@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
 import { ExternRef, Heap, type Rooted } from '../../src';
-import { type Sample, timeAsync, timeSync } from '../lib/measure';
+import { type Sample, sampleOf, timeAsyncPair, timeSync } from '../lib/measure';
 
 /** One result row. */
 export interface Row {
@@ -22,11 +22,6 @@ export interface Row {
 }
 
 const fixtures = join(__dirname, '..', 'fixtures');
-const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const asSample = (xs: number[]): Sample => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: medianOf(xs), p10: s[Math.floor(0.1 * s.length)]!, p90: s[Math.min(s.length - 1, Math.floor(0.9 * s.length))]!, samples: s.length };
-};
 
 /** Runs the micro rows; `quick` uses fewer samples. */
 export async function runMicro(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
@@ -81,43 +76,49 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
     const nv = (await pool.run('newVsClone', 20_000, samples)) as { newNs: number[]; cloneNs: number[] };
-    rows.push({ id: 'new-in-worker', what: 'ExternRef.new of a small object in a worker', sample: asSample(nv.newNs), baseline: 'structuredClone (same worker)', baselineSample: asSample(nv.cloneNs), target: 4 });
+    rows.push({ id: 'new-in-worker', what: 'ExternRef.new of a small object in a worker', sample: sampleOf(nv.newNs), baseline: 'structuredClone (same worker)', baselineSample: sampleOf(nv.cloneNs), target: 4 });
     await heap.gc();
 
     const echo = new Worker(join(fixtures, 'echo-worker.ts'));
     await new Promise((r) => echo.once('online', r));
     progress('datasync-first-read');
-    const pingRt = await timeAsync(
-      () =>
-        new Promise<unknown>((resolve) => {
-          echo.once('message', resolve);
-          echo.postMessage({ t: 'ping', v: { i: 1, text: 'value made in a worker' } });
-        }),
-      200,
-      samples,
-    );
-    const perSample = 200;
+    const ping = (): Promise<unknown> =>
+      new Promise<unknown>((resolve) => {
+        echo.once('message', resolve);
+        echo.postMessage({ t: 'ping', v: { i: 1, text: 'value made in a worker' } });
+      });
+    const perSample = 100;
     const handles = (await pool.run('makeMany', perSample * (samples + 2))) as number[];
     let next = 0;
     const firstReads: number[] = [];
+    const pings: number[] = [];
     for (let s = 0; s < samples + 1; s++) {
-      const t0 = process.hrtime.bigint();
+      // Alternate: a batch of first reads, then a batch of raw round trips.
+      let t0 = process.hrtime.bigint();
       store.scope(() => {
         for (let i = 0; i < perSample; i++) ExternRef.fromRaw(store, handles[next++]!)!.dataSync();
       });
-      if (s > 0) firstReads.push(Number(process.hrtime.bigint() - t0) / perSample);
+      const readNs = Number(process.hrtime.bigint() - t0) / perSample;
+      t0 = process.hrtime.bigint();
+      for (let i = 0; i < perSample; i++) await ping();
+      const pingNs = Number(process.hrtime.bigint() - t0) / perSample;
+      if (s > 0) {
+        firstReads.push(readNs);
+        pings.push(pingNs);
+      }
     }
-    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: asSample(firstReads), baseline: 'postMessage round trip', baselineSample: pingRt, target: 1.2 });
+    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: sampleOf(firstReads), baseline: 'postMessage round trip', baselineSample: sampleOf(pings), target: 1.2 });
     await pool.run('dropAll');
 
     progress('data-comlink');
     const { port1, port2 } = new MessageChannel();
     echo.postMessage({ t: 'comlink', port: port2 }, [port2]);
     const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(port1 as never));
-    const bareCall = await timeAsync(() => bare.read({ i: 1 }) as Promise<unknown>, 200, samples);
     const uncachedHeap = await Heap.create({ cacheSize: 0 });
     const u = ExternRef.newManuallyRooted(uncachedHeap.store, { i: 1 });
-    const dataCall = await timeAsync(() => u.data(), 200, samples);
+    const dc = await timeAsyncPair(() => u.data(), () => bare.read({ i: 1 }) as Promise<unknown>, 100, samples);
+    const dataCall = dc.subject;
+    const bareCall = dc.baseline;
     u.unroot();
     await uncachedHeap.close();
     port1.close();
@@ -126,11 +127,12 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
 
     progress('pool-run-2-refs');
     const bareP = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
-    const bareRun = await timeAsync(() => bareP.run({ a: 1, b: 2 }), 200, samples);
-    await bareP.destroy();
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
-    const poolRun = await timeAsync(() => pool.run('two', a, b), 200, samples);
+    const pr = await timeAsyncPair(() => pool.run('two', a, b), () => bareP.run({ a: 1, b: 2 }), 100, samples);
+    const poolRun = pr.subject;
+    const bareRun = pr.baseline;
+    await bareP.destroy();
     rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5 });
     a.unroot();
     b.unroot();
@@ -144,7 +146,7 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
       const report = await heap.gc();
       if (report.freed > 0) gcNs.push((report.pauseMs * 1e6) / report.freed);
     }
-    rows.push({ id: 'gc-per-object', what: 'collection cost per freed object', sample: asSample(gcNs), baseline: '(absolute: ns)', baselineSample: null, target: 200 });
+    rows.push({ id: 'gc-per-object', what: 'collection cost per freed object', sample: sampleOf(gcNs), baseline: '(absolute: ns)', baselineSample: null, target: 200 });
     root.unroot();
     await pool.close();
   } finally {
