@@ -36,19 +36,23 @@ function cloneForHeap(value: unknown, what: string): unknown {
   }
 }
 
+/** A root entry for a new value in reserved slot `index`; on failure the slot goes back to the batch. */
+function entryFor(store: Store, index: number, what: string): number {
+  try {
+    return store._allocEntry(what);
+  } catch (err) {
+    store._returnSlot(index);
+    throw err;
+  }
+}
+
 function allocate(store: Store, value: unknown, scoped: boolean, what: string): RootBase {
   assertStore(store, what);
   store._ensureOpen(what);
   const copy = cloneForHeap(value, what);
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
-  let e: number;
-  try {
-    e = store._allocEntry(what);
-  } catch (err) {
-    store._returnSlot(index);
-    throw err;
-  }
+  const e = entryFor(store, index, what);
   const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e));
   store._cache.set(handle, copy, 0);
   store._conn.post(index, handleGeneration(store._slots.codec, handle), copy);
@@ -65,13 +69,7 @@ function construct(store: Store, factory: string, args: unknown[], scoped: boole
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, store._slots.capacity);
   const generation = store._slots.generation(index);
-  let e: number;
-  try {
-    e = store._allocEntry(what);
-  } catch (err) {
-    store._returnSlot(index);
-    throw err;
-  }
+  const e = entryFor(store, index, what);
   const fail = (err: unknown): never => {
     store._region.free(e);
     if (!store.closed) store._returnSlot(index);
