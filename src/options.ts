@@ -17,7 +17,7 @@ export interface HeapOptions {
   maxStores?: number;
   /** Roots one store can hold at once (scoped, manual and Wasm-held). Default 65536; 16 … 2^20. */
   rootsPerStore?: number;
-  /** Slots a store reserves at a time for `ExternRef.new` without a round trip. Default 128; 1 … 4096. */
+  /** Slots a store reserves at a time for `ExternRef.new` without a round trip (never more than half the free slots). Default 1024; 1 … 4096. */
   batchSize?: number;
   /** In-flight transfers of references between threads at once. Default 4096; 16 … 2^20. */
   transfers?: number;
@@ -57,7 +57,7 @@ export const defaultHeapOptions: ResolvedHeapOptions = Object.freeze({
   hostModule: null,
   maxStores: 64,
   rootsPerStore: 65536,
-  batchSize: 128,
+  batchSize: 1024,
   transfers: 4096,
   leaseTimeoutMs: 10_000,
   cacheSize: 4096,

@@ -101,9 +101,14 @@ export class SlotTable {
    * object, so it is undone with an ordinary `drop` and the handle is reported invalid (I1).
    */
   tryCloneRaw(handle: number, entryWord: number): number {
-    const index = this.check(handle);
-    if (index === NO_SLOT) return NO_SLOT;
+    if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
+    const index = handleIndex(this.codec, handle);
+    if (index >= this.capacity) return NO_SLOT;
     const base = this.#slots + index * SLOT_WORDS;
+    // No state check: only a LIVE slot has a positive count (FREE, RESERVED, DYING and RETIRED
+    // slots hold 0, and a slot is published LIVE right after its count is set), and the
+    // compare-exchange below refuses 0. The generation is checked before and after it.
+    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
     const countAt = base + S_COUNT;
     for (;;) {
       const c = Atomics.load(this.i32, countAt);

@@ -200,11 +200,7 @@ export class ManuallyRooted extends RootBase {
   /** Gives back this root's count. A second call throws `ERR_UNROOTED` and changes nothing. */
   unroot(): void {
     if (this._entry < 0) throw new UnrootedError('unroot');
-    if (this._store.closed) {
-      this._entry = -1;
-      return;
-    }
-    this._release();
+    this._release(); // after the store or heap closed this only forgets the entry
   }
 
   /** A new manual root of the same object (one more count). */
