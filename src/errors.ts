@@ -36,6 +36,7 @@ export const ErrorCode = {
   INTERNAL: 'ERR_INTERNAL',
 } as const;
 
+/** One of the codes in `ErrorCode`. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base class of every error sharedref raises; `code` is stable across releases and threads. */

@@ -15,7 +15,7 @@
  * main thread would stall every worker.
  */
 import { debuglog } from 'node:util';
-import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import {
   ErrorCode,
   GenericSharedRefError,
@@ -407,4 +407,3 @@ function mailboxSignalClosed(i32: Int32Array, word: number): void {
   Atomics.notify(i32, word);
 }
 
-export type { MessagePort };

@@ -137,9 +137,10 @@ export const T_TAG = 3;
 /** Words per transfer entry. */
 export const TRANSFER_WORDS = 4;
 
+/** Transfer states (low 2 bits of `T_STATE`). */
 export const TRANSFER_FREE = 0;
 export const TRANSFER_CLAIMED = 1; // being written by the sender
-export const TRANSFER_IN_FLIGHT = 2;
+export const TRANSFER_IN_FLIGHT = 2; // published; adopted or released by exactly one compare-exchange
 
 /** Where each part of the buffer starts, for one heap's sizes. */
 export interface Layout {
