@@ -77,7 +77,8 @@ export function entryFile(name: string): { filename: string; execArgv: string[] 
   const ext = extname(__filename);
   const filename = join(__dirname, '..', 'workers', `${name}${ext}`);
   const needsTsNode = ext === '.ts' && !process.execArgv.some((a) => a.includes('ts-node'));
-  return { filename, execArgv: needsTsNode ? [...process.execArgv, '--require', 'ts-node/register/transpile-only'] : undefined };
+  // Only the require: Node refuses process-wide flags (such as --expose-gc) in a worker's execArgv.
+  return { filename, execArgv: needsTsNode ? ['--require', 'ts-node/register/transpile-only'] : undefined };
 }
 
 /** A shared heap of host values, with its coordinator thread. */
