@@ -14,8 +14,8 @@ describe('thread entry files', () => {
     }
   });
 
-  it('let a worker inherit the exec arguments when ts-node is already registered that way', () => {
-    if (!process.execArgv.some((a) => a.includes('ts-node'))) return; // only meaningful under the suite's config
+  it('let a worker inherit the exec arguments when ts-node is already registered that way', function () {
+    if (!process.execArgv.some((a) => a.includes('ts-node'))) this.skip(); // only meaningful under the suite's config
     expect(entryFile('pool-worker').execArgv).to.equal(undefined);
   });
 });
