@@ -30,8 +30,6 @@ export class HostValues {
   #closed = false;
   /** Disposers that threw (reported by `close`). */
   disposeErrors = 0;
-  /** Values disposed (debug mode counts per slot to prove exactly-once). */
-  disposed = 0;
 
   constructor(capacity: number) {
     this.#values = new Array<unknown>(capacity).fill(undefined);
@@ -117,7 +115,6 @@ export class HostValues {
     this.#state[index] = ABSENT;
     this.#failWaiters(index, () => new InvalidHandleError(index, 'the object was freed'));
     if (!present) return null;
-    this.disposed++;
     const chain = this.#chains.get(index);
     if (chain !== undefined) {
       this.#chains.delete(index);

@@ -89,11 +89,6 @@ export class RpcClient<Api extends object> {
     });
   }
 
-  /** Calls pending now. */
-  get pending(): number {
-    return this.#pending.size;
-  }
-
   /** Rejects every pending and future call with `makeError()`; idempotent. */
   fail(makeError: () => unknown): void {
     if (this.#failure !== null) return;

@@ -16,9 +16,6 @@
 /** A raw handle: slot index and generation packed in a `u32`; `0` is null. */
 export type RawHandle = number & { readonly __brand: 'sharedref.RawHandle' };
 
-/** The null handle. */
-export const NULL_HANDLE = 0 as RawHandle;
-
 /** How one heap splits its handles. */
 export interface HandleCodec {
   readonly indexBits: number;
@@ -50,9 +47,4 @@ export function handleIndex(codec: HandleCodec, handle: number): number {
 /** The generation a handle carries (not checked). */
 export function handleGeneration(codec: HandleCodec, handle: number): number {
   return (handle >>> 0) >>> codec.indexBits;
-}
-
-/** True for a number that could be a handle at all: a `u32`. Says nothing about validity. */
-export function isU32(x: unknown): x is number {
-  return typeof x === 'number' && x >>> 0 === x;
 }

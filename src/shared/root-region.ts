@@ -94,11 +94,6 @@ export class RootRegion {
   wordOf(e: number): number {
     return this.#entries + e;
   }
-
-  /** The handle recorded in entry `e` (0 if none). */
-  handleAt(e: number): number {
-    return this.#i32[this.#entries + e]!;
-  }
 }
 
 /**

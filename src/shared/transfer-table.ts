@@ -139,15 +139,6 @@ export class TransferTable {
     return released;
   }
 
-  /** Transfers in flight now (a scan; for tests and stats). */
-  inFlight(): number {
-    let n = 0;
-    for (let entry = 0; entry < this.#size; entry++) {
-      if ((Atomics.load(this.#i32, this.#base + entry * TRANSFER_WORDS + T_STATE) & STATE_MASK) === TRANSFER_IN_FLIGHT) n++;
-    }
-    return n;
-  }
-
   #valid(token: TransferToken): boolean {
     return (
       typeof token === 'object' &&

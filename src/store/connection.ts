@@ -129,9 +129,4 @@ export class Connection {
     this.#ports.control.close();
     this.#ports.reply.close();
   }
-
-  /** True once `close` ran. */
-  get closed(): boolean {
-    return this.#closed;
-  }
 }
