@@ -11,7 +11,6 @@
  * running disposers). Pending asynchronous calls keep the process alive until they settle.
  */
 import { randomInt } from 'node:crypto';
-import { extname, join } from 'node:path';
 import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, deserializeError, isSerializedError } from './errors';
 import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from './options';
@@ -38,9 +37,11 @@ import {
   MAGIC,
   computeLayout,
 } from './shared/layout';
-import { claimRegion, mailboxWord } from './shared/root-region';
+import { closeHeapAndWakeAll } from './shared/mailbox';
+import { claimRegion } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
 import { Pool, type PoolOptions } from './pool/pool';
+import { entryFile } from './thread-entry';
 import { Store, type StoreLink } from './store/store';
 
 /** What `heap.stats()` returns: a synchronous snapshot read from shared memory. */
@@ -72,14 +73,6 @@ export interface HeapResource {
   close(): Promise<void>;
 }
 
-/** The path and exec arguments of a thread entry file, for both the built and the ts-node layout. */
-export function entryFile(name: string): { filename: string; execArgv: string[] | undefined } {
-  const ext = extname(__filename);
-  const filename = join(__dirname, '..', 'workers', `${name}${ext}`);
-  const needsTsNode = ext === '.ts' && !process.execArgv.some((a) => a.includes('ts-node'));
-  // Only the require: Node refuses process-wide flags (such as --expose-gc) in a worker's execArgv.
-  return { filename, execArgv: needsTsNode ? ['--require', 'ts-node/register/transpile-only'] : undefined };
-}
 
 /** A shared heap of host values, with its coordinator thread. */
 export class Heap implements AsyncDisposable {
@@ -306,8 +299,7 @@ export class Heap implements AsyncDisposable {
     this.#coordinatorExited = true;
     if (Atomics.load(this.#i32, H_STATE) === HEAP_CLOSED) return;
     // The coordinator died: close the heap so nothing waits for it forever (I8).
-    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
-    for (let id = 1; id <= this.#layout.maxStores; id++) Atomics.notify(this.#i32, mailboxWord(this.#layout, id));
+    closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores]) store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
     void this.close();
   }

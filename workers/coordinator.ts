@@ -4,10 +4,11 @@
  */
 import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { Coordinator, markHeapDead } from '../src/coordinator/coordinator';
+import { Coordinator } from '../src/coordinator/coordinator';
 import { serializeError } from '../src/errors';
 import type { CoordinatorData, HeapMessage } from '../src/rpc/protocol';
 import { layoutOf } from '../src/shared/layout';
+import { closeHeapAndWakeAll } from '../src/shared/mailbox';
 
 const data = workerData as CoordinatorData;
 const i32 = new Int32Array(data.buffer);
@@ -17,7 +18,7 @@ const port = data.port;
 
 // A coordinator that dies must not leave any thread waiting for it (I8).
 const die = (err: unknown): void => {
-  markHeapDead(i32, layout);
+  closeHeapAndWakeAll(i32, layout);
   writeSync(2, `sharedref: the coordinator thread failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(70);
 };

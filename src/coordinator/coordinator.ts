@@ -28,8 +28,8 @@ import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
 import { exposeOn } from '../rpc/endpoint';
 import { handleIndex } from '../shared/handle';
-import { H_COLLECTIONS, H_DISPOSED, H_LIVE, H_STATE, H_STORES, HEAP_CLOSED, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
-import { mailboxSignal } from '../shared/mailbox';
+import { H_COLLECTIONS, H_DISPOSED, H_LIVE, H_STORES, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
+import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
 import { TransferTable } from '../shared/transfer-table';
@@ -176,8 +176,7 @@ export class Coordinator {
       call: (handle, method, args) => this.#call(handle, method, args),
       construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
       grant: (count) => this.#grant(storeId, count),
-      // Synchronous callers get the report at once; async disposers finish on their own.
-      collect: () => this.#collectNow(),
+      collect: () => this.collect(),
     };
   }
 
@@ -295,22 +294,16 @@ export class Coordinator {
   /**
    * Runs a collection: disposes and frees every slot whose count reached 0. Everything any thread
    * posted on its control port before this request (values, goodbyes of closed stores) is taken
-   * in first, although it travelled on another port than the request.
+   * in first, although it travelled on another port than the request. The report comes at once
+   * unless a disposer is async (synchronous callers, `gcSync`, need it at once).
    */
-  async collect(): Promise<GcReport> {
-    this.#drainControlQueues();
-    const { report, pending } = this.#collectSync();
-    if (pending.length > 0) await Promise.all(pending);
-    return report;
-  }
-
-  /** Handles every message already queued on the stores' control ports, in order. */
-  #collectNow(): GcReport | Promise<GcReport> {
+  collect(): GcReport | Promise<GcReport> {
     this.#drainControlQueues();
     const { report, pending } = this.#collectSync();
     return pending.length === 0 ? report : Promise.all(pending).then(() => report);
   }
 
+  /** Handles every message already queued on the stores' control ports, in order. */
   #drainControlQueues(): void {
     for (const link of [...this.#stores.values()]) {
       for (let m = receiveMessageOnPort(link.ports.control); m !== undefined; m = receiveMessageOnPort(link.ports.control)) {
@@ -370,8 +363,7 @@ export class Coordinator {
     await this.collect();
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
-    for (const link of this.#stores.values()) mailboxSignalClosed(this.#i32, mailboxWord(this.#layout, link.id));
+    closeHeapAndWakeAll(this.#i32, this.#layout);
     this.#leases.close(() => new HeapClosedError('dataMut'));
     this.#values.close();
     const pending: Promise<void>[] = [];
@@ -391,19 +383,3 @@ export class Coordinator {
     return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
   }
 }
-
-/**
- * The coordinator is about to die of an uncaught error: mark the heap closed and wake every
- * store blocked in its mailbox, from this thread, because a blocked creator thread cannot run
- * its own 'exit' handler to do it (I8).
- */
-export function markHeapDead(i32: Int32Array, layout: Layout): void {
-  Atomics.store(i32, H_STATE, HEAP_CLOSED);
-  for (let id = 1; id <= layout.maxStores; id++) Atomics.notify(i32, mailboxWord(layout, id));
-}
-
-/** Wakes a store blocked in its mailbox without a reply: it will see the heap closed. */
-function mailboxSignalClosed(i32: Int32Array, word: number): void {
-  Atomics.notify(i32, word);
-}
-

@@ -10,7 +10,7 @@
  * is idle, and waking a sleeping thread costs ~25 µs here), then sleeps in slices so that it can
  * notice a closed heap or a dead coordinator (I8): no wait is unbounded.
  */
-import { H_STATE, HEAP_CLOSED } from './layout';
+import { H_STATE, HEAP_CLOSED, type Layout, regionBase, R_MAILBOX } from './layout';
 
 /** Iterations of the spin before sleeping (a few microseconds on this class of machine). */
 const SPIN_ITERATIONS = 2000;
@@ -39,4 +39,14 @@ export function mailboxWait(i32: Int32Array, word: number): boolean {
     }
     if (Atomics.load(i32, H_STATE) === HEAP_CLOSED) return Atomics.load(i32, word) !== 0;
   }
+}
+
+/**
+ * Marks the heap closed and wakes every store blocked in its mailbox, so each sees the closed
+ * heap and returns (I8). Called by the coordinator at shutdown or when it is dying, and by the
+ * creating thread when the coordinator died: a blocked thread cannot do it for itself.
+ */
+export function closeHeapAndWakeAll(i32: Int32Array, layout: Layout): void {
+  Atomics.store(i32, H_STATE, HEAP_CLOSED);
+  for (let id = 1; id <= layout.maxStores; id++) Atomics.notify(i32, regionBase(layout, id) + R_MAILBOX);
 }

@@ -12,7 +12,7 @@
  */
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type wabtInit from 'wabt';
-import { entryFile } from '../heap';
+import { entryFile } from '../thread-entry';
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 

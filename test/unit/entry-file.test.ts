@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { entryFile } from '../../src/heap';
+import { entryFile } from '../../src/thread-entry';
 
 describe('thread entry files', () => {
   it('pass no process-wide flags to a worker when they add ts-node themselves (regression: --expose-gc made Worker throw)', () => {
