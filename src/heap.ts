@@ -17,26 +17,18 @@ import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from '
 import type { CoordinatorData, GcReport, HeapEvent, HeapMessage, StorePorts } from './rpc/protocol';
 import {
   H_CAPACITY,
-  H_COLLECTIONS,
-  H_CREATED,
   H_DEBUG,
-  H_DISPOSED,
-  H_FREE_LIST,
   H_LAYOUT_VERSION,
-  H_LIVE,
   H_MAGIC,
   H_MAX_STORES,
-  H_RETIRED,
   H_ROOTS_PER_STORE,
-  H_STATE,
-  H_STORES,
   H_TRANSFERS,
-  HEAP_CLOSED,
   LAYOUT_VERSION,
   type Layout,
   MAGIC,
   computeLayout,
 } from './shared/layout';
+import { isHeapClosed, readCounters } from './shared/header';
 import { closeHeapAndWakeAll } from './shared/mailbox';
 import { claimRegion } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
@@ -148,7 +140,7 @@ export class Heap implements AsyncDisposable {
 
   /** True once `close()` started (or the coordinator died). */
   get closed(): boolean {
-    return this.#closing !== null || Atomics.load(this.#i32, H_STATE) === HEAP_CLOSED;
+    return this.#closing !== null || isHeapClosed(this.#i32);
   }
 
   /** A new store on this thread (its own root set); close it with `store.close()`. */
@@ -239,22 +231,19 @@ export class Heap implements AsyncDisposable {
 
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */
   stats(): HeapStats {
-    const i = this.#i32;
-    const capacity = i[H_CAPACITY]!;
-    const live = Atomics.load(i, H_LIVE);
-    const retired = Atomics.load(i, H_RETIRED);
-    const free = Math.max(0, capacity - live - retired);
+    const c = readCounters(this.#i32);
+    const free = Math.max(0, c.capacity - c.live - c.retired);
     return {
-      capacity,
-      live,
+      capacity: c.capacity,
+      live: c.live,
       free,
-      reserved: Math.max(0, free - Atomics.load(i, H_FREE_LIST)),
-      created: Atomics.load(i, H_CREATED),
-      disposed: Atomics.load(i, H_DISPOSED),
-      collections: Atomics.load(i, H_COLLECTIONS),
-      stores: Atomics.load(i, H_STORES),
+      reserved: Math.max(0, free - c.freeList),
+      created: c.created,
+      disposed: c.disposed,
+      collections: c.collections,
+      stores: c.stores,
       pendingRelease: Math.max(0, this.#slots.pendingReleases()),
-      retired,
+      retired: c.retired,
     };
   }
 
@@ -289,7 +278,7 @@ export class Heap implements AsyncDisposable {
         this.#port.postMessage({ t: 'shutdown' } satisfies HeapMessage);
       });
     }
-    Atomics.store(this.#i32, H_STATE, HEAP_CLOSED);
+    closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores]) store.close();
     this.#port.close();
     await this.#worker.terminate();
@@ -297,7 +286,7 @@ export class Heap implements AsyncDisposable {
 
   #onCoordinatorExit(): void {
     this.#coordinatorExited = true;
-    if (Atomics.load(this.#i32, H_STATE) === HEAP_CLOSED) return;
+    if (isHeapClosed(this.#i32)) return;
     // The coordinator died: close the heap so nothing waits for it forever (I8).
     closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores]) store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));

@@ -28,7 +28,8 @@ import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
 import { exposeOn } from '../rpc/endpoint';
 import { handleIndex } from '../shared/handle';
-import { H_COLLECTIONS, H_DISPOSED, H_LIVE, H_STORES, type Layout, S_STATE, S_VERSION, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
+import { countCollection, countDisposedAtClose, countStoreGone, liveCount } from '../shared/header';
+import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
@@ -36,7 +37,7 @@ import { TransferTable } from '../shared/transfer-table';
 import { TypeNames, typeNameOf } from '../shared/type-names';
 import { HostValues } from './host-values';
 import { Leases } from './leases';
-import { SlotManager } from './slot-manager';
+import { SlotManager } from '../shared/slot-manager';
 
 const debug = debuglog('sharedref');
 
@@ -201,7 +202,7 @@ export class Coordinator {
     const wait = this.#values.whenPresent(index, handle);
     const answer = (): { value: unknown; version: number } => ({
       value: this.#dataOf(index, 'data'),
-      version: Atomics.load(this.#i32, this.#table.word(index, S_VERSION)),
+      version: this.#table.version(index),
     });
     return wait === null ? answer() : wait.then(answer);
   }
@@ -222,7 +223,7 @@ export class Coordinator {
     if (this.#closed) throw new HeapClosedError('commit');
     const index = this.#leases.take(lease, storeId);
     this.#values.set(index, value);
-    return Atomics.add(this.#i32, this.#table.word(index, S_VERSION), 1) + 1;
+    return this.#table.bumpVersion(index);
   }
 
   #abandon(lease: number, storeId: number): void {
@@ -250,7 +251,7 @@ export class Coordinator {
         result = await (fn as (...a: unknown[]) => unknown).apply(target, args);
       } finally {
         // A method may change its object: stores must revalidate their cached copies.
-        Atomics.add(this.#i32, this.#table.word(index, S_VERSION), 1);
+        this.#table.bumpVersion(index);
       }
       if (typeof result === 'object' && result !== null) {
         try {
@@ -319,7 +320,7 @@ export class Coordinator {
     let freed = 0;
     if (!this.#closed) {
       for (let index = this.#table.popReleased(); index !== NO_SLOT; index = this.#table.popReleased()) {
-        if (Atomics.load(this.#i32, this.#table.word(index, S_STATE)) !== SLOT_DYING) {
+        if (this.#table.state(index) !== SLOT_DYING) {
           throw new Error(`sharedref internal error: released slot ${index} is not dying`);
         }
         this.#leases.breakSlot(index, () => new InvalidHandleError(index, 'the object was freed'));
@@ -328,10 +329,10 @@ export class Coordinator {
         this.#slots.free(index);
         freed++;
       }
-      Atomics.add(this.#i32, H_COLLECTIONS, 1);
+      countCollection(this.#i32);
       if (this.#options.debug) this.#slots.checkInvariants();
     }
-    const report: GcReport = { freed, live: Atomics.load(this.#i32, H_LIVE), pauseMs: performance.now() - t0 };
+    const report: GcReport = { freed, live: liveCount(this.#i32), pauseMs: performance.now() - t0 };
     return { report, pending };
   }
 
@@ -352,7 +353,7 @@ export class Coordinator {
     }
     for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
     freeRegion(this.#i32, this.#layout, id);
-    Atomics.sub(this.#i32, H_STORES, 1);
+    countStoreGone(this.#i32);
     debug('store %d gone: released %d counts and %d transfers in flight', id, released, transfers);
   }
 
@@ -370,15 +371,14 @@ export class Coordinator {
     let disposed = 0;
     for (const state of [SLOT_LIVE, SLOT_DYING, SLOT_RESERVED]) {
       for (let index = 0; index < this.#table.capacity; index++) {
-        if (Atomics.load(this.#i32, this.#table.word(index, S_STATE)) !== state) continue;
+        if (this.#table.state(index) !== state) continue;
         if (!this.#values.has(index)) continue;
         const p = this.#values.dispose(index);
         if (p !== null) pending.push(p);
         disposed++;
       }
     }
-    Atomics.add(this.#i32, H_DISPOSED, disposed);
-    Atomics.sub(this.#i32, H_LIVE, disposed);
+    countDisposedAtClose(this.#i32, disposed);
     await Promise.all(pending);
     return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
   }

@@ -21,7 +21,8 @@ import { ErrorCode, GenericSharedRefError, deserializeError } from '../errors';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
-import { ABANDONED_MASK, ABANDONED_SLOTS, isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
+import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
@@ -75,7 +76,7 @@ export class Pool implements AsyncDisposable {
   readonly #piscina: Piscina<TaskMessage, TaskOutcome>;
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
-  readonly #abandoned = new Int32Array(new SharedArrayBuffer(ABANDONED_SLOTS * 4));
+  readonly #abandoned = createAbandonedTags();
   #closing: Promise<void> | null = null;
 
   /** @internal Use `heap.createPool(options)`. */
@@ -138,7 +139,7 @@ export class Pool implements AsyncDisposable {
       // The worker may have packed results before it died, or may still be packing them (piscina
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release
       // what is already there. A worker publishing later sees the mark and releases its own.
-      Atomics.store(this.#abandoned, replyTo.tag & ABANDONED_MASK, replyTo.tag);
+      markAbandoned(this.#abandoned, replyTo.tag);
       store._transfers.releaseTagged(replyTo.storeId, replyTo.tag);
       throw err;
     } finally {

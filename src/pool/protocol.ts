@@ -16,9 +16,7 @@ export interface PoolWorkerData {
     /** The user's task module (its `module.exports` is a `defineTasks` table). */
     readonly filename: string;
     /**
-     * Tags of tasks the caller gave up on, at `tag & ABANDONED_MASK` (shared). The caller stores
-     * the tag before releasing the task's results; a worker checks it after publishing them, so
-     * one of the two always sees the other (sequentially consistent Atomics) and no result leaks.
+     * Tags of tasks the caller gave up on (see shared/abandoned-tags.ts).
      */
     readonly abandoned: Int32Array;
   };
@@ -46,8 +44,3 @@ export type TaskOutcome = { readonly ok: true; readonly value: unknown } | { rea
 export function isAttachMessage(m: unknown): m is AttachMessage {
   return typeof m === 'object' && m !== null && 'sharedrefAttach' in m;
 }
-
-/** Size of the abandoned-tags array, a power of two. */
-export const ABANDONED_SLOTS = 4096;
-/** Mask from a tag to its slot. */
-export const ABANDONED_MASK = ABANDONED_SLOTS - 1;

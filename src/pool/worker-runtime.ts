@@ -19,7 +19,8 @@ import { layoutOf } from '../shared/layout';
 import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
-import { ABANDONED_MASK, type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { isAbandoned } from '../shared/abandoned-tags';
+import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 /** What every task receives first. */
@@ -91,7 +92,7 @@ export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
         // Owned by the caller, tagged with the task: if this thread dies after posting the
         // result, the caller still adopts it; if it dies before, the caller releases by tag.
         const value = packRoots(result, heapId, sent, msg.replyTo);
-        if (Atomics.load(abandoned, msg.replyTo.tag & ABANDONED_MASK) === msg.replyTo.tag) {
+        if (isAbandoned(abandoned, msg.replyTo.tag)) {
           for (const t of sent) store._transfers.release(t); // the caller gave up on this task
         }
         return { ok: true, value };

@@ -156,6 +156,16 @@ export class SlotTable {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_GEN);
   }
 
+  /** The state of slot `index` (one of SLOT_*). */
+  state(index: number): number {
+    return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_STATE);
+  }
+
+  /** Coordinator only: the value of slot `index` changed; returns the new version (caches revalidate). */
+  bumpVersion(index: number): number {
+    return Atomics.add(this.i32, this.#slots + index * SLOT_WORDS + S_VERSION, 1) + 1;
+  }
+
   /** The version word of slot `index`. */
   version(index: number): number {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_VERSION);

@@ -12,7 +12,7 @@ import { receiveMessageOnPort } from 'node:worker_threads';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, StoreClosedError, deserializeError } from '../errors';
 import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
 import { RpcClient } from '../rpc/endpoint';
-import { H_STATE, HEAP_OPEN } from '../shared/layout';
+import { isHeapClosed } from '../shared/header';
 import { mailboxArm, mailboxWait } from '../shared/mailbox';
 
 /** Items (3 per value) queued before a flush is forced. */
@@ -60,7 +60,7 @@ export class Connection {
 
   /** Throws ERR_HEAP_CLOSED / ERR_STORE_CLOSED if this link can no longer be used. */
   ensureOpen(what: string): void {
-    if (Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN) throw new HeapClosedError(what);
+    if (isHeapClosed(this.#i32)) throw new HeapClosedError(what);
     if (this.#closed) throw new StoreClosedError(what);
   }
 

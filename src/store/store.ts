@@ -16,7 +16,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, InvalidHandleError, StoreClosedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 import type { StorePorts, VersionedValue } from '../rpc/protocol';
-import { H_STATE, HEAP_OPEN, layoutOf } from '../shared/layout';
+import { isHeapClosed } from '../shared/header';
+import { layoutOf } from '../shared/layout';
 import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
 import { SlotTable } from '../shared/slot-table';
 import { type TransferToken, TransferTable } from '../shared/transfer-table';
@@ -77,7 +78,7 @@ export class Store {
 
   /** True once the store (or its heap) closed. */
   get closed(): boolean {
-    return this.#closed || Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN;
+    return this.#closed || isHeapClosed(this.#i32);
   }
 
   /** Counts this store holds now (roots of every kind, and owned raw handles). */
@@ -127,7 +128,7 @@ export class Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const heapClosed = Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN;
+    const heapClosed = isHeapClosed(this.#i32);
     this._conn.close(() => (heapClosed ? new HeapClosedError() : new StoreClosedError()));
     this.#batch = [];
     this._cache.clear();
@@ -141,8 +142,7 @@ export class Store {
 
   /** @internal */
   _ensureOpen(what: string): void {
-    if (Atomics.load(this.#i32, H_STATE) !== HEAP_OPEN) throw new HeapClosedError(what);
-    if (this.#closed) throw new StoreClosedError(what);
+    this._conn.ensureOpen(what); // closed together with this store, in close()
   }
 
   // ---- scopes -------------------------------------------------------------------------------

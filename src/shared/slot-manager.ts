@@ -22,8 +22,8 @@ import {
   SLOT_LIVE,
   SLOT_RESERVED,
   SLOT_RETIRED,
-} from '../shared/layout';
-import type { SlotTable } from '../shared/slot-table';
+} from './layout';
+import type { SlotTable } from './slot-table';
 
 /** Tag written into freed slots in debug mode, so a use after free is recognisable. */
 export const POISON_TAG = 0x7fde_adde;
