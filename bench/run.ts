@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { barChart } from './lib/chart';
 import { fmt } from './lib/measure';
 import { runSeed } from './macro/seed';
-import { runMicro } from './micro/core';
+import { runBaselines, runMicro } from './micro/core';
 import { runWasm } from './micro/wasm';
 
 async function main(): Promise<void> {
@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   const progress = (msg: string): void => void process.stderr.write(`  … ${msg} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   const seed = await runSeed(quick, progress);
   const rows = [...(await runMicro(quick, progress)), ...(await runWasm(quick, progress)), seed.row];
+  progress('reference figures (Wasm atomics, JS slab)');
+  const baselines = runBaselines(quick);
   const out = rows.map((r) => {
     if (r.baselineSample === null) return { ...r, ratio: null, pass: r.sample.median <= r.target };
     const ratio = r.higherIsBetter === true ? r.baselineSample.median / r.sample.median : r.sample.median / r.baselineSample.median;
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
     verdict: r.pass ? 'pass' : 'MISS',
   }));
   console.table(table);
+  console.log('Reference figures (no target; for comparing designs):');
+  console.table(baselines.map((b) => ({ id: b.id, what: b.what, median: fmt(b.sample.median), 'p10–p90': `${fmt(b.sample.p10)} – ${fmt(b.sample.p90)}` })));
   const json = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) },
     node: process.version,
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
       higherIsBetter: r.higherIsBetter === true,
       pass: r.pass,
     })),
+    baselines: baselines.map((b) => ({ id: b.id, what: b.what, median: b.sample.median, unit: 'ns', p10: b.sample.p10, p90: b.sample.p90 })),
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ ...json, macro: { seedCallsPerSecond: { bare1Thread: seed.bare, sharedref1Worker: seed.one, sharedref2Workers: seed.two } } }, null, 2) + '\n');

@@ -7,7 +7,7 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
-import { ExternRef, Heap, type Rooted } from '../../src';
+import { ExternRef, Heap, Module, type Rooted } from '../../src';
 import { type Sample, sampleOf, timeAsyncPair, timeSync } from '../lib/measure';
 
 /** One result row. */
@@ -24,6 +24,98 @@ export interface Row {
 }
 
 const fixtures = join(__dirname, '..', 'fixtures');
+
+/** A reference figure with no target of its own: what a design without sharedref pays. */
+export interface Baseline {
+  readonly id: string;
+  readonly what: string;
+  readonly sample: Sample;
+}
+
+/**
+ * Two Wasm atomics on a shared memory: a loop of add+sub pairs inside Wasm (the floor of count
+ * work done in Wasm), and one pair per call from JS (what a count kept by a Wasm helper would pay).
+ */
+const WASM_ATOMICS_WAT = `
+(module
+  (memory (export "memory") 1 1 shared)
+  (func (export "pairs") (param $n i32)
+    (loop $l
+      (drop (i32.atomic.rmw.add (i32.const 64) (i32.const 1)))
+      (drop (i32.atomic.rmw.sub (i32.const 64) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))
+  (func (export "inc") (param $at i32) (result i32)
+    (i32.atomic.rmw.add (local.get $at) (i32.const 1)))
+  (func (export "dec") (param $at i32) (result i32)
+    (i32.atomic.rmw.sub (local.get $at) (i32.const 1))))
+`;
+
+/**
+ * A wasm-bindgen-style heap: one JS array of objects with a free list threaded through it, one
+ * thread, no counts. `clone` is add(get(i)), `drop` pushes the index back.
+ */
+class SlabHeap {
+  readonly #slots: unknown[] = [];
+  #next = 0;
+  add(value: unknown): number {
+    if (this.#next === this.#slots.length) this.#slots.push(this.#slots.length + 1);
+    const at = this.#next;
+    this.#next = this.#slots[at] as number;
+    this.#slots[at] = value;
+    return at;
+  }
+  get(at: number): unknown {
+    return this.#slots[at];
+  }
+  drop(at: number): void {
+    this.#slots[at] = this.#next;
+    this.#next = at;
+  }
+}
+
+/** Measures the reference figures of the micro rows that have no sharedref counterpart. */
+export function runBaselines(quick: boolean): Baseline[] {
+  const samples = quick ? 15 : 41;
+  const out: Baseline[] = [];
+  const i32 = new Int32Array(new SharedArrayBuffer(64));
+  out.push({
+    id: 'js-atomics-pair',
+    what: 'JS Atomics.add + Atomics.sub on a SharedArrayBuffer',
+    sample: timeSync((n) => {
+      for (let i = 0; i < n; i++) {
+        Atomics.add(i32, 3, 1);
+        Atomics.sub(i32, 3, 1);
+      }
+    }, 200_000, samples),
+  });
+  const wasm = new WebAssembly.Instance(Module.fromText(WASM_ATOMICS_WAT).wasm).exports as {
+    pairs(n: number): void;
+    inc(at: number): number;
+    dec(at: number): number;
+  };
+  out.push({ id: 'wasm-atomics-pair', what: 'Wasm i32.atomic.rmw add + sub on shared memory, loop in Wasm', sample: timeSync((n) => wasm.pairs(n), 1_000_000, samples) });
+  out.push({
+    id: 'wasm-atomics-pair-from-js',
+    what: 'the same pair, one JS→Wasm call per operation',
+    sample: timeSync((n) => {
+      for (let i = 0; i < n; i++) {
+        wasm.inc(64);
+        wasm.dec(64);
+      }
+    }, 200_000, samples),
+  });
+  const slab = new SlabHeap();
+  const kept = slab.add({ a: 1 });
+  out.push({
+    id: 'slab-clone-drop',
+    what: 'wasm-bindgen-style JS slab: add(get(i)) + drop, one thread',
+    sample: timeSync((n) => {
+      for (let i = 0; i < n; i++) slab.drop(slab.add(slab.get(kept)));
+    }, 200_000, samples),
+  });
+  return out;
+}
 
 /** Runs the micro rows; `quick` uses fewer samples. */
 export async function runMicro(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
