@@ -12,27 +12,49 @@
 
 /** Every error code sharedref raises. */
 export const ErrorCode = {
+  /** The heap has no free slot: `GcHeapOutOfMemory`, which hands the value back. */
   GC_HEAP_OOM: 'ERR_GC_HEAP_OOM',
+  /** A root used after its scope ended, or a manual root unrooted twice: `UnrootedError`. */
   UNROOTED: 'ERR_UNROOTED',
+  /** A raw handle that is forged, null where a reference was needed, or names a freed object: `InvalidHandleError`. */
   INVALID_HANDLE: 'ERR_INVALID_HANDLE',
+  /** A root used with another store or heap, or `fromOwnedRaw` of a handle whose count this store does not own. */
   CROSS_STORE: 'ERR_CROSS_STORE',
+  /** A value that cannot be structured-cloned (given to `new`, returned by `dataMut` or `call`), or a value built in place read as data: `NotCloneableError`. */
   NOT_CLONEABLE: 'ERR_NOT_CLONEABLE',
+  /** The heap is closed: `HeapClosedError`. */
   HEAP_CLOSED: 'ERR_HEAP_CLOSED',
+  /** The store is closed: `StoreClosedError`. */
   STORE_CLOSED: 'ERR_STORE_CLOSED',
+  /** A `dataMut` lease expired (`leaseTimeoutMs`) or was broken before its commit: `LeaseTimeoutError`. */
   LEASE_TIMEOUT: 'ERR_LEASE_TIMEOUT',
+  /** The store already holds `rootsPerStore` roots. */
   ROOT_LIMIT: 'ERR_ROOT_LIMIT',
+  /** Every store region is in use (`maxStores`). */
   STORE_LIMIT: 'ERR_STORE_LIMIT',
+  /** `newWith` named a factory the heap's `hostModule` does not export. */
   NO_SUCH_FACTORY: 'ERR_NO_SUCH_FACTORY',
+  /** `call` named a method the value does not have. */
   NO_SUCH_METHOD: 'ERR_NO_SUCH_METHOD',
+  /** Reserved: not raised by this version. */
   HOST_CALL_FAILED: 'ERR_HOST_CALL_FAILED',
+  /** Reserved: not raised by this version. */
   SCOPE_ORDER: 'ERR_SCOPE_ORDER',
+  /** References sent to a task or back were released before they arrived (the sending thread died). */
   TRANSFER_LOST: 'ERR_TRANSFER_LOST',
+  /** Every transfer entry is in flight (`transfers`). */
   TRANSFER_LIMIT: 'ERR_TRANSFER_LIMIT',
+  /** `pool.run` named a task the worker file's `defineTasks` does not define. */
   NO_SUCH_TASK: 'ERR_NO_SUCH_TASK',
+  /** The pool is closed. */
   POOL_CLOSED: 'ERR_POOL_CLOSED',
+  /** A WebAssembly call trapped: `WasmTrap`, with the reason as `cause`. */
   WASM_TRAP: 'ERR_WASM_TRAP',
+  /** A module imports something the linker does not define. */
   MISSING_IMPORT: 'ERR_MISSING_IMPORT',
+  /** The coordinator thread exited while the heap was starting, or signalled a synchronous call without a reply. */
   COORDINATOR_DIED: 'ERR_COORDINATOR_DIED',
+  /** An internal consistency check failed (a bug in sharedref). */
   INTERNAL: 'ERR_INTERNAL',
 } as const;
 
@@ -49,6 +71,7 @@ export class SharedRefError extends Error {
     this.code = code;
   }
 
+  /** The class name, e.g. `'GcHeapOutOfMemory'`; it survives crossing threads. */
   override get name(): string {
     return this.constructor.name;
   }

@@ -62,6 +62,7 @@ export interface HeapStats {
 
 /** Something the heap closes before itself (pools). */
 export interface HeapResource {
+  /** Closes the resource; the heap waits for it before closing itself. */
   close(): Promise<void>;
 }
 
@@ -156,7 +157,10 @@ export class Heap implements AsyncDisposable {
    * `transferList: link.transferList` and call `attachStore(link)` there. The store's counts are
    * released when that thread exits (I4).
    */
-  createStoreLink(): StoreLink & { readonly transferList: MessagePort[] } {
+  createStoreLink(): StoreLink & {
+    /** The link's ports: list them in `transferList` when posting the link to the other thread. */
+    readonly transferList: MessagePort[];
+  } {
     this.#ensureOpen('createStore');
     const storeId = claimRegion(this.#i32, this.#layout);
     if (storeId === 0) {

@@ -39,15 +39,25 @@ export interface HeapOptions {
 
 /** Options after defaults are applied; every field present. */
 export interface ResolvedHeapOptions {
+  /** See {@link HeapOptions.capacity}. */
   readonly capacity: number;
+  /** See {@link HeapOptions.hostModule}; `null` when none was given. */
   readonly hostModule: string | null;
+  /** See {@link HeapOptions.maxStores}. */
   readonly maxStores: number;
+  /** See {@link HeapOptions.rootsPerStore}. */
   readonly rootsPerStore: number;
+  /** See {@link HeapOptions.batchSize}. */
   readonly batchSize: number;
+  /** See {@link HeapOptions.transfers}. */
   readonly transfers: number;
+  /** See {@link HeapOptions.leaseTimeoutMs}. */
   readonly leaseTimeoutMs: number;
+  /** See {@link HeapOptions.cacheSize}. */
   readonly cacheSize: number;
+  /** See {@link HeapOptions.autoCollectMs}. */
   readonly autoCollectMs: number;
+  /** See {@link HeapOptions.debug}. */
   readonly debug: boolean;
 }
 

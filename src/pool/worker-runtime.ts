@@ -40,6 +40,7 @@ const kTasks = Symbol.for('sharedref.tasks');
 
 /** The value a task module exports: made by `defineTasks`. */
 export interface TaskTable {
+  /** The tasks by name, under a registered symbol that the pool worker looks for. */
   readonly [kTasks]: Readonly<Record<string, Task>>;
 }
 
@@ -47,7 +48,10 @@ export interface TaskTable {
  * Declares the tasks of a pool worker file: `module.exports = defineTasks({ name(ctx, ...args) {…} })`.
  * Each task runs in its own root scope on the worker's store (`ctx.store`).
  */
-export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable & { readonly tasks: T } {
+export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable & {
+  /** The task functions, as given. */
+  readonly tasks: T;
+} {
   if (typeof tasks !== 'object' || tasks === null) throw new TypeError('defineTasks: expected an object of task functions');
   for (const [name, fn] of Object.entries(tasks)) {
     if (typeof fn !== 'function') throw new TypeError(`defineTasks: task ${JSON.stringify(name)} must be a function, received ${typeof fn}`);

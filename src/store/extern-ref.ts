@@ -14,7 +14,9 @@ import { Store } from './store';
 
 /** What `GcHeapOutOfMemory#intoInner()` hands back from a failed `newWith`. */
 export interface PendingConstruction {
+  /** The factory name given to `newWith`. */
   readonly factory: string;
+  /** The arguments given to `newWith`. */
   readonly args: unknown[];
 }
 

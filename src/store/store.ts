@@ -28,10 +28,15 @@ import { type CacheEntry, ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
 export interface StoreLink {
+  /** The heap's shared buffer. */
   readonly buffer: SharedArrayBuffer;
+  /** The heap's id (`heap.id`). */
   readonly heapId: number;
+  /** The id of the store region reserved for the new store. */
   readonly storeId: number;
+  /** The new store's ends of its three ports to the coordinator; they travel with the link. */
   readonly ports: StorePorts;
+  /** The heap's options, defaults filled in. */
   readonly options: ResolvedHeapOptions;
 }
 

@@ -19,12 +19,17 @@ import type { Store } from '../store/store';
 
 /** The value types a signature may name. */
 export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'handle'] as const;
-/** One value type. `handle` is an `i32` in the module and a root (or `null`) on the host side. */
+/**
+ * One value type. `handle` is an `i32` in the module and a root (or `null`) on the host side.
+ * @useDeclaredType
+ */
 export type ValType = (typeof VAL_TYPES)[number];
 
 /** A function signature over `ValType`s. */
 export interface Signature {
+  /** The parameter types, in order. */
   readonly params: readonly ValType[];
+  /** The result types, in order (several results travel as an array). */
   readonly results: readonly ValType[];
 }
 

@@ -40,7 +40,7 @@ function startCompiler(): NonNullable<typeof compiler> {
   return { worker, port: port1, flag };
 }
 
-/** Compiles WAT text (reference types and threads enabled) to a Wasm binary; throws `SyntaxError` with wabt's message. */
+/** Compiles WAT text (reference types, threads, bulk memory and multi-value enabled) to a Wasm binary; throws `SyntaxError` with wabt's message. */
 export function watToBinary(text: string): Uint8Array {
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
