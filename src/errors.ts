@@ -36,10 +36,6 @@ export const ErrorCode = {
   NO_SUCH_FACTORY: 'ERR_NO_SUCH_FACTORY',
   /** `call` named a method the value does not have. */
   NO_SUCH_METHOD: 'ERR_NO_SUCH_METHOD',
-  /** Reserved: not raised by this version. */
-  HOST_CALL_FAILED: 'ERR_HOST_CALL_FAILED',
-  /** Reserved: not raised by this version. */
-  SCOPE_ORDER: 'ERR_SCOPE_ORDER',
   /** References sent to a task or back were released before they arrived (the sending thread died). */
   TRANSFER_LOST: 'ERR_TRANSFER_LOST',
   /** Every transfer entry is in flight (`transfers`). */

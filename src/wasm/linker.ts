@@ -72,6 +72,11 @@ export class Linker {
 
   /** Defines the import `module`.`name` as a value: a `WebAssembly.Memory`, `Table` or `Global`. */
   define(module: string, name: string, value: WebAssembly.Memory | WebAssembly.Table | WebAssembly.Global): this {
+    const what = `define(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
+    if (typeof module !== 'string' || typeof name !== 'string') throw new TypeError(`${what}: module and name must be strings`);
+    if (!(value instanceof WebAssembly.Memory || value instanceof WebAssembly.Table || value instanceof WebAssembly.Global)) {
+      throw new TypeError(`${what}: expected a WebAssembly.Memory, Table or Global, received ${describe(value)}${typeof value === 'function' ? ' (host functions go through funcWrap)' : ''}`);
+    }
     this.#values.set(`${module}\0${name}`, value);
     return this;
   }

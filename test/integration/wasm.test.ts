@@ -267,6 +267,8 @@ describe('wasm embedding', () => {
   it('rejects bad signatures and arity with TypeErrors naming the problem', () => {
     const linker = new Linker(heap.store);
     expect(() => linker.funcWrap('a', 'b', { params: ['i33'], results: [] } as never, () => 0)).to.throw(TypeError, /signature.params has "i33"/);
+    // A regression: define() used to accept anything, and the import was then reported missing.
+    expect(() => linker.define('env', 'f', (() => 0) as never)).to.throw(TypeError, /define\("env", "f"\): expected a WebAssembly.Memory, Table or Global.*funcWrap/);
     const inst = linker.instantiate(Module.fromText(IDENTITY_WAT));
     expect(() => inst.getTypedFunc('nope', { params: [], results: [] })).to.throw(TypeError, /no function named "nope"/);
     expect(() => inst.getTypedFunc('id', { params: [], results: [] })).to.throw(TypeError, /takes 1 parameters/);
