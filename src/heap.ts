@@ -221,7 +221,7 @@ export class Heap implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.store._conn.call('collect');
+    return this.store.gc();
   }
 
   /**
@@ -230,7 +230,7 @@ export class Heap implements AsyncDisposable {
    */
   gcSync(): GcReport {
     this.#ensureOpen('gcSync');
-    return this.store._conn.sync('collect');
+    return this.store.gcSync();
   }
 
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */

@@ -6,7 +6,21 @@ export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
 export { ExternRef } from './store/extern-ref';
 export { Store } from './store/store';
 export { Rooted, ManuallyRooted, RootScope, RootBase } from './store/roots';
-export { SharedRefError, ErrorCode, WasmTrap } from './errors';
+export {
+  SharedRefError,
+  GcHeapOutOfMemory,
+  UnrootedError,
+  InvalidHandleError,
+  CrossStoreError,
+  NotCloneableError,
+  HeapClosedError,
+  StoreClosedError,
+  LeaseTimeoutError,
+  WasmTrap,
+  ErrorCode,
+} from './errors';
+export type { GcReport } from './rpc/protocol';
+export { ExternRefObject } from './wasm/abi';
 export { Module } from './wasm/module';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';

@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, InvalidHandleError, StoreClosedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
-import type { StorePorts, VersionedValue } from '../rpc/protocol';
+import type { GcReport, StorePorts, VersionedValue } from '../rpc/protocol';
 import { isHeapClosed } from '../shared/header';
 import { layoutOf } from '../shared/layout';
 import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
@@ -127,6 +127,28 @@ export class Store {
     }
     scope.close();
     return result;
+  }
+
+  /**
+   * Runs a collection on the coordinator, from this store's thread (the seed's `Store::gc`): for
+   * example in a pool worker after `ERR_GC_HEAP_OOM`. The same collection as `heap.gc()`.
+   */
+  gc(): Promise<GcReport> {
+    try {
+      this._ensureOpen('gc');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this._conn.call('collect');
+  }
+
+  /**
+   * Like `gc()`, but blocks this thread until the collection is done: for host functions called
+   * from Wasm, which cannot await. Disposers that return promises are not awaited.
+   */
+  gcSync(): GcReport {
+    this._ensureOpen('gcSync');
+    return this._conn.sync('collect');
   }
 
   /** Closes this store: every count it holds is released; its roots become unusable. Idempotent. */

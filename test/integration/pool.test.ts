@@ -140,6 +140,25 @@ describe('worker pool', () => {
     sender.close();
   });
 
+  it('a worker recovers from ERR_GC_HEAP_OOM by collecting from its own store (store.gcSync) and retrying with intoInner()', async () => {
+    const small = await Heap.create({ capacity: 1024 });
+    const p = small.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    try {
+      const before = small.stats();
+      const r = (await p.run('fillAndRecover', 5000)) as { made: number; recoveries: number; lastValue: unknown };
+      expect(r.made).to.equal(5000);
+      expect(r.recoveries, 'the heap ran out at least once').to.be.greaterThan(0);
+      expect(r.lastValue).to.deep.equal({ i: 4999 });
+      await small.store.gc();
+      const after = small.stats();
+      expect(after.created - before.created).to.equal(5000);
+      expect(after.live).to.equal(before.live);
+    } finally {
+      await p.close();
+      await small.close();
+    }
+  });
+
   it('a forged handle in a worker is ERR_INVALID_HANDLE', async () => {
     expect(await pool.run('tryRaw', 0x7fff1234)).to.equal('ERR_INVALID_HANDLE');
     const stale = heap.store.scope(() => ExternRef.new(heap.store, 1).toRaw());
