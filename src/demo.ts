@@ -1,106 +1,206 @@
 /**
- * The demo: the seed's host-string workload (`new` and `concat` of host strings through raw
- * handles) on one heap, with a live progress line and a summary that checks every value was
- * disposed exactly once. Main thread.
+ * The demo (`sharedref demo`, `npm start`): the seed's host-string module in Wasm on every
+ * worker of a pool, creating and concatenating host strings and passing raw handles to each
+ * other through a shared `WebAssembly.Memory` (the workers' side is `workers/demo-tasks.ts`).
+ * The main thread collects every 100 ms, shows a progress line, and ends with a summary that
+ * checks every value was disposed exactly once. Main thread.
  */
-import { ExternRef } from './store/extern-ref';
+import { availableParallelism } from 'node:os';
 import { Heap } from './heap';
+import { entryFile } from './thread-entry';
 
 /** Options of `sharedref demo`. */
 export interface DemoArgs {
-  /** Seconds to run. Default 5. */
+  /** Pool workers. Default: one per core. */
+  readonly workers: number;
+  /** Seconds to run. Default 10. */
   readonly duration: number;
-  /** Host strings kept live at once. Default 2000. */
+  /** Slots on the shared board of raw handles (the values kept live between rounds). Default 4096. */
   readonly objects: number;
-  /** Print the summary as JSON. */
+  /** Print the summary as JSON instead of a table (and no progress line). */
   readonly json: boolean;
 }
 
-/** Parses `--duration S --objects N --json`; throws with a message naming the bad flag. */
+/** Must match workers/demo-tasks.ts: one 8-byte progress counter per worker, then the start barrier, then the board. */
+const BOARD_AT = 1024;
+const MAX_WORKERS = 64;
+const READY_AT = MAX_WORKERS * 8;
+const MAX_OBJECTS = 1 << 20;
+
+/** The usage line of `sharedref demo`. */
+export const DEMO_USAGE = 'usage: sharedref demo [--workers N] [--duration S] [--objects N] [--json]';
+
+/** Parses `--workers N --duration S --objects N --json`; throws with a message naming the bad flag. */
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  let duration = 5;
-  let objects = 2000;
+  let workers = Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+  let duration = 10;
+  let objects = 4096;
   let json = false;
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${flag} needs a positive number, received ${argv[i]}`);
+    const flag = argv[i]!;
+    const num = (min: number, max: number, integer: boolean): number => {
+      const text = argv[++i];
+      const v = Number(text);
+      if (text === undefined || text === '' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+        throw new RangeError(`${flag} needs ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, received ${text === undefined ? 'nothing' : JSON.stringify(text)}`);
+      }
       return v;
     };
-    if (flag === '--duration') duration = num();
-    else if (flag === '--objects') objects = Math.floor(num());
+    if (flag === '--workers') workers = num(1, MAX_WORKERS, true);
+    else if (flag === '--duration') duration = num(0.1, 86_400, false);
+    else if (flag === '--objects') objects = num(1, MAX_OBJECTS, true);
     else if (flag === '--json') json = true;
-    else throw new TypeError(`unknown option ${flag} (known: --duration S, --objects N, --json)`);
+    else throw new TypeError(`unknown option ${JSON.stringify(flag)}\n${DEMO_USAGE}`);
   }
-  return { duration, objects, json };
+  if (objects < workers) throw new RangeError(`--objects (${objects}) must be at least --workers (${workers}): every worker owns board slots`);
+  return { workers, duration, objects, json };
 }
 
-/** Runs the demo; resolves true when every check passed. */
-export async function runDemo(args: DemoArgs): Promise<boolean> {
-  const heap = await Heap.create({ capacity: Math.max(4096, args.objects * 4) });
-  const store = heap.store;
-  const started = performance.now();
-  const deadline = started + args.duration * 1000;
-  const live: number[] = [];
-  let ops = 0;
-  let lastPrint = 0;
+/** What one worker reports (see workers/demo-tasks.ts). */
+interface WorkerReport {
+  readonly worker: number;
+  readonly threadId: number;
+  readonly rounds: number;
+  readonly created: number;
+  readonly held: number;
+}
+
+/** The demo's summary (also its `--json` output). */
+export interface DemoSummary {
+  readonly workers: number;
+  readonly seconds: number;
+  /** Rounds per second: each round is a `new`, a read of another worker's handle, a `concat` and a publish. */
+  readonly roundsPerSecond: number;
+  /** Host strings created per second, over all workers. */
+  readonly createdPerSecond: number;
+  readonly created: number;
+  readonly disposedByCollector: number;
+  readonly disposedAtClose: number;
+  readonly peakLive: number;
+  readonly collections: number;
+  readonly pauseP50Ms: number;
+  readonly pauseP99Ms: number;
+  readonly perWorker: readonly WorkerReport[];
+  /** Every value created was disposed, by the collector, and none is left: see `runDemo`. */
+  readonly everyValueDisposedExactlyOnce: boolean;
+}
+
+/**
+ * Runs the demo and prints its progress and summary to `out`. Resolves with the summary; the
+ * exactly-once check holds when the values the workers report creating equal the heap's created
+ * counter, the collector disposed all of them, none was left for `close()`, and the board is
+ * empty. (A second disposal cannot hide in these counts: the collector disposes a slot only in
+ * its DYING state, which a slot enters once per generation, and stops the heap otherwise.)
+ */
+export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = process.stdout): Promise<DemoSummary> {
+  const heap = await Heap.create();
+  const tty = !args.json && (out as { isTTY?: boolean }).isTTY === true;
+  const slotsBytes = BOARD_AT + args.objects * 8;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(slotsBytes / 65536), maximum: Math.ceil(slotsBytes / 65536), shared: true });
+  const board = new Int32Array(memory.buffer);
+  const pool = heap.createPool({ filename: entryFile('demo-tasks').filename, minThreads: args.workers, maxThreads: args.workers });
   const pauses: number[] = [];
-  const tty = process.stdout.isTTY && !args.json;
+  let peakLive = 0;
   try {
-    while (performance.now() < deadline) {
-      store.scope(() => {
-        for (let k = 0; k < 200; k++) {
-          // host-string "new": a fresh string; "concat": read two by raw handle, store the join.
-          const a = ExternRef.new(store, `s${ops}`);
-          const pick = live.length > 0 ? ExternRef.fromRaw(store, live[ops % live.length]!) : a;
-          const joined = ExternRef.new(store, `${String(a.dataSync()).slice(0, 8)}+${String(pick!.dataSync()).slice(0, 8)}`);
-          const keep = joined.toManuallyRooted();
-          if (live.length < args.objects) live.push(keep.intoRaw());
-          else {
-            const slot = ops % live.length;
-            ExternRef.fromOwnedRaw(store, live[slot]!)!.unroot();
-            live[slot] = keep.intoRaw();
-          }
-          ops += 2;
-        }
-      });
-      if (ops % 20_000 === 0) pauses.push((await heap.gc()).pauseMs);
-      const now = performance.now();
-      if (tty && now - lastPrint > 250) {
-        lastPrint = now;
-        const s = heap.stats();
-        process.stdout.write(`\r${((now - started) / 1000).toFixed(1)} s  ${Math.round(ops / ((now - started) / 1000))} ops/s  live ${s.live}  collections ${s.collections}   `);
+    const ms = args.duration * 1000;
+    const reports = Promise.all(
+      Array.from({ length: args.workers }, (_, worker) =>
+        pool.run('work', { memory, worker, workers: args.workers, slots: args.objects, ms, seed: 0x9e3779b9 + worker * 7919 }),
+      ),
+    ) as Promise<WorkerReport[]>;
+    // The workers start together once all have compiled and linked the module: the clock starts then.
+    let t0 = Number.NaN;
+    let done = false;
+    void reports.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    let lastPrint = 0;
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (done) break;
+      if (Number.isNaN(t0)) {
+        if (board[READY_AT >> 2]! < args.workers) continue;
+        t0 = performance.now();
       }
-      await new Promise((r) => setImmediate(r));
+      pauses.push((await heap.gc()).pauseMs);
+      const s = heap.stats();
+      peakLive = Math.max(peakLive, s.live);
+      const now = performance.now();
+      if (!args.json && now - lastPrint >= (tty ? 250 : 2000)) {
+        lastPrint = now;
+        let rounds = 0;
+        for (let w = 0; w < args.workers; w++) rounds += board[w * 2]!;
+        const secs = (now - t0) / 1000;
+        const line = `${secs.toFixed(1).padStart(5)} s  ${fmtInt(rounds / secs).padStart(9)} rounds/s  live ${fmtInt(s.live).padStart(7)}  collections ${fmtInt(s.collections)}`;
+        out.write(tty ? `\r${line}   ` : `${line}\n`);
+      }
     }
-    for (const raw of live) ExternRef.fromOwnedRaw(store, raw)!.unroot();
+    if (tty) out.write('\n');
+    const perWorker = (await reports).sort((a, b) => a.worker - b.worker);
+    const seconds = Number.isNaN(t0) ? args.duration : (performance.now() - t0) / 1000;
+    let boardEmpty = true;
+    for (let i = 0; i < args.objects; i++) if (board[(BOARD_AT >> 2) + i * 2 + 1] !== 0) boardEmpty = false;
+    await pool.close();
     pauses.push((await heap.gc()).pauseMs);
+    const beforeClose = heap.stats();
+    await heap.close();
+    const after = heap.stats();
+    const rounds = perWorker.reduce((n, w) => n + w.rounds, 0);
+    const created = perWorker.reduce((n, w) => n + w.created, 0);
+    pauses.sort((a, b) => a - b);
+    const q = (p: number): number => pauses[Math.min(pauses.length - 1, Math.floor(p * pauses.length))] ?? 0;
+    const summary: DemoSummary = {
+      workers: args.workers,
+      seconds: round(seconds, 2),
+      roundsPerSecond: Math.round(rounds / seconds),
+      createdPerSecond: Math.round(created / seconds),
+      created: after.created,
+      disposedByCollector: beforeClose.disposed,
+      disposedAtClose: after.disposed - beforeClose.disposed,
+      peakLive,
+      collections: after.collections,
+      pauseP50Ms: round(q(0.5), 3),
+      pauseP99Ms: round(q(0.99), 3),
+      perWorker,
+      everyValueDisposedExactlyOnce: boardEmpty && created === after.created && beforeClose.live === 0 && beforeClose.disposed === after.created && after.disposed === after.created,
+    };
+    out.write(args.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+    return summary;
   } finally {
-    if (tty) process.stdout.write('\n');
+    await heap.close(); // idempotent; closes the pool too if something above failed
   }
-  const seconds = (performance.now() - started) / 1000;
-  const stats = heap.stats();
-  await heap.close();
-  const after = heap.stats();
-  pauses.sort((a, b) => a - b);
-  const q = (p: number): number => pauses[Math.min(pauses.length - 1, Math.floor(p * pauses.length))] ?? 0;
-  const exactlyOnce = after.disposed === after.created && after.live === 0;
-  const summary = {
-    seconds: Number(seconds.toFixed(2)),
-    opsPerSecond: Math.round(ops / seconds),
-    created: after.created,
-    disposed: after.disposed,
-    liveBeforeClose: stats.live,
-    collections: stats.collections,
-    pauseP50Ms: Number(q(0.5).toFixed(3)),
-    pauseP99Ms: Number(q(0.99).toFixed(3)),
-    everyValueDisposedExactlyOnce: exactlyOnce,
-  };
-  if (args.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else {
-    process.stdout.write('\nsharedref demo — host strings through raw handles (main thread)\n');
-    for (const [k, v] of Object.entries(summary)) process.stdout.write(`  ${k.padEnd(32)} ${v}\n`);
+}
+
+function round(v: number, digits: number): number {
+  return Number(v.toFixed(digits));
+}
+
+function fmtInt(v: number): string {
+  return Math.round(v).toLocaleString('en-US');
+}
+
+/** The summary as a table for people. */
+export function formatSummary(s: DemoSummary): string {
+  const rows: [string, string][] = [
+    ['workers', String(s.workers)],
+    ['run time', `${s.seconds} s`],
+    ['rounds/s (new + read + concat + publish)', fmtInt(s.roundsPerSecond)],
+    ['host strings created/s', fmtInt(s.createdPerSecond)],
+    ['host strings created', fmtInt(s.created)],
+    ['disposed by the collector', fmtInt(s.disposedByCollector)],
+    ['disposed at close (should be 0)', fmtInt(s.disposedAtClose)],
+    ['peak live objects', fmtInt(s.peakLive)],
+    ['collections', fmtInt(s.collections)],
+    ['collection pause p50 / p99', `${s.pauseP50Ms} ms / ${s.pauseP99Ms} ms`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = ['', 'sharedref demo: the seed host-string module in Wasm on a worker pool, raw handles through shared memory', ''];
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
+  lines.push('', '  per worker      thread   rounds      strings created   board slots held at the end');
+  for (const w of s.perWorker) {
+    lines.push(`  worker ${String(w.worker).padEnd(8)} ${String(w.threadId).padEnd(8)} ${fmtInt(w.rounds).padEnd(11)} ${fmtInt(w.created).padEnd(17)} ${fmtInt(w.held)}`);
   }
-  return exactlyOnce;
+  lines.push('', `  every value disposed exactly once: ${s.everyValueDisposedExactlyOnce ? 'yes' : 'NO'}`, '');
+  return lines.join('\n');
 }
