@@ -121,25 +121,89 @@ export class Linker {
     const where = `${module}.${name}`;
     const params = sig.params;
     const results = sig.results;
-    return (...wasmArgs: unknown[]): unknown => {
-      // A handle this function returns must outlive its own scope: it joins the caller's.
-      const outer = store._currentScope();
-      const scope = new RootScope(store);
-      try {
-        const args = new Array<unknown>(params.length);
-        for (let i = 0; i < params.length; i++) args[i] = fromWasm(store, params[i]!, wasmArgs[i], scope);
-        const r = (fn as (...a: unknown[]) => unknown)({ store, instance: ctx.instance }, ...args);
-        if (r instanceof Promise) throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
-        if (results.length === 0) return undefined;
-        if (results.length === 1) return resultToWasm(store, results[0]!, r, outer, where);
-        if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
-        return results.map((t, i) => resultToWasm(store, t, r[i], outer, where));
-      } catch (err) {
-        throw trap(where, err);
-      } finally {
-        scope.close();
-      }
+    // One caller object per import: `instance` is read when the guest calls, after instantiate.
+    const caller: Caller = {
+      store,
+      get instance() {
+        return ctx.instance;
+      },
     };
+    const call = fn as (...a: unknown[]) => unknown;
+    const finish = (r: unknown, outer: RootScope): unknown => {
+      if (r instanceof Promise) throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
+      if (results.length === 0) return undefined;
+      if (results.length === 1) return resultToWasm(store, results[0]!, r, outer, where);
+      if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
+      return results.map((t, i) => resultToWasm(store, t, r[i], outer, where));
+    };
+    // Each call: its reference arguments become roots in a scope of its own, released when it
+    // returns; a handle it returns joins the caller's scope, so it outlives this one. The common
+    // arities are spelled out: no rest array or spread on the hot path.
+    const [p0, p1, p2] = params;
+    switch (params.length) {
+      case 0:
+        return () => {
+          const outer = store._currentScope();
+          const scope = new RootScope(store);
+          try {
+            return finish(call(caller), outer);
+          } catch (err) {
+            throw trap(where, err);
+          } finally {
+            scope.close();
+          }
+        };
+      case 1:
+        return (a: unknown) => {
+          const outer = store._currentScope();
+          const scope = new RootScope(store);
+          try {
+            return finish(call(caller, fromWasm(store, p0!, a, scope)), outer);
+          } catch (err) {
+            throw trap(where, err);
+          } finally {
+            scope.close();
+          }
+        };
+      case 2:
+        return (a: unknown, b: unknown) => {
+          const outer = store._currentScope();
+          const scope = new RootScope(store);
+          try {
+            return finish(call(caller, fromWasm(store, p0!, a, scope), fromWasm(store, p1!, b, scope)), outer);
+          } catch (err) {
+            throw trap(where, err);
+          } finally {
+            scope.close();
+          }
+        };
+      case 3:
+        return (a: unknown, b: unknown, c: unknown) => {
+          const outer = store._currentScope();
+          const scope = new RootScope(store);
+          try {
+            return finish(call(caller, fromWasm(store, p0!, a, scope), fromWasm(store, p1!, b, scope), fromWasm(store, p2!, c, scope)), outer);
+          } catch (err) {
+            throw trap(where, err);
+          } finally {
+            scope.close();
+          }
+        };
+      default:
+        return (...wasmArgs: unknown[]): unknown => {
+          const outer = store._currentScope();
+          const scope = new RootScope(store);
+          try {
+            const args = new Array<unknown>(params.length);
+            for (let i = 0; i < params.length; i++) args[i] = fromWasm(store, params[i]!, wasmArgs[i], scope);
+            return finish(call(caller, ...args), outer);
+          } catch (err) {
+            throw trap(where, err);
+          } finally {
+            scope.close();
+          }
+        };
+    }
   }
 }
 
