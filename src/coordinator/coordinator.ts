@@ -347,7 +347,13 @@ export class Coordinator {
       this.#table.drop(handleIndex(this.#table.codec, handle), -1);
     });
     const transfers = this.#transfers.releaseOwnedBy(id);
-    for (const index of this.#slots.ownedBy(id, [SLOT_RESERVED])) this.#slots.reclaim(index);
+    for (const index of this.#slots.ownedBy(id, [SLOT_RESERVED])) {
+      // A value built in place for this store, which died before it read the reply and published
+      // the slot: nobody can ever reach it, so it is disposed now, or never (I3). Freeing the slot
+      // without this also left the value behind for the slot's next object (I1).
+      if (this.#values.has(index)) void this.#values.dispose(index);
+      this.#slots.reclaim(index);
+    }
     for (const index of this.#slots.ownedBy(id, [SLOT_LIVE, SLOT_DYING])) {
       if (!this.#values.has(index)) this.#values.markLost(index, this.#table.handleOf(index));
     }
