@@ -419,6 +419,7 @@ class Sequence {
     const st = this.#b.heap.stats();
     expect(st.live, 'live objects after the sequence').to.equal(this.#base.live);
     expect(st.created - this.#base.created, 'values created by the sequence').to.equal(this.#objs.length);
+    await this.#b.log.call('clear'); // checked: the next sequence reads only its own disposals
   }
 }
 
