@@ -23,7 +23,11 @@ export interface HeapOptions {
   transfers?: number;
   /** A `dataMut` holder that does not commit within this many ms loses its lease (`ERR_LEASE_TIMEOUT`). Default 10000. */
   leaseTimeoutMs?: number;
-  /** Values a store keeps in its local read cache. Default 4096; 0 disables the cache. */
+  /**
+   * Values a store keeps in its local read cache. Default 1024; 0 disables the cache. Larger is
+   * not free: every cached copy lives until it is evicted, so V8 promotes it to the old
+   * generation; with 4096, `ExternRef.new` of a small object cost about 30% more (docs/performance.md).
+   */
   cacheSize?: number;
   /**
    * Collect automatically every this many ms (0 = only when `heap.gc()` is called or a store
@@ -70,7 +74,7 @@ export const defaultHeapOptions: ResolvedHeapOptions = Object.freeze({
   batchSize: 1024,
   transfers: 4096,
   leaseTimeoutMs: 10_000,
-  cacheSize: 4096,
+  cacheSize: 1024,
   autoCollectMs: 0,
   debug: process.env.SHAREDREF_DEBUG === '1',
 });
