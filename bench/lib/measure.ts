@@ -50,7 +50,7 @@ export function fmt(ns: number): string {
 }
 
 /**
- * Times `subject` and `baseline` (async, one call at a time) in alternating samples, so that both
+ * Times `subject` and `baseline` (async, one call at a time), alternating call by call, so that both
  * see the same machine state; on a shared, noisy machine this is what makes their ratio fair.
  */
 export async function timeAsyncPair(
@@ -63,17 +63,24 @@ export async function timeAsyncPair(
     await subject();
     await baseline();
   }
+  // Alternate call by call, not block by block: a thread woken from sleep costs tens of µs more
+  // than one still spinning, and this machine's scheduler changed that between blocks.
   const a: number[] = [];
   const b: number[] = [];
   for (let s = 0; s < samples; s++) {
-    for (const [fn, out] of [
-      [subject, a],
-      [baseline, b],
-    ] as const) {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < iterations; i++) await fn();
-      out.push(Number(process.hrtime.bigint() - t0) / iterations);
+    let ta = 0n;
+    let tb = 0n;
+    for (let i = 0; i < iterations; i++) {
+      let t0 = process.hrtime.bigint();
+      await subject();
+      const t1 = process.hrtime.bigint();
+      ta += t1 - t0;
+      t0 = process.hrtime.bigint();
+      await baseline();
+      tb += process.hrtime.bigint() - t0;
     }
+    a.push(Number(ta) / iterations);
+    b.push(Number(tb) / iterations);
   }
   return { subject: summarize(a), baseline: summarize(b) };
 }
