@@ -215,8 +215,18 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const bareCall = dc.baseline;
     u.unroot();
     await uncachedHeap.close();
-    port1.close();
     rows.push({ id: 'data-comlink', what: 'data() over comlink (uncached)', sample: dataCall, baseline: 'bare comlink call', baselineSample: bareCall, target: 1.1 });
+    // The control: the same bare call to a second echo worker (see pool-run-aa-control).
+    const echo2 = new Worker(join(fixtures, 'echo-worker.ts'));
+    await new Promise((r) => echo2.once('online', r));
+    const second = new MessageChannel();
+    echo2.postMessage({ t: 'comlink', port: second.port2 }, [second.port2]);
+    const bare2 = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(second.port1 as never));
+    const aaComlink = await timeAsyncPair(() => bare2.read({ i: 1 }) as Promise<unknown>, () => bare.read({ i: 1 }) as Promise<unknown>, 100, samples);
+    second.port1.close();
+    port1.close();
+    await echo2.terminate();
+    rows.push({ id: 'data-comlink-aa-control', what: 'the same bare comlink call to a second worker (control)', sample: aaComlink.subject, baseline: 'bare comlink call', baselineSample: aaComlink.baseline, target: 1.1 });
     await echo.terminate();
 
     progress('pool-run-2-refs');
@@ -226,8 +236,15 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const pr = await timeAsyncPair(() => pool.run('two', a, b), () => bareP.run({ a: 1, b: 2 }), 100, samples);
     const poolRun = pr.subject;
     const bareRun = pr.baseline;
+    // The control: two identical bare pools, measured the same way. On this 2-core machine which
+    // core each worker lands on moves a round trip between ~25 and ~65 µs, so this A/A ratio
+    // shows how far the row above can be trusted in this run.
+    const bareA = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
+    const aaPool = await timeAsyncPair(() => bareA.run({ a: 1, b: 2 }), () => bareP.run({ a: 1, b: 2 }), 100, samples);
+    await bareA.destroy();
     await bareP.destroy();
     rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5 });
+    rows.push({ id: 'pool-run-aa-control', what: 'a second bare piscina pool (control: same code both sides)', sample: aaPool.subject, baseline: 'bare piscina run (atomics disabled)', baselineSample: aaPool.baseline, target: 1.5 });
     a.unroot();
     b.unroot();
 
