@@ -21,7 +21,11 @@ async function poolThroughput(workers: number, seconds: number): Promise<number>
     const deadline = t0 + seconds * 1000;
     await Promise.all(
       Array.from({ length: workers * 2 }, async () => {
-        while (performance.now() < deadline) calls += (await pool.run('seedLoop', 2000)) as number;
+        while (performance.now() < deadline) {
+          // Not `calls += await …`: that reads `calls` before the await, and concurrent lanes would overwrite each other.
+          const done = (await pool.run('seedLoop', 2000)) as number;
+          calls += done;
+        }
       }),
     );
     const elapsed = (performance.now() - t0) / 1000;
