@@ -47,6 +47,7 @@ export function packRoots(value: unknown, heapId: number, sent: TransferToken[],
     const store = value._store;
     if (store.heapId !== heapId) throw new CrossStoreError('a root passed to a pool of another heap');
     value._check('transfer');
+    store._hold(value);
     const token = store._transfers.send(owner?.storeId ?? store.id, value._index, value._handle, owner?.tag ?? 0);
     if (token === null) {
       throw new GenericSharedRefError(ErrorCode.TRANSFER_LIMIT, `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`);

@@ -124,6 +124,19 @@ export class SlotTable {
   }
 
   /**
+   * The slot of `handle` if it names a live object now (generation matches, count above 0), or
+   * NO_SLOT; takes no count. For borrowed roots, which re-check on every use.
+   */
+  liveIndexOf(handle: number): number {
+    if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
+    const index = handleIndex(this.codec, handle);
+    if (index >= this.capacity) return NO_SLOT;
+    const base = this.#slots + index * SLOT_WORDS;
+    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
+    return Atomics.load(this.i32, base + S_COUNT) > 0 ? index : NO_SLOT;
+  }
+
+  /**
    * Gives back one count, first clearing the root entry at `entryWord` that recorded it (pass -1
    * when no entry does: the coordinator releasing a drained region). The thread whose decrement
    * reaches 0 marks the slot DYING and queues it for the coordinator (I2, I3). Returns the count

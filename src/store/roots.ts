@@ -14,9 +14,19 @@
  * FinalizationRegistry entry per root as the release mechanism. It costs more than the count
  * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
  */
-import { CrossStoreError, NotCloneableError, UnrootedError } from '../errors';
+import { CrossStoreError, InvalidHandleError, NotCloneableError, UnrootedError } from '../errors';
 import type { VersionedValue } from '../rpc/protocol';
 import type { Store } from './store';
+
+/**
+ * The entry of a borrowed root: a `Rooted` for a reference argument of a host function called
+ * from Wasm. It takes no count: the guest's reference (an `ExternRefObject`'s count, or the raw
+ * handle's owner) keeps the object alive, and the root re-checks the handle on every use, so an
+ * object freed meanwhile is ERR_INVALID_HANDLE, never another object (I1). Anything that needs a
+ * count of its own (a clone, a transfer, a result) first takes one (`Store._hold`). It ends with
+ * the call's scope like any `Rooted`.
+ */
+export const BORROWED = 0x7fffffff;
 
 /** What every root can do. Not constructed directly: see `ExternRef`. */
 export abstract class RootBase {
@@ -39,6 +49,9 @@ export abstract class RootBase {
     if (this._entry < 0) throw new UnrootedError(what);
     if (store !== undefined && store !== this._store) throw new CrossStoreError(what);
     this._store._ensureOpen(what);
+    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0) {
+      throw new InvalidHandleError(this._handle, 'the object a borrowed argument named was freed during the call');
+    }
   }
 
   /** @internal Gives back this root's count (once; later calls do nothing). */
@@ -46,7 +59,7 @@ export abstract class RootBase {
     const e = this._entry;
     if (e < 0) return;
     this._entry = -1;
-    this._store._releaseEntry(this._index, e);
+    if (e !== BORROWED) this._store._releaseEntry(this._index, e);
   }
 
   /** True while this root holds its object. */

@@ -23,7 +23,7 @@ import { SlotTable } from '../shared/slot-table';
 import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
 import { Connection } from './connection';
-import { ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
+import { BORROWED, ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
 import { type CacheEntry, ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
@@ -251,9 +251,37 @@ export class Store {
 
   /** @internal A new root (one more count) of the object `root` holds, in `scope` if given. */
   _cloneRoot(root: RootBase, scoped: boolean, scope?: RootScope): RootBase {
+    this._hold(root);
     const e = this._allocEntry('clone');
     this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
     return this._wrap(scoped, root._index, root._handle, e, scope);
+  }
+
+  /**
+   * @internal A borrowed `Rooted` (no count, see `BORROWED`) in `scope` for a handle that a Wasm
+   * guest passed to a host function, or throws ERR_INVALID_HANDLE.
+   */
+  _borrow(raw: number, scope: RootScope): Rooted {
+    const index = this._slots.liveIndexOf(raw);
+    if (index < 0) throw new InvalidHandleError(raw);
+    const r = new Rooted(this, index, raw >>> 0, BORROWED);
+    scope._roots.push(r);
+    return r;
+  }
+
+  /**
+   * @internal Makes sure `root` holds a count of its own before someone adds one more on the
+   * strength of it (a clone, a transfer, a guest object): a borrowed root takes one now, for the
+   * rest of its scope, or throws ERR_INVALID_HANDLE if its object is gone.
+   */
+  _hold(root: RootBase): void {
+    if (root._entry !== BORROWED) return;
+    const e = this._allocEntry('borrowed argument');
+    if (this._slots.tryCloneRaw(root._handle, this._region.wordOf(e)) < 0) {
+      this._region.free(e);
+      throw new InvalidHandleError(root._handle, 'the object a borrowed argument named was freed during the call');
+    }
+    root._entry = e;
   }
 
   /** @internal A new root for an untrusted raw handle (adds a count), or throws ERR_INVALID_HANDLE. */

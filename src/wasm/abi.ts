@@ -98,6 +98,7 @@ class Exposure {
     const cached = this.#live.get(handle)?.deref();
     if (cached !== undefined) return cached;
     const store = this.#store;
+    store._hold(root);
     const e = store._allocEntry('externref');
     store._slots.cloneHeld(root._index, store._region.wordOf(e), handle);
     const obj = new ExternRefObject(handle, store.heapId);
@@ -140,16 +141,22 @@ export function toWasm(store: Store, t: ValType, v: unknown, what: string): unkn
 }
 
 /**
- * Guest → host: the Wasm value `v` of type `t` as a JS value; references become roots in `scope`
- * (adding a count). A forged or stale handle throws `ERR_INVALID_HANDLE`.
+ * Guest → host: the Wasm value `v` of type `t` as a JS value. References become roots in
+ * `scope`: borrowed ones for the arguments of a host function (`borrow`: no count, the guest's
+ * reference holds the object for the call; see `BORROWED`), counted ones for what a typed call
+ * returns (the caller keeps those). A forged or stale handle throws `ERR_INVALID_HANDLE`.
  */
-export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope): unknown {
+export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope, borrow = false): unknown {
   switch (t) {
-    case 'externref':
-      return v === null || v === undefined ? null : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
+    case 'externref': {
+      if (v === null || v === undefined) return null;
+      const raw = ExternRefObject.handleOf(v, store.heapId);
+      return borrow ? store._borrow(raw, scope) : store._rootFromRaw(raw, true, scope);
+    }
     case 'handle': {
       const raw = (v as number) >>> 0;
-      return raw === 0 ? null : store._rootFromRaw(raw, true, scope);
+      if (raw === 0) return null;
+      return borrow ? store._borrow(raw, scope) : store._rootFromRaw(raw, true, scope);
     }
     default:
       return v;

@@ -158,7 +158,7 @@ export class Linker {
           const outer = store._currentScope();
           const scope = new RootScope(store);
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope)), outer);
+            return finish(call(caller, fromWasm(store, p0!, a, scope, true)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
@@ -170,7 +170,7 @@ export class Linker {
           const outer = store._currentScope();
           const scope = new RootScope(store);
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope), fromWasm(store, p1!, b, scope)), outer);
+            return finish(call(caller, fromWasm(store, p0!, a, scope, true), fromWasm(store, p1!, b, scope, true)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
@@ -182,7 +182,7 @@ export class Linker {
           const outer = store._currentScope();
           const scope = new RootScope(store);
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope), fromWasm(store, p1!, b, scope), fromWasm(store, p2!, c, scope)), outer);
+            return finish(call(caller, fromWasm(store, p0!, a, scope, true), fromWasm(store, p1!, b, scope, true), fromWasm(store, p2!, c, scope, true)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
@@ -195,7 +195,7 @@ export class Linker {
           const scope = new RootScope(store);
           try {
             const args = new Array<unknown>(params.length);
-            for (let i = 0; i < params.length; i++) args[i] = fromWasm(store, params[i]!, wasmArgs[i], scope);
+            for (let i = 0; i < params.length; i++) args[i] = fromWasm(store, params[i]!, wasmArgs[i], scope, true);
             return finish(call(caller, ...args), outer);
           } catch (err) {
             throw trap(where, err);

@@ -258,6 +258,57 @@ describe('wasm embedding', () => {
     }
   });
 
+  describe('borrowed arguments (a host function\'s reference arguments take no count)', () => {
+    const USE_WAT = `
+      (module
+        (import "host" "use" (func $use (param i32) (result i32)))
+        (func (export "call") (param i32) (result i32) (call $use (local.get 0))))`;
+
+    it('an argument whose object is freed during the call is ERR_INVALID_HANDLE on every later use (I1)', () => {
+      const store = heap.store;
+      const m = ExternRef.newManuallyRooted(store, 'first');
+      const codes: (string | undefined)[] = [];
+      const linker = new Linker(store).funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) => {
+        expect(r.dataSync()).to.equal('first');
+        m.unroot(); // the only count: the guest passed a raw number it held no count for
+        heap.gcSync(); // disposed and freed: the slot's generation moves on
+        for (const use of [() => r.dataSync(), () => r.strongCount(), () => r.toManuallyRooted(), () => r.toRaw()]) {
+          try {
+            use();
+            codes.push('resolved');
+          } catch (err) {
+            codes.push((err as { code?: string }).code);
+          }
+        }
+        return 0;
+      });
+      const call = linker.instantiate(Module.fromText(USE_WAT)).getTypedFunc('call', { params: ['i32'], results: ['i32'] });
+      call(m.toRaw());
+      expect(codes).to.deep.equal(['ERR_INVALID_HANDLE', 'ERR_INVALID_HANDLE', 'ERR_INVALID_HANDLE', 'ERR_INVALID_HANDLE']);
+    });
+
+    it('an argument kept with toManuallyRooted outlives the call with a count of its own; the argument itself ends with the call', () => {
+      const store = heap.store;
+      const m = ExternRef.newManuallyRooted(store, { n: 1 });
+      let kept: ReturnType<typeof ExternRef.newManuallyRooted> | null = null;
+      let arg: Rooted | null = null;
+      const linker = new Linker(store).funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) => {
+        arg = r;
+        kept = r.toManuallyRooted();
+        return r.strongCount();
+      });
+      const call = linker.instantiate(Module.fromText(USE_WAT)).getTypedFunc('call', { params: ['handle'], results: ['i32'] });
+      // Inside: m, the Rooted passed in, the count the borrowed argument took before it was
+      // cloned, and the clone.
+      expect(store.scope(() => call(m.toRooted()))).to.equal(4);
+      expect(m.strongCount(), 'after the call: m and the kept clone').to.equal(2);
+      throwsCode(() => arg!.dataSync(), 'ERR_UNROOTED');
+      expect(kept!.dataSync()).to.deep.equal({ n: 1 });
+      kept!.unroot();
+      m.unroot();
+    });
+  });
+
   it('names every import the linker does not define', () => {
     const err = throwsCode(() => new Linker(heap.store).instantiate(Module.fromText(MANY_LIVE_WAT)), 'ERR_MISSING_IMPORT');
     expect(err.message).to.include('host.make (function)').and.include('host.collect (function)').and.include('host.check (function)');
