@@ -23,7 +23,7 @@ import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
 import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
-import { packRoots, unpackRoots } from './transfer';
+import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
 /** Tags for task results, unique on this thread (every pool of the thread shares them). */
@@ -77,6 +77,7 @@ export class Pool implements AsyncDisposable {
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
   readonly #abandoned = createAbandonedTags();
+  readonly #failed = new FailedTasks();
   #closing: Promise<void> | null = null;
 
   /** @internal Use `heap.createPool(options)`. */
@@ -113,6 +114,7 @@ export class Pool implements AsyncDisposable {
     this.#piscina.on('message', (m: unknown) => {
       if (isAttachMessage(m)) host.registerStore(m.sharedrefAttach.storeId, m.sharedrefAttach.ports);
     });
+    this.#piscina.on('workerDestroy', () => this.#sweepFailed());
     // A task failure is reported to its caller; a worker error outside any task is only logged.
     this.#piscina.on('error', () => undefined);
   }
@@ -140,7 +142,8 @@ export class Pool implements AsyncDisposable {
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release
       // what is already there. A worker publishing later sees the mark and releases its own.
       markAbandoned(this.#abandoned, replyTo.tag);
-      store._transfers.releaseTagged(replyTo.storeId, replyTo.tag);
+      this.#failed.add(replyTo.tag);
+      this.#sweepFailed();
       throw err;
     } finally {
       // Transfers the worker adopted are its own now; the rest (task failed, worker died,
@@ -149,6 +152,18 @@ export class Pool implements AsyncDisposable {
     }
     if (!outcome.ok) throw deserializeError(outcome.error);
     return unpackRoots(outcome.value, store);
+  }
+
+  /** Releases results of failed tasks still in flight (see `FailedTasks`). */
+  #sweepFailed(): void {
+    if (!this.#host.closed) this.#failed.sweep(this.#host.store);
+  }
+
+  /** After every worker stopped: the last sweep, final because nobody can publish any more. */
+  #afterStop(): void {
+    this.#sweepFailed();
+    this.#failed.clear();
+    this.#host.removeResource(this);
   }
 
   /** Workers running now. */
@@ -172,15 +187,15 @@ export class Pool implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closing ??= this.#piscina.close().then(
-      () => this.#host.removeResource(this),
-      () => this.#piscina.destroy().then(() => this.#host.removeResource(this)),
+      () => this.#afterStop(),
+      () => this.#piscina.destroy().then(() => this.#afterStop()),
     );
     return this.#closing;
   }
 
   /** Terminates every worker now; running tasks fail. */
   async destroy(): Promise<void> {
-    this.#closing ??= this.#piscina.destroy().then(() => this.#host.removeResource(this));
+    this.#closing ??= this.#piscina.destroy().then(() => this.#afterStop());
     await this.#closing;
   }
 

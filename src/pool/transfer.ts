@@ -98,3 +98,35 @@ export function unpackRoots(value: unknown, store: Store, allScoped = false): un
   }
   return out;
 }
+
+/** Failed-task tags a pool keeps sweeping (the oldest go first); far more than fail at once. */
+const MAX_FAILED_TAGS = 1024;
+
+/**
+ * The tags of a pool's failed tasks, whose results are swept again later. The handshake in
+ * shared/abandoned-tags.ts covers a worker that publishes results after the caller gave up, as
+ * long as it lives to check the mark; a worker killed between publishing and checking leaves
+ * them in flight, owned by the caller, and only a sweep after its death releases them. The pool
+ * sweeps at every failure, whenever piscina reports a worker gone, and after its workers stop.
+ * Caller's thread only.
+ */
+export class FailedTasks {
+  readonly #tags = new Set<number>();
+
+  /** Remembers a failed task's tag (forgetting the oldest beyond MAX_FAILED_TAGS). */
+  add(tag: number): void {
+    this.#tags.add(tag);
+    if (this.#tags.size > MAX_FAILED_TAGS) this.#tags.delete(this.#tags.values().next().value!);
+  }
+
+  /** Releases every result of a remembered task still in flight to `store`; returns how many. */
+  sweep(store: Store): number {
+    if (this.#tags.size === 0) return 0;
+    return store._transfers.releaseTaggedAny(store.id, (tag) => this.#tags.has(tag));
+  }
+
+  /** Forgets every tag (after the pool's workers stopped and a last sweep). */
+  clear(): void {
+    this.#tags.clear();
+  }
+}

@@ -107,12 +107,17 @@ export class TransferTable {
 
   /** Releases every transfer still in flight owned by `owner` with tag `tag` (the results of a failed task). */
   releaseTagged(owner: number, tag: number): number {
+    return this.releaseTaggedAny(owner, (t) => t === tag);
+  }
+
+  /** Releases every transfer still in flight owned by `owner` whose tag passes `isTag`: one pass for many tags. */
+  releaseTaggedAny(owner: number, isTag: (tag: number) => boolean): number {
     let released = 0;
     for (let entry = 0; entry < this.#size; entry++) {
       const at = this.#base + entry * TRANSFER_WORDS;
       const word = Atomics.load(this.#i32, at + T_STATE);
       if ((word & STATE_MASK) !== TRANSFER_IN_FLIGHT) continue;
-      if (Atomics.load(this.#i32, at + T_OWNER) !== owner || Atomics.load(this.#i32, at + T_TAG) !== tag) continue;
+      if (Atomics.load(this.#i32, at + T_OWNER) !== owner || !isTag(Atomics.load(this.#i32, at + T_TAG))) continue;
       const token = { entry, sequence: word >>> STATE_BITS, handle: Atomics.load(this.#i32, at + T_HANDLE) >>> 0 };
       if (this.release(token)) released++;
     }

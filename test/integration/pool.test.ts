@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
 import { ExternRef, Heap, type ManuallyRooted, type Pool, type Rooted } from '../../src';
-import { packRoots, unpackRoots } from '../../src/pool/transfer';
+import { FailedTasks, packRoots, unpackRoots } from '../../src/pool/transfer';
 import type { TransferToken } from '../../src/shared/transfer-table';
 import { hostModule, rejectsCode, tasksFile, waitFor } from '../helpers';
 
@@ -138,6 +138,31 @@ describe('worker pool', () => {
     expect(keep.strongCount()).to.equal(1);
     keep.unroot();
     sender.close();
+  });
+
+  it('results a worker publishes after the caller gave up, and then dies before it sees the mark, are released by a later sweep (regression: found by the kill storm)', async () => {
+    const worker = heap.createStore(); // stands for the pool worker
+    const keep = ExternRef.newManuallyRooted(heap.store, 'result');
+    const failed = new FailedTasks();
+    // The caller: the task with tag 9 failed; it marks it and sweeps (nothing is there yet).
+    failed.add(9);
+    expect(failed.sweep(heap.store)).to.equal(0);
+    // The worker publishes its results late (owned by the caller, tagged), then dies before it
+    // checks the abandoned mark, so it never releases them itself.
+    worker.scope(() => {
+      const r = ExternRef.fromRaw(worker, keep.toRaw())!;
+      packRoots([r, r], heap.id, [], { storeId: heap.store.id, tag: 9 });
+    });
+    worker.close();
+    expect(keep.strongCount()).to.equal(3);
+    // Results of other tasks are not touched; the next sweep releases the late ones, once.
+    const other = heap.store.scope(() => packRoots([keep.toRooted()], heap.id, [], { storeId: heap.store.id, tag: 10 }));
+    expect(failed.sweep(heap.store)).to.equal(2);
+    expect(failed.sweep(heap.store)).to.equal(0);
+    expect(keep.strongCount()).to.equal(2);
+    const [adopted] = unpackRoots(other, heap.store) as [Rooted];
+    expect(ExternRef.ptrEq(adopted, keep)).to.equal(true);
+    keep.unroot();
   });
 
   it('a worker recovers from ERR_GC_HEAP_OOM by collecting from its own store (store.gcSync) and retrying with intoInner()', async () => {
