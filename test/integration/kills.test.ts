@@ -14,6 +14,7 @@ import { ExternRef, Heap, type ManuallyRooted, Module, type Pool, type Rooted } 
 import { seeded, waitFor } from '../helpers';
 import { go, newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
+import { S_OWNER, SLOT_FREE, SLOT_RESERVED, SLOT_RETIRED } from '../../src/shared/layout';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x6b111);
 const killTasksFile = join(__dirname, '..', 'fixtures', 'kill-tasks.ts');
@@ -80,6 +81,23 @@ async function openBooks(heap: Heap, objects: number, tracked: number): Promise<
 }
 
 /**
+ * The slots that are not FREE, besides the handles in `expected`, described for a failure message
+ * (state, count, owner store, type): what a leak left behind. Reads the slot table directly.
+ */
+function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
+  const t = heap.store._slots;
+  const out: string[] = [];
+  for (let i = 0; i < t.capacity; i++) {
+    const state = t.state(i);
+    if (state === SLOT_FREE || state === SLOT_RESERVED || state === SLOT_RETIRED) continue;
+    const h = t.handleOf(i);
+    if (expected.has(h)) continue;
+    out.push(`0x${h.toString(16)} state ${state} count ${t.count(i)} owner ${heap.store._slots.i32[t.word(i, S_OWNER)]} type ${heap.store._types.name(t.tag(i))}`);
+  }
+  return out.length === 0 ? `none (pending releases ${heap.stats().pendingRelease})` : out.join('; ');
+}
+
+/**
  * Drains the pool and checks the accounting: each held object's count is exactly the main
  * thread's roots of it; nothing else is live; after unrooting, every `Tracked` built is disposed
  * exactly once and the heap is empty.
@@ -92,7 +110,8 @@ async function drainAndAccount(heap: Heap, pool: Pool, books: Books): Promise<vo
   for (const m of books.held) expect(m.strongCount(), `count of 0x${m.toRaw().toString(16)}`).to.equal(mine.get(m.toRaw()));
   expect(heap.store.rootCount).to.equal(books.held.length + 2);
   await heap.gc();
-  expect(heap.stats().live, 'live objects after the pool drained: the held ones and the two logs').to.equal(mine.size + 2);
+  const expected = new Set([...mine.keys(), books.disposals.toRaw(), books.creations.toRaw()]);
+  expect(heap.stats().live, `live objects after the pool drained: the held ones and the two logs; also live: ${liveBesides(heap, expected)}`).to.equal(mine.size + 2);
 
   for (const m of books.held.splice(0)) m.unroot();
   await heap.gc();
