@@ -1,8 +1,8 @@
 /**
  * `Heap`: creates the shared metadata, starts the coordinator thread, and attaches stores.
  *
- * The creating thread. `Heap.create()` validates options, allocates the `SharedArrayBuffer`,
- * writes its header, starts the coordinator and waits until it has loaded the host module.
+ * The creating thread. `Heap.create()` validates options, allocates the shared metadata (a shared
+ * `WebAssembly.Memory`, whose buffer is the heap's `SharedArrayBuffer`), writes its header, starts the coordinator and waits until it has loaded the host module.
  * `close()` is graceful and idempotent: pools first, then the coordinator disposes every value
  * left exactly once (I3), then the thread ends and every later call fails with `ERR_HEAP_CLOSED`.
  * If the coordinator dies unexpectedly the heap closes itself, and every waiter is released (I8).
@@ -30,6 +30,7 @@ import {
 } from './shared/layout';
 import { isHeapClosed, readCounters } from './shared/header';
 import { closeHeapAndWakeAll } from './shared/mailbox';
+import { heapMemory } from './shared/kernel';
 import { claimRegion } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
 import { Pool, type PoolOptions } from './pool/pool';
@@ -75,7 +76,7 @@ export class Heap implements AsyncDisposable {
   readonly options: ResolvedHeapOptions;
   /** Identifies this heap across threads. */
   readonly id: number;
-  readonly #buffer: SharedArrayBuffer;
+  readonly #memory: WebAssembly.Memory;
   readonly #i32: Int32Array;
   readonly #layout: Layout;
   readonly #worker: Worker;
@@ -86,11 +87,11 @@ export class Heap implements AsyncDisposable {
   #closing: Promise<void> | null = null;
   #coordinatorExited = false;
 
-  private constructor(buffer: SharedArrayBuffer, options: ResolvedHeapOptions, worker: Worker, port: MessagePort, id: number) {
-    this.#buffer = buffer;
-    this.#i32 = new Int32Array(buffer);
+  private constructor(memory: WebAssembly.Memory, options: ResolvedHeapOptions, worker: Worker, port: MessagePort, id: number) {
+    this.#memory = memory;
+    this.#i32 = new Int32Array(memory.buffer);
     this.#layout = computeLayout(options.capacity, options.maxStores, options.rootsPerStore, options.transfers);
-    this.#slots = new SlotTable(this.#i32, this.#layout);
+    this.#slots = new SlotTable(memory, this.#layout);
     this.options = options;
     this.#worker = worker;
     this.#port = port;
@@ -103,8 +104,9 @@ export class Heap implements AsyncDisposable {
   static async create(options?: HeapOptions): Promise<Heap> {
     const resolved = resolveHeapOptions(options);
     const layout = computeLayout(resolved.capacity, resolved.maxStores, resolved.rootsPerStore, resolved.transfers);
-    const buffer = new SharedArrayBuffer(layout.totalWords * 4);
-    const i32 = new Int32Array(buffer);
+    // A shared WebAssembly.Memory, so the count kernel (shared/kernel.ts) can address it.
+    const memory = heapMemory(layout.totalWords);
+    const i32 = new Int32Array(memory.buffer);
     i32[H_MAGIC] = MAGIC;
     i32[H_LAYOUT_VERSION] = LAYOUT_VERSION;
     i32[H_CAPACITY] = layout.capacity;
@@ -114,7 +116,7 @@ export class Heap implements AsyncDisposable {
     i32[H_DEBUG] = resolved.debug ? 1 : 0;
     const { port1, port2 } = new MessageChannel();
     const { filename, execArgv } = entryFile('coordinator');
-    const data: CoordinatorData = { buffer, options: resolved, port: port2 };
+    const data: CoordinatorData = { memory, options: resolved, port: port2 };
     const worker = new Worker(filename, { workerData: data, transferList: [port2], execArgv, name: 'sharedref-coordinator' });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -136,7 +138,7 @@ export class Heap implements AsyncDisposable {
     }
     worker.unref();
     port1.unref();
-    return new Heap(buffer, resolved, worker, port1, randomInt(1, 2 ** 31 - 1));
+    return new Heap(memory, resolved, worker, port1, randomInt(1, 2 ** 31 - 1));
   }
 
   /** True once `close()` started (or the coordinator died). */
@@ -172,7 +174,7 @@ export class Heap implements AsyncDisposable {
     this.registerStore(storeId, { control: control.port1, reply: reply.port1, rpc: rpc.port1 });
     const ports: StorePorts = { control: control.port2, reply: reply.port2, rpc: rpc.port2 };
     return {
-      buffer: this.#buffer,
+      memory: this.#memory,
       heapId: this.id,
       storeId,
       ports,
@@ -187,9 +189,9 @@ export class Heap implements AsyncDisposable {
     this.#port.postMessage(msg, [ports.control, ports.reply, ports.rpc]);
   }
 
-  /** @internal The heap's buffer (for pools). */
-  get buffer(): SharedArrayBuffer {
-    return this.#buffer;
+  /** @internal The heap's shared metadata (for pools). */
+  get memory(): WebAssembly.Memory {
+    return this.#memory;
   }
 
   /** @internal Registers something to close before the heap (pools). */

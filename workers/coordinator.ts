@@ -11,9 +11,9 @@ import { layoutOf } from '../src/shared/layout';
 import { closeHeapAndWakeAll } from '../src/shared/mailbox';
 
 const data = workerData as CoordinatorData;
-const i32 = new Int32Array(data.buffer);
+const i32 = new Int32Array(data.memory.buffer);
 const layout = layoutOf(i32);
-const coordinator = new Coordinator(i32, layout, data.options);
+const coordinator = new Coordinator(data.memory, layout, data.options);
 const port = data.port;
 
 // A coordinator that dies must not leave any thread waiting for it (I8).

@@ -63,11 +63,12 @@ export class Coordinator {
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(i32: Int32Array, layout: Layout, options: ResolvedHeapOptions) {
+  constructor(memory: WebAssembly.Memory, layout: Layout, options: ResolvedHeapOptions) {
+    const i32 = new Int32Array(memory.buffer);
     this.#i32 = i32;
     this.#layout = layout;
     this.#options = options;
-    this.#table = new SlotTable(i32, layout);
+    this.#table = new SlotTable(memory, layout);
     this.#slots = new SlotManager(this.#table, options.debug);
     this.#values = new HostValues(layout.capacity);
     this.#leases = new Leases(options.leaseTimeoutMs);

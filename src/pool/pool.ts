@@ -63,7 +63,7 @@ export interface RunTaskOptions {
 /** What the heap gives a pool. */
 export interface PoolHost {
   readonly id: number;
-  readonly buffer: SharedArrayBuffer;
+  readonly memory: WebAssembly.Memory;
   readonly store: Store;
   readonly options: PoolWorkerData['sharedref']['options'];
   registerStore(storeId: number, ports: import('../rpc/protocol').StorePorts): void;
@@ -97,7 +97,7 @@ export class Pool implements AsyncDisposable {
     }
     this.#host = host;
     const workerData: PoolWorkerData = {
-      sharedref: { buffer: host.buffer, heapId: host.id, options: host.options, filename: resolvePath(options.filename), abandoned: this.#abandoned },
+      sharedref: { memory: host.memory, heapId: host.id, options: host.options, filename: resolvePath(options.filename), abandoned: this.#abandoned },
       user: options.workerData,
     };
     this.#piscina = new Piscina<TaskMessage, TaskOutcome>({

@@ -10,7 +10,8 @@ import type { StorePorts } from '../rpc/protocol';
 /** What a pool worker finds in `workerData`. */
 export interface PoolWorkerData {
   readonly sharedref: {
-    readonly buffer: SharedArrayBuffer;
+    /** The heap's shared metadata. */
+    readonly memory: WebAssembly.Memory;
     readonly heapId: number;
     readonly options: ResolvedHeapOptions;
     /** The user's task module (its `module.exports` is a `defineTasks` table). */

@@ -62,8 +62,8 @@ export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable
 /** Attaches this worker's store and returns piscina's task handler. */
 export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
   const data = workerData as PoolWorkerData;
-  const { buffer, heapId, options, filename, abandoned } = data.sharedref;
-  const i32 = new Int32Array(buffer);
+  const { memory, heapId, options, filename, abandoned } = data.sharedref;
+  const i32 = new Int32Array(memory.buffer);
   const storeId = claimRegion(i32, layoutOf(i32));
   if (storeId === 0) {
     throw new GenericSharedRefError(ErrorCode.STORE_LIMIT, `pool worker: all ${options.maxStores} store regions are in use (options.maxStores)`);
@@ -73,7 +73,7 @@ export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
   const rpc = new MessageChannel();
   const attach: AttachMessage = { sharedrefAttach: { storeId, ports: { control: control.port1, reply: reply.port1, rpc: rpc.port1 } } };
   parentPort!.postMessage(attach, [control.port1, reply.port1, rpc.port1]);
-  const store = new Store({ buffer, heapId, storeId, options, ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 } });
+  const store = new Store({ memory, heapId, storeId, options, ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 } });
   const ctx: TaskContext = Object.freeze({ store, workerData: data.user, threadId });
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -85,7 +85,8 @@ export type HeapEvent =
 
 /** What the coordinator thread receives as `workerData`. */
 export interface CoordinatorData {
-  readonly buffer: SharedArrayBuffer;
+  /** The heap's shared metadata (its buffer is the heap's `SharedArrayBuffer`). */
+  readonly memory: WebAssembly.Memory;
   readonly options: ResolvedHeapOptions;
   readonly port: MessagePort;
 }

@@ -5,17 +5,19 @@
  * calls `popReleased`, `free`, `grant`. The counts are sequentially consistent `Atomics`
  * operations on `S_COUNT` (the seed's `strong_count` loads with SeqCst; so do we).
  *
+ * The count changes and the validations of untrusted handles run in the count kernel (kernel.ts):
+ * Wasm atomics on the heap's shared memory, one JS→Wasm call per operation.
+ *
  * Kill safety. A worker can be terminated at any point, but V8 delivers termination only at
- * function entries and loop back-edges, never between two statements of one function that call
- * no JavaScript. Each pair of writes that must not be split (claim a release-queue position and
- * fill it; increment a count and record the root that owns it) sits in one such straight-line
- * function, and is ordered so that a split could only leak, never double-release:
- * count before record on the way in, record before count on the way out.
+ * function entries and loop back-edges (of JS and of Wasm), never between two instructions of one
+ * function that calls nothing. Each pair of writes that must not be split (claim a release-queue
+ * position and fill it; increment a count and record the root that owns it) sits in one such
+ * straight-line kernel function, and is ordered so that a split could only leak, never
+ * double-release: count before record on the way in, record before count on the way out.
  */
-import { type HandleCodec, type RawHandle, handleCodec, handleGeneration, handleIndex, encodeHandle } from './handle';
+import { type HandleCodec, type RawHandle, handleCodec, handleIndex, encodeHandle } from './handle';
+import { type Kernel, kernelFor } from './kernel';
 import {
-  H_CREATED,
-  H_LIVE,
   H_RQ_HEAD,
   H_RQ_TAIL,
   type Layout,
@@ -25,8 +27,6 @@ import {
   S_STATE,
   S_TAG,
   S_VERSION,
-  SLOT_DYING,
-  SLOT_LIVE,
   SLOT_RESERVED,
   SLOT_WORDS,
 } from './layout';
@@ -44,15 +44,18 @@ export class SlotTable {
   readonly #slots: number;
   readonly #rq: number;
   readonly #rqMask: number;
+  readonly #k: Kernel;
 
-  constructor(i32: Int32Array, layout: Layout) {
-    this.i32 = i32;
+  /** The slot table of the heap whose metadata is `memory` (laid out as `layout`). */
+  constructor(memory: WebAssembly.Memory, layout: Layout) {
+    this.i32 = new Int32Array(memory.buffer);
     this.layout = layout;
     this.codec = handleCodec(layout.capacity);
     this.capacity = layout.capacity;
     this.#slots = layout.slots;
     this.#rq = layout.releaseQueue;
     this.#rqMask = layout.releaseQueueSize - 1;
+    this.#k = kernelFor(memory, layout, this.codec.indexBits);
   }
 
   /** Word offset of field `field` of slot `index`. */
@@ -66,12 +69,7 @@ export class SlotTable {
    */
   check(handle: number): number {
     if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
-    const index = handleIndex(this.codec, handle);
-    if (index >= this.capacity) return NO_SLOT;
-    const base = this.#slots + index * SLOT_WORDS;
-    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
-    if (Atomics.load(this.i32, base + S_STATE) !== SLOT_LIVE) return NO_SLOT;
-    return index;
+    return this.#k.check(handle);
   }
 
   /** The slot index a handle names (not checked). */
@@ -90,8 +88,7 @@ export class SlotTable {
    */
   cloneHeld(index: number, entryWord: number, handle: number): void {
     // The caller's own count keeps this slot LIVE, so no check is needed and 0 cannot be revived.
-    Atomics.add(this.i32, this.#slots + index * SLOT_WORDS + S_COUNT, 1);
-    this.i32[entryWord] = handle;
+    this.#k.clone_held(index, entryWord * 4, handle);
   }
 
   /**
@@ -102,25 +99,11 @@ export class SlotTable {
    */
   tryCloneRaw(handle: number, entryWord: number): number {
     if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
-    const index = handleIndex(this.codec, handle);
-    if (index >= this.capacity) return NO_SLOT;
-    const base = this.#slots + index * SLOT_WORDS;
     // No state check: only a LIVE slot has a positive count (FREE, RESERVED, DYING and RETIRED
-    // slots hold 0, and a slot is published LIVE right after its count is set), and the
-    // compare-exchange below refuses 0. The generation is checked before and after it.
-    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
-    const countAt = base + S_COUNT;
-    for (;;) {
-      const c = Atomics.load(this.i32, countAt);
-      if (c <= 0) return NO_SLOT; // dying: count 0 is terminal
-      if (Atomics.compareExchange(this.i32, countAt, c, c + 1) === c) break;
-    }
-    this.i32[entryWord] = handle; // record right after the count, before anything can fail
-    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) {
-      this.drop(index, entryWord);
-      return NO_SLOT;
-    }
-    return index;
+    // slots hold 0, and a slot is published LIVE right after its count is set), and the kernel's
+    // compare-exchange refuses 0. It checks the generation before and after the increment and
+    // records the entry right after it, before anything can fail.
+    return this.#k.clone_raw(handle, entryWord * 4);
   }
 
   /**
@@ -129,11 +112,7 @@ export class SlotTable {
    */
   liveIndexOf(handle: number): number {
     if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
-    const index = handleIndex(this.codec, handle);
-    if (index >= this.capacity) return NO_SLOT;
-    const base = this.#slots + index * SLOT_WORDS;
-    if (Atomics.load(this.i32, base + S_GEN) !== handleGeneration(this.codec, handle)) return NO_SLOT;
-    return Atomics.load(this.i32, base + S_COUNT) > 0 ? index : NO_SLOT;
+    return this.#k.live_index(handle);
   }
 
   /**
@@ -143,17 +122,11 @@ export class SlotTable {
    * that remains.
    */
   drop(index: number, entryWord: number): number {
-    if (entryWord >= 0) this.i32[entryWord] = 0;
-    const base = this.#slots + index * SLOT_WORDS;
-    const before = Atomics.sub(this.i32, base + S_COUNT, 1);
-    if (before === 1) {
-      Atomics.store(this.i32, base + S_STATE, SLOT_DYING);
-      // Claim a queue position, then fill it: straight-line, so no kill can leave a hole.
-      const pos = Atomics.add(this.i32, H_RQ_TAIL, 1);
-      Atomics.store(this.i32, this.#rq + (pos & this.#rqMask), index + 1);
-    } else if (before <= 0) {
-      // A double decrement is a bug in sharedref; restore and refuse rather than corrupt (I6).
-      Atomics.add(this.i32, base + S_COUNT, 1);
+    // The kernel clears the entry, decrements, and if that was the last count marks the slot
+    // DYING, claims a queue position and fills it: straight-line, so no kill can leave a hole.
+    const before = this.#k.drop(index, entryWord < 0 ? -1 : entryWord * 4);
+    if (before <= 0) {
+      // A double decrement is a bug in sharedref; the kernel restored the count (I6).
       throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
     }
     return before - 1;
@@ -195,17 +168,9 @@ export class SlotTable {
    * before the state that publishes them, so `check` never sees a LIVE slot without its count.
    */
   publishLive(index: number, tag: number, entryWord: number): RawHandle {
-    const base = this.#slots + index * SLOT_WORDS;
-    const handle = encodeHandle(this.codec, index, Atomics.load(this.i32, base + S_GEN));
-    Atomics.store(this.i32, base + S_TAG, tag);
-    Atomics.store(this.i32, base + S_VERSION, 0);
-    Atomics.store(this.i32, base + S_COUNT, 1);
-    // H_LIVE first: it may over-count for a moment, never under-count (checked in debug mode).
-    Atomics.add(this.i32, H_LIVE, 1);
-    Atomics.add(this.i32, H_CREATED, 1);
-    this.i32[entryWord] = handle;
-    Atomics.store(this.i32, base + S_STATE, SLOT_LIVE);
-    return handle;
+    // Tag, version 0, count 1, H_LIVE and H_CREATED (H_LIVE first: it may over-count for a
+    // moment, never under-count; checked in debug mode), the root entry, and last the LIVE state.
+    return (this.#k.publish(index, tag, entryWord * 4) >>> 0) as RawHandle;
   }
 
   /** True when slot `index` is reserved for `storeId` (the coordinator checks before filling it). */

@@ -28,8 +28,8 @@ import { type CacheEntry, ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
 export interface StoreLink {
-  /** The heap's shared buffer. */
-  readonly buffer: SharedArrayBuffer;
+  /** The heap's shared metadata: a shared `WebAssembly.Memory` (its buffer is the heap's `SharedArrayBuffer`). */
+  readonly memory: WebAssembly.Memory;
   /** The heap's id (`heap.id`). */
   readonly heapId: number;
   /** The id of the store region reserved for the new store. */
@@ -65,13 +65,13 @@ export class Store {
 
   /** @internal Use `heap.store`, `heap.createStore()` or `ctx.store`. */
   constructor(link: StoreLink) {
-    const i32 = new Int32Array(link.buffer);
+    const i32 = new Int32Array(link.memory.buffer);
     const layout = layoutOf(i32);
     this.#i32 = i32;
     this.id = link.storeId;
     this.heapId = link.heapId;
     this._options = link.options;
-    this._slots = new SlotTable(i32, layout);
+    this._slots = new SlotTable(link.memory, layout);
     this._region = new RootRegion(i32, layout, link.storeId);
     this._types = new TypeNames(i32, layout);
     this._transfers = new TransferTable(i32, layout, this._slots);

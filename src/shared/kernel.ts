@@ -1,0 +1,207 @@
+/**
+ * The count kernel: the hot count operations of `SlotTable`, as one small Wasm module that runs
+ * Wasm atomics directly on the heap's shared memory.
+ *
+ * Any thread; one instance per thread and heap (instances are cheap; the compiled module is
+ * shared by every heap of the thread). The heap's metadata lives in a shared `WebAssembly.Memory`
+ * so that this module can address it: its buffer is the `SharedArrayBuffer` every other part of
+ * sharedref views as an `Int32Array`.
+ *
+ * Why Wasm. On this class of machine a JS `Atomics.add` or `Atomics.load` is a call into a V8
+ * builtin that TurboFan does not inline: a clone (one add) plus a drop (one sub) cost ~18 ns, and
+ * each `Atomics.load` of a validation ~5 ns more. One JS→Wasm call that does the whole operation
+ * (validate, compare-exchange, record the root entry) costs about what one builtin call does, so
+ * `fromRaw` pays one call instead of four. Rejected: plain (non-atomic) JS reads for validation,
+ * which are cheap but give the JIT licence to reorder them around the count change that I1
+ * depends on.
+ *
+ * Kill safety is the same as in JS (see slot-table.ts): V8 delivers `terminate()` to Wasm only at
+ * function entries and loop back-edges. No function here calls another, and the only loop (the
+ * compare-exchange retry of `clone_raw`) branches back before anything was written.
+ *
+ * The binary is embedded (`KERNEL_WASM`), because wabt cannot compile synchronously and each
+ * thread needs the kernel before its first operation. `kernelWat()` is its source, built from the
+ * layout constants, and `test/unit/kernel.test.ts` checks that the two agree, so a layout change
+ * cannot leave a stale kernel behind.
+ */
+import {
+  H_CREATED,
+  H_LIVE,
+  H_RQ_TAIL,
+  S_COUNT,
+  S_GEN,
+  S_STATE,
+  S_TAG,
+  S_VERSION,
+  SLOT_DYING,
+  SLOT_LIVE,
+  SLOT_WORDS,
+  type Layout,
+} from './layout';
+
+/** The kernel's exports. Addresses are byte offsets into the heap's memory; -1 means "none". */
+export interface Kernel {
+  /** Sets the instance's view of the layout. Called once, by `kernelFor`. */
+  init(slotsByte: number, rqByte: number, rqMask: number, capacity: number, indexBits: number): void;
+  /** Adds a count to slot `index` (the caller holds one), then writes `handle` at `entryByte`. */
+  clone_held(index: number, entryByte: number, handle: number): void;
+  /**
+   * Clears `entryByte` (unless -1), then subtracts a count from slot `index`; if that was the last,
+   * marks the slot DYING and queues it. Returns the count before (≤ 0: a double decrement, undone).
+   */
+  drop(index: number, entryByte: number): number;
+  /** `fromRaw`'s count: the slot index of live `handle` with a count added and `entryByte` written, or -1. */
+  clone_raw(handle: number, entryByte: number): number;
+  /** The slot index of `handle` if its generation matches and its count is above 0, else -1. */
+  live_index(handle: number): number;
+  /** The slot index of `handle` if its generation matches and the slot is LIVE, else -1. */
+  check(handle: number): number;
+  /** Publishes reserved slot `index` as LIVE with one count, tag `tag` and its root at `entryByte`; returns the handle. */
+  publish(index: number, tag: number, entryByte: number): number;
+}
+
+/** The kernel's WAT source for the current layout constants (the embedded binary is this, compiled). */
+export function kernelWat(): string {
+  const SLOT_BYTES = SLOT_WORDS * 4;
+  const COUNT = S_COUNT * 4;
+  const GEN = S_GEN * 4;
+  const STATE = S_STATE * 4;
+  const TAG = S_TAG * 4;
+  const VERSION = S_VERSION * 4;
+  // `$slot` is written out in each function instead of called: a call would be a point where a
+  // terminate() could land in the middle of an operation.
+  const slot = (i: string): string => `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
+  return `(module
+  (import "sharedref" "memory" (memory 1 65536 shared))
+  (global $slots (mut i32) (i32.const 0))
+  (global $rq (mut i32) (i32.const 0))
+  (global $rqMask (mut i32) (i32.const 0))
+  (global $capacity (mut i32) (i32.const 0))
+  (global $bits (mut i32) (i32.const 0))
+  (global $indexMask (mut i32) (i32.const 0))
+  (func (export "init") (param $slots i32) (param $rq i32) (param $rqMask i32) (param $capacity i32) (param $bits i32)
+    (global.set $slots (local.get $slots))
+    (global.set $rq (local.get $rq))
+    (global.set $rqMask (local.get $rqMask))
+    (global.set $capacity (local.get $capacity))
+    (global.set $bits (local.get $bits))
+    (global.set $indexMask (i32.sub (i32.shl (i32.const 1) (local.get $bits)) (i32.const 1))))
+  (func (export "clone_held") (param $i i32) (param $entry i32) (param $h i32)
+    (drop (i32.atomic.rmw.add offset=${COUNT} ${slot('$i')} (i32.const 1)))
+    (i32.store (local.get $entry) (local.get $h)))
+  (func (export "drop") (param $i i32) (param $entry i32) (result i32)
+    (local $b i32) (local $before i32) (local $pos i32)
+    (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
+    (local.set $b ${slot('$i')})
+    (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
+    (if (i32.eq (local.get $before) (i32.const 1))
+      (then
+        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
+        ;; Claim a queue position, then fill it.
+        (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
+        (i32.atomic.store
+          (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
+          (i32.add (local.get $i) (i32.const 1)))))
+    ;; A double decrement is a bug: restore the count; the caller reports it.
+    (if (i32.le_s (local.get $before) (i32.const 0))
+      (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))
+    (local.get $before))
+  (func (export "clone_raw") (param $h i32) (param $entry i32) (result i32)
+    (local $i i32) (local $b i32) (local $g i32) (local $c i32) (local $pos i32)
+    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
+    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
+    (local.set $g (i32.shr_u (local.get $h) (global.get $bits)))
+    (local.set $b ${slot('$i')})
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (local.get $g)) (then (return (i32.const -1))))
+    ;; Only a LIVE slot has a positive count, and 0 is terminal (I2): refuse it, retry on a race.
+    (loop $retry
+      (local.set $c (i32.atomic.load offset=${COUNT} (local.get $b)))
+      (if (i32.le_s (local.get $c) (i32.const 0)) (then (return (i32.const -1))))
+      (br_if $retry
+        (i32.ne (i32.atomic.rmw.cmpxchg offset=${COUNT} (local.get $b) (local.get $c) (i32.add (local.get $c) (i32.const 1)))
+                (local.get $c))))
+    (i32.store (local.get $entry) (local.get $h))
+    ;; The slot may have been freed and reused between the generation check and the increment:
+    ;; then the count landed on another object. Undo it as an ordinary drop (written out, see above).
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (local.get $g))
+      (then
+        (i32.store (local.get $entry) (i32.const 0))
+        (if (i32.eq (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)) (i32.const 1))
+          (then
+            (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
+            (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
+            (i32.atomic.store
+              (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
+              (i32.add (local.get $i) (i32.const 1)))))
+        (return (i32.const -1))))
+    (local.get $i))
+  (func (export "live_index") (param $h i32) (result i32)
+    (local $i i32) (local $b i32)
+    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
+    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
+    (local.set $b ${slot('$i')})
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))
+    (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))
+    (local.get $i))
+  (func (export "check") (param $h i32) (result i32)
+    (local $i i32) (local $b i32)
+    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
+    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
+    (local.set $b ${slot('$i')})
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))
+    (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))
+    (local.get $i))
+  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (result i32)
+    (local $b i32) (local $h i32)
+    (local.set $b ${slot('$i')})
+    (local.set $h (i32.or (i32.shl (i32.atomic.load offset=${GEN} (local.get $b)) (global.get $bits)) (local.get $i)))
+    (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
+    (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+    (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 1))
+    ;; H_LIVE first: it may over-count for a moment, never under-count (checked in debug mode).
+    (drop (i32.atomic.rmw.add (i32.const ${H_LIVE * 4}) (i32.const 1)))
+    (drop (i32.atomic.rmw.add (i32.const ${H_CREATED * 4}) (i32.const 1)))
+    (i32.store (local.get $entry) (local.get $h))
+    (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_LIVE}))
+    (local.get $h)))
+`;
+}
+
+/** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
+export const KERNEL_WASM_BASE64 =
+  'AGFzbQEAAAABIQVgBX9/f39/AGADf39/AGACf38Bf2ABfwF/YAN/f38BfwIYAQlzaGFyZWRyZWYGbWVtb3J5AgMBgIAEAwgH' +
+  'AAECAgMDBAYfBn8BQQALfwFBAAt/AUEAC38BQQALfwFBAAt/AUEACwdHBwRpbml0AAAKY2xvbmVfaGVsZAABBGRyb3AAAglj' +
+  'bG9uZV9yYXcAAwpsaXZlX2luZGV4AAQFY2hlY2sABQdwdWJsaXNoAAYKtwQHIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0' +
+  'QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyAD' +
+  'QQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC7EBAQV/IAAj' +
+  'BXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAF' +
+  'IAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACADQQH+JQIAQQFGBEAgA0ED/hcCCEE4QQH+HgIAIQYj' +
+  'ASAGIwJxQQJ0aiACQQFq/hcCAAtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcE' +
+  'QEF/DwsgAv4QAgBBAEwEQEF/DwsgAQtDAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2RwRAQX8P' +
+  'CyAC/hACCEECRwRAQX8PCyABC1cBAn8jACAAQRhsaiEDIAP+EAIEIwR0IAByIQQgAyAB/hcCECADQQD+FwIUIANBAf4XAgBB' +
+  'HEEB/h4CABpBIEEB/h4CABogAiAENgIAIANBAv4XAgggBAs=';
+
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<WebAssembly.Memory, Kernel>();
+
+/** Pages of 64 KiB for a heap of `totalWords` words. */
+export function memoryPages(totalWords: number): number {
+  return Math.max(1, Math.ceil((totalWords * 4) / 65536));
+}
+
+/** A new shared memory for a heap of `totalWords` words (its buffer is the heap's buffer). */
+export function heapMemory(totalWords: number): WebAssembly.Memory {
+  const pages = memoryPages(totalWords);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** This thread's kernel instance over `memory`, laid out as `layout`. */
+export function kernelFor(memory: WebAssembly.Memory, layout: Layout, indexBits: number): Kernel {
+  let k = instances.get(memory);
+  if (k !== undefined) return k;
+  compiled ??= new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+  k = new WebAssembly.Instance(compiled, { sharedref: { memory } }).exports as unknown as Kernel;
+  k.init(layout.slots * 4, layout.releaseQueue * 4, layout.releaseQueueSize - 1, layout.capacity, indexBits);
+  instances.set(memory, k);
+  return k;
+}

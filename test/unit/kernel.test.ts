@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { KERNEL_WASM_BASE64, heapMemory, kernelWat } from '../../src/shared/kernel';
+import * as L from '../../src/shared/layout';
+import { encodeHandle } from '../../src/shared/handle';
+import { NO_SLOT, SlotTable } from '../../src/shared/slot-table';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const wabtInit = require('wabt') as () => Promise<{ parseWat(name: string, text: string, features: object): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void } }>;
+
+/** A slot table over a fresh heap memory of `capacity` slots, header written as Heap.create does. */
+function table(capacity: number): SlotTable {
+  const layout = L.computeLayout(capacity, 2, 16, 4);
+  const memory = heapMemory(layout.totalWords);
+  const i32 = new Int32Array(memory.buffer);
+  for (let i = 0; i < capacity; i++) i32[L.slotBase(layout, i) + L.S_GEN] = 1;
+  return new SlotTable(memory, layout);
+}
+
+/** Makes slot `index` LIVE with one count recorded at word `entry`, as a store's `new` does. */
+function publish(t: SlotTable, index: number, entry: number): number {
+  t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
+  return t.publishLive(index, 7, entry);
+}
+
+describe('count kernel', () => {
+  it('the embedded binary is kernelWat() compiled (regenerate KERNEL_WASM_BASE64 after a layout change)', async () => {
+    const wabt = await wabtInit();
+    const mod = wabt.parseWat('kernel.wat', kernelWat(), { threads: true });
+    const fresh = Buffer.from(mod.toBinary({}).buffer).toString('base64');
+    mod.destroy();
+    expect(KERNEL_WASM_BASE64, `the kernel binary is stale; its new base64 is:\n${fresh}\n`).to.equal(fresh);
+  });
+
+  it('publish writes count 1, tag, the root entry and LIVE state, and returns the handle', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    const h = publish(t, 3, entry);
+    expect(h).to.equal(encodeHandle(t.codec, 3, 1));
+    expect([t.count(3), t.tag(3), t.state(3), t.i32[entry]]).to.deep.equal([1, 7, L.SLOT_LIVE, h]);
+    expect(t.i32[L.H_LIVE]).to.equal(1);
+    expect(t.check(h)).to.equal(3);
+  });
+
+  it('fromRaw refuses a wrong generation, an index past capacity, 0 and a dying slot, and writes no entry then', () => {
+    const t = table(6); // 3 index bits: indices 6 and 7 are past capacity
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    const h = publish(t, 2, entry);
+    const other = entry + 1;
+    expect(t.tryCloneRaw(encodeHandle(t.codec, 2, 2), other)).to.equal(NO_SLOT);
+    expect(t.tryCloneRaw(encodeHandle(t.codec, 7, 1), other)).to.equal(NO_SLOT);
+    expect(t.check(encodeHandle(t.codec, 6, 1))).to.equal(NO_SLOT);
+    expect(t.tryCloneRaw(0, other)).to.equal(NO_SLOT);
+    expect(t.i32[other]).to.equal(0);
+    expect(t.tryCloneRaw(h, other)).to.equal(2);
+    expect([t.count(2), t.i32[other]]).to.deep.equal([2, h]);
+    t.drop(2, other);
+    t.drop(2, entry);
+    expect(t.state(2)).to.equal(L.SLOT_DYING);
+    expect(t.tryCloneRaw(h, other), 'count 0 is terminal (I2)').to.equal(NO_SLOT);
+    expect(t.liveIndexOf(h)).to.equal(NO_SLOT);
+    expect(t.i32[other]).to.equal(0);
+  });
+
+  it('the last drop clears the entry, marks the slot DYING and queues it once', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    const h = publish(t, 5, entry);
+    t.cloneHeld(5, entry + 1, h);
+    expect(t.drop(5, entry + 1)).to.equal(1);
+    expect(t.pendingReleases()).to.equal(0);
+    expect(t.drop(5, entry)).to.equal(0);
+    expect(t.i32[entry]).to.equal(0);
+    expect(t.pendingReleases()).to.equal(1);
+    expect(t.popReleased()).to.equal(5);
+    expect(t.popReleased()).to.equal(NO_SLOT);
+  });
+
+  it('a decrement below zero is refused and the count restored (I6)', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    publish(t, 1, entry);
+    t.drop(1, entry);
+    expect(() => t.drop(1, -1)).to.throw(/went below zero/);
+    expect(t.count(1)).to.equal(0);
+    expect(t.pendingReleases()).to.equal(1);
+  });
+});
