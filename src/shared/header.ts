@@ -27,9 +27,14 @@ export interface HeaderCounters {
   readonly stores: number;
 }
 
-/** True once the heap is closed (any thread, before each operation). */
+/**
+ * True once the heap is closed (any thread, before each operation). A plain read, not
+ * `Atomics.load` (a builtin call that costs as much as a count change): the answer is advisory
+ * either way, since the heap can close right after any check, and nothing here loops on it.
+ * Waits that must see the close (mailbox.ts) load the word atomically.
+ */
 export function isHeapClosed(i32: Int32Array): boolean {
-  return Atomics.load(i32, H_STATE) === HEAP_CLOSED;
+  return i32[H_STATE] === HEAP_CLOSED;
 }
 
 /** Reads every counter (each load is atomic; the set is a snapshot only approximately). */

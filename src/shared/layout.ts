@@ -43,7 +43,7 @@ export const H_MAX_STORES = 3;
 export const H_ROOTS_PER_STORE = 4;
 /** Transfer entries. Written once. */
 export const H_TRANSFERS = 5;
-/** Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by every thread before each operation (Atomics.load). */
+/** Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by every thread before each operation (a plain read: advisory, see header.ts `isHeapClosed`) and by blocked waiters (Atomics.load). */
 export const H_STATE = 6;
 /** Slots holding a value not yet disposed. Stores add 1 when a slot goes live; the coordinator subtracts 1 when it frees one (Atomics.add/sub). */
 export const H_LIVE = 7;
