@@ -30,11 +30,13 @@ export const BORROWED = 0x7fffffff;
 
 /** What every root can do. Not constructed directly: see `ExternRef`. */
 export abstract class RootBase {
-  /** @internal */ _store: Store;
-  /** @internal */ _index: number;
-  /** @internal */ _handle: number;
+  // Declared, not defined: a class field is initialised with define semantics before the
+  // constructor runs, which made constructing a root cost 4× a plain object (the clone-drop row).
+  /** @internal */ declare _store: Store;
+  /** @internal */ declare _index: number;
+  /** @internal */ declare _handle: number;
   /** @internal Root-region entry, or -1 once released. */
-  _entry: number;
+  declare _entry: number;
 
   /** @internal */
   constructor(store: Store, index: number, handle: number, entry: number) {
@@ -248,16 +250,20 @@ export class ManuallyRooted extends RootBase {
  * `store.scope(async () => …)`, which follows the code across `await`.
  */
 export class RootScope implements Disposable {
+  // Declared and assigned in the constructor, not class fields: see RootBase (Wasm host calls
+  // open a scope per call).
   /** The store whose roots this scope owns. */
-  readonly store: Store;
-  /** @internal */ _roots: RootBase[] = [];
+  declare readonly store: Store;
+  /** @internal */ declare _roots: RootBase[];
   /** @internal The async context this scope was entered in. */
-  _ctx: unknown;
-  /** @internal */ _open = true;
+  declare _ctx: unknown;
+  /** @internal */ declare _open: boolean;
 
   /** Opens a scope on `store`; it is current until disposed. */
   constructor(store: Store) {
     this.store = store;
+    this._roots = [];
+    this._open = true;
     this._ctx = store._enterScope(this);
   }
 
