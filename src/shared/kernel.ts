@@ -50,6 +50,12 @@ export interface Kernel {
    * marks the slot DYING and queues it. Returns the count before (≤ 0: a double decrement, undone).
    */
   drop(index: number, entryByte: number): number;
+  /**
+   * Releases an in-flight transfer: compare-exchanges the state word at `stateByte` from
+   * `inFlight` to `free` and, if that won, drops one count of slot `index` as `drop` does.
+   * Returns 1 (released), 0 (lost the race: adopted or released already) or -1 (a double decrement, undone).
+   */
+  release_transfer(stateByte: number, inFlight: number, free: number, index: number): number;
   /** `fromRaw`'s count: the slot index of live `handle` with a count added and `entryByte` written, or -1. */
   clone_raw(handle: number, entryByte: number): number;
   /** The slot index of `handle` if its generation matches and its count is above 0, else -1. */
@@ -68,9 +74,23 @@ export function kernelWat(): string {
   const STATE = S_STATE * 4;
   const TAG = S_TAG * 4;
   const VERSION = S_VERSION * 4;
-  // `$slot` is written out in each function instead of called: a call would be a point where a
-  // terminate() could land in the middle of an operation.
+  // Snippets are written out in each function instead of called: a call would be a point where
+  // a terminate() could land in the middle of an operation.
   const slot = (i: string): string => `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
+  // Gives back one count of slot $i (base address $b), leaving the count before in $before; if
+  // that was the last, marks the slot DYING, claims a release-queue position and fills it. A
+  // decrement from 0 or below is a bug: it is undone, and the caller reports it.
+  const dropCount = `
+    (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
+    (if (i32.eq (local.get $before) (i32.const 1))
+      (then
+        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
+        (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
+        (i32.atomic.store
+          (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
+          (i32.add (local.get $i) (i32.const 1)))))
+    (if (i32.le_s (local.get $before) (i32.const 0))
+      (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))`;
   return `(module
   (import "sharedref" "memory" (memory 1 65536 shared))
   (global $slots (mut i32) (i32.const 0))
@@ -92,22 +112,19 @@ export function kernelWat(): string {
   (func (export "drop") (param $i i32) (param $entry i32) (result i32)
     (local $b i32) (local $before i32) (local $pos i32)
     (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
-    (local.set $b ${slot('$i')})
-    (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
-    (if (i32.eq (local.get $before) (i32.const 1))
-      (then
-        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
-        ;; Claim a queue position, then fill it.
-        (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
-        (i32.atomic.store
-          (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
-          (i32.add (local.get $i) (i32.const 1)))))
-    ;; A double decrement is a bug: restore the count; the caller reports it.
-    (if (i32.le_s (local.get $before) (i32.const 0))
-      (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))
+    (local.set $b ${slot('$i')})${dropCount}
     (local.get $before))
+  (func (export "release_transfer") (param $stateAt i32) (param $inFlight i32) (param $free i32) (param $i i32) (result i32)
+    (local $b i32) (local $before i32) (local $pos i32)
+    ;; Exactly one of adopt and release wins this compare-exchange; the winner here gives the
+    ;; transfer's count back in the same function, so a kill cannot land between the two.
+    (if (i32.ne (i32.atomic.rmw.cmpxchg (local.get $stateAt) (local.get $inFlight) (local.get $free)) (local.get $inFlight))
+      (then (return (i32.const 0))))
+    (local.set $b ${slot('$i')})${dropCount}
+    (if (i32.le_s (local.get $before) (i32.const 0)) (then (return (i32.const -1))))
+    (i32.const 1))
   (func (export "clone_raw") (param $h i32) (param $entry i32) (result i32)
-    (local $i i32) (local $b i32) (local $g i32) (local $c i32) (local $pos i32)
+    (local $i i32) (local $b i32) (local $g i32) (local $c i32) (local $before i32) (local $pos i32)
     (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
     (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
     (local.set $g (i32.shr_u (local.get $h) (global.get $bits)))
@@ -125,14 +142,7 @@ export function kernelWat(): string {
     ;; then the count landed on another object. Undo it as an ordinary drop (written out, see above).
     (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (local.get $g))
       (then
-        (i32.store (local.get $entry) (i32.const 0))
-        (if (i32.eq (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)) (i32.const 1))
-          (then
-            (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
-            (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
-            (i32.atomic.store
-              (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
-              (i32.add (local.get $i) (i32.const 1)))))
+        (i32.store (local.get $entry) (i32.const 0))${dropCount}
         (return (i32.const -1))))
     (local.get $i))
   (func (export "live_index") (param $h i32) (result i32)
@@ -169,17 +179,19 @@ export function kernelWat(): string {
 
 /** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
 export const KERNEL_WASM_BASE64 =
-  'AGFzbQEAAAABIQVgBX9/f39/AGADf39/AGACf38Bf2ABfwF/YAN/f38BfwIYAQlzaGFyZWRyZWYGbWVtb3J5AgMBgIAEAwgH' +
-  'AAECAgMDBAYfBn8BQQALfwFBAAt/AUEAC38BQQALfwFBAAt/AUEACwdHBwRpbml0AAAKY2xvbmVfaGVsZAABBGRyb3AAAglj' +
-  'bG9uZV9yYXcAAwpsaXZlX2luZGV4AAQFY2hlY2sABQdwdWJsaXNoAAYKtwQHIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0' +
-  'QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyAD' +
-  'QQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC7EBAQV/IAAj' +
-  'BXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAF' +
-  'IAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACADQQH+JQIAQQFGBEAgA0ED/hcCCEE4QQH+HgIAIQYj' +
-  'ASAGIwJxQQJ0aiACQQFq/hcCAAtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcE' +
-  'QEF/DwsgAv4QAgBBAEwEQEF/DwsgAQtDAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2RwRAQX8P' +
-  'CyAC/hACCEECRwRAQX8PCyABC1cBAn8jACAAQRhsaiEDIAP+EAIEIwR0IAByIQQgAyAB/hcCECADQQD+FwIUIANBAf4XAgBB' +
-  'HEEB/h4CABpBIEEB/h4CABogAiAENgIAIANBAv4XAgggBAs=';
+  'AGFzbQEAAAABKQZgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX9gA39/fwF/AhgBCXNoYXJlZHJlZgZtZW1vcnkC' +
+  'AwGAgAQDCQgAAQIDAgQEBQYfBn8BQQALfwFBAAt/AUEAC38BQQALfwFBAAt/AUEACwdaCARpbml0AAAKY2xvbmVfaGVsZAAB' +
+  'BGRyb3AAAhByZWxlYXNlX3RyYW5zZmVyAAMJY2xvbmVfcmF3AAQKbGl2ZV9pbmRleAAFBWNoZWNrAAYHcHVibGlzaAAHCsQF' +
+  'CCAAIAAkACABJAEgAiQCIAMkAyAEJARBASAEdEEBayQFCxgAIwAgAEEYbGpBAf4eAgAaIAEgAjYCAAtoAQN/IAFBAE4EQCAB' +
+  'QQA2AgALIwAgAEEYbGohAiACQQH+JQIAIQMgA0EBRgRAIAJBA/4XAghBOEEB/h4CACEEIwEgBCMCcUECdGogAEEBav4XAgAL' +
+  'IANBAEwEQCACQQH+HgIAGgsgAwt3AQN/IAAgASAC/kgCACABRwRAQQAPCyMAIANBGGxqIQQgBEEB/iUCACEFIAVBAUYEQCAE' +
+  'QQP+FwIIQThBAf4eAgAhBiMBIAYjAnFBAnRqIANBAWr+FwIACyAFQQBMBEAgBEEB/h4CABoLIAVBAEwEQEF/DwtBAQvGAQEG' +
+  'fyAAIwVxIQIgAiMDTwRAQX8PCyAAIwR2IQQjACACQRhsaiEDIAP+EAIEIARHBEBBfw8LA0AgA/4QAgAhBSAFQQBMBEBBfw8L' +
+  'IAMgBSAFQQFq/kgCACAFRw0ACyABIAA2AgAgA/4QAgQgBEcEQCABQQA2AgAgA0EB/iUCACEGIAZBAUYEQCADQQP+FwIIQThB' +
+  'Af4eAgAhByMBIAcjAnFBAnRqIAJBAWr+FwIACyAGQQBMBEAgA0EB/h4CABoLQX8PCyACC0MBAn8gACMFcSEBIAEjA08EQEF/' +
+  'DwsjACABQRhsaiECIAL+EAIEIAAjBHZHBEBBfw8LIAL+EAIAQQBMBEBBfw8LIAELQwECfyAAIwVxIQEgASMDTwRAQX8PCyMA' +
+  'IAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtXAQJ/IwAgAEEYbGohAyAD/hACBCMEdCAAciEE' +
+  'IAMgAf4XAhAgA0EA/hcCFCADQQH+FwIAQRxBAf4eAgAaQSBBAf4eAgAaIAIgBDYCACADQQL+FwIIIAQL';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

@@ -132,6 +132,18 @@ export class SlotTable {
     return before - 1;
   }
 
+  /**
+   * Releases an in-flight transfer whose state word is at word `stateWord`: compare-exchanges it
+   * from `inFlight` to `free` and, if that won, gives back the transfer's count of slot `index`,
+   * both in one kernel call (a kill between them would leak the count). False if the transfer was
+   * adopted or released already.
+   */
+  releaseTransfer(stateWord: number, inFlight: number, free: number, index: number): boolean {
+    const r = this.#k.release_transfer(stateWord * 4, inFlight, free, index);
+    if (r < 0) throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
+    return r === 1;
+  }
+
   /** The current count of slot `index` (sequentially consistent). */
   count(index: number): number {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_COUNT);

@@ -99,10 +99,8 @@ export class TransferTable {
   release(token: TransferToken): boolean {
     if (!this.#valid(token)) return false;
     const at = this.#base + token.entry * TRANSFER_WORDS;
-    const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
-    if (Atomics.compareExchange(this.#i32, at + T_STATE, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE) !== expect) return false;
-    this.#slots.drop(this.#slots.indexOf(token.handle), -1);
-    return true;
+    const inFlight = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
+    return this.#slots.releaseTransfer(at + T_STATE, inFlight, (token.sequence << STATE_BITS) | TRANSFER_FREE, this.#slots.indexOf(token.handle));
   }
 
   /** Releases every transfer still in flight owned by `owner` with tag `tag` (the results of a failed task). */

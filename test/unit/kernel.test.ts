@@ -75,6 +75,21 @@ describe('count kernel', () => {
     expect(t.popReleased()).to.equal(NO_SLOT);
   });
 
+  it('a transfer release gives its count back only if its compare-exchange wins, in the same call', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    const h = publish(t, 4, entry);
+    t.cloneHeld(4, entry + 1, h); // stands for the transfer's count
+    const stateWord = t.layout.transferTable + L.T_STATE;
+    t.i32[stateWord] = (9 << 2) | L.TRANSFER_IN_FLIGHT;
+    expect(t.releaseTransfer(stateWord, (8 << 2) | L.TRANSFER_IN_FLIGHT, 8 << 2, 4), 'an older sequence').to.equal(false);
+    expect(t.count(4)).to.equal(2);
+    expect(t.releaseTransfer(stateWord, (9 << 2) | L.TRANSFER_IN_FLIGHT, 9 << 2, 4)).to.equal(true);
+    expect([t.count(4), t.i32[stateWord]]).to.deep.equal([1, 9 << 2]);
+    expect(t.releaseTransfer(stateWord, (9 << 2) | L.TRANSFER_IN_FLIGHT, 9 << 2, 4), 'released already').to.equal(false);
+    expect(t.count(4)).to.equal(1);
+  });
+
   it('a decrement below zero is refused and the count restored (I6)', () => {
     const t = table(8);
     const entry = t.layout.regions + L.REGION_HEADER_WORDS;
