@@ -24,9 +24,10 @@ export interface HeapOptions {
   /** A `dataMut` holder that does not commit within this many ms loses its lease (`ERR_LEASE_TIMEOUT`). Default 10000. */
   leaseTimeoutMs?: number;
   /**
-   * Values a store keeps in its local read cache. Default 1024; 0 disables the cache. Larger is
-   * not free: every cached copy lives until it is evicted, so V8 promotes it to the old
-   * generation; with 4096, `ExternRef.new` of a small object cost about 30% more (docs/performance.md).
+   * Entries in a store's local read cache (direct-mapped by slot index). Default 1024; 0
+   * disables the cache. Larger is not free: every cached copy lives until it is evicted, so V8
+   * promotes it to the old generation; with 4096, `ExternRef.new` of a small object cost about
+   * 30% more (docs/performance.md).
    */
   cacheSize?: number;
   /**

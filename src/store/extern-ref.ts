@@ -56,7 +56,7 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
   if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
   const e = entryFor(store, index, what);
   const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e));
-  store._cache.set(handle, copy, 0);
+  store._cache.set(handle, index, copy, 0);
   store._conn.post(index, handleGeneration(store._slots.codec, handle), copy);
   return store._wrap(scoped, index, handle, e);
 }

@@ -16,6 +16,7 @@
  */
 import { CrossStoreError, InvalidHandleError, NotCloneableError, UnrootedError } from '../errors';
 import type { VersionedValue } from '../rpc/protocol';
+import { MISS } from './value-cache';
 import type { Store } from './store';
 
 /**
@@ -109,7 +110,7 @@ export abstract class RootBase {
       return Promise.reject(err);
     }
     const hit = this._store._cached(this._handle, this._index);
-    if (hit !== undefined) return Promise.resolve(hit.value);
+    if (hit !== MISS) return Promise.resolve(hit);
     const handle = this._handle;
     return this._store._conn.call('read', handle).then((r) => this._store._remember(handle, r));
   }
@@ -118,7 +119,7 @@ export abstract class RootBase {
   dataSync(store?: Store): unknown {
     this._check('dataSync', store);
     const hit = this._store._cached(this._handle, this._index);
-    if (hit !== undefined) return hit.value;
+    if (hit !== MISS) return hit;
     return this._store._remember(this._handle, this._store._conn.sync('read', this._handle));
   }
 
@@ -141,7 +142,7 @@ export abstract class RootBase {
       throw err;
     }
     const version = await conn.call('commit', grant.lease, next);
-    this._store._cache.set(this._handle, next, version);
+    this._store._cache.set(this._handle, this._index, next, version);
     return next as T;
   }
 
@@ -161,7 +162,7 @@ export abstract class RootBase {
       throw err;
     }
     const version = conn.sync('commit', grant.lease, next);
-    this._store._cache.set(this._handle, next, version);
+    this._store._cache.set(this._handle, this._index, next, version);
     return next as T;
   }
 
@@ -277,9 +278,15 @@ export class RootScope implements Disposable {
     if (!this._open) return;
     this._open = false;
     this.store._leaveScope(this);
+    // Last in, first out; the array is kept for reuse (`roots.length = 0` is a slow builtin).
     const roots = this._roots;
-    this._roots = [];
-    for (const r of roots) r._release();
+    while (roots.length > 0) roots.pop()!._release();
+  }
+
+  /** @internal Opens this closed scope again: the linker reuses one scope per import between calls. */
+  _reopen(): void {
+    this._open = true;
+    this._ctx = this.store._enterScope(this);
   }
 
   /** Same as `close()`, for `using`. */

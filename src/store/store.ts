@@ -24,7 +24,7 @@ import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
 import { Connection } from './connection';
 import { BORROWED, ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
-import { type CacheEntry, ValueCache } from './value-cache';
+import { MISS, ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
 export interface StoreLink {
@@ -327,21 +327,21 @@ export class Store {
       );
     }
     if (list!.length === 0) this.#ownedRaw.delete(handle);
-    return new ManuallyRooted(this, this._slots.check(handle), handle, e);
+    // The count this entry holds keeps the slot live, so its index needs no check (and `check`,
+    // which answers -1 for a slot that is not LIVE, must never become the index a drop uses).
+    return new ManuallyRooted(this, this._slots.indexOf(handle), handle, e);
   }
 
   // ---- cache ----------------------------------------------------------------------------------
 
-  /** @internal The cached value of `handle` if it is still current. */
-  _cached(handle: number, index: number): CacheEntry | undefined {
-    const hit = this._cache.get(handle);
-    if (hit !== undefined && hit.version === this._slots.version(index)) return hit;
-    return undefined;
+  /** @internal The cached value of `handle` (slot `index`) if it is still current, else MISS. */
+  _cached(handle: number, index: number): unknown {
+    return this._cache.get(handle, index, this._slots.version(index));
   }
 
   /** @internal Caches a value read from the coordinator and returns it. */
   _remember(handle: number, r: VersionedValue): unknown {
-    this._cache.set(handle, r.value, r.version);
+    this._cache.set(handle, this._slots.indexOf(handle), r.value, r.version);
     return r.value;
   }
 }
