@@ -141,25 +141,36 @@ export function toWasm(store: Store, t: ValType, v: unknown, what: string): unkn
 }
 
 /**
- * Guest → host: the Wasm value `v` of type `t` as a JS value. References become roots in
- * `scope`: borrowed ones for the arguments of a host function (`borrow`: no count, the guest's
- * reference holds the object for the call; see `BORROWED`), counted ones for what a typed call
- * returns (the caller keeps those). A forged or stale handle throws `ERR_INVALID_HANDLE`.
+ * Guest → host: a typed call's result `v` of type `t` as a JS value. References become counted
+ * roots in `scope` (the caller keeps them). A forged or stale handle throws `ERR_INVALID_HANDLE`.
  */
-export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope, borrow = false): unknown {
+export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope): unknown {
   switch (t) {
-    case 'externref': {
-      if (v === null || v === undefined) return null;
-      const raw = ExternRefObject.handleOf(v, store.heapId);
-      return borrow ? store._borrow(raw, scope) : store._rootFromRaw(raw, true, scope);
-    }
+    case 'externref':
+      return v === null || v === undefined ? null : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
     case 'handle': {
       const raw = (v as number) >>> 0;
-      if (raw === 0) return null;
-      return borrow ? store._borrow(raw, scope) : store._rootFromRaw(raw, true, scope);
+      return raw === 0 ? null : store._rootFromRaw(raw, true, scope);
     }
     default:
       return v;
+  }
+}
+
+/**
+ * The converter of a host function's argument of type `t`, chosen once per import (the import
+ * call is the hot path of the raw ABI). References become borrowed roots in `scope`: no count,
+ * the guest's reference holds the object for the call (see `BORROWED`). A forged or stale
+ * handle throws `ERR_INVALID_HANDLE`.
+ */
+export function argumentFor(store: Store, t: ValType): (v: unknown, scope: RootScope) => unknown {
+  switch (t) {
+    case 'externref':
+      return (v, scope) => (v === null || v === undefined ? null : store._borrow(ExternRefObject.handleOf(v, store.heapId), scope));
+    case 'handle':
+      return (v, scope) => (v === 0 ? null : store._borrow((v as number) >>> 0, scope));
+    default:
+      return (v) => v;
   }
 }
 

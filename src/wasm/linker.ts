@@ -20,7 +20,7 @@ import { describe } from '../options';
 import { ExternRef } from '../store/extern-ref';
 import { RootScope } from '../store/roots';
 import { Store } from '../store/store';
-import { type Signature, checkSignature, fromWasm, resultToWasm, toWasm } from './abi';
+import { type Signature, argumentFor, checkSignature, fromWasm, resultToWasm, toWasm } from './abi';
 import { Module } from './module';
 
 /** What a host function receives first. */
@@ -129,78 +129,96 @@ export class Linker {
       },
     };
     const call = fn as (...a: unknown[]) => unknown;
-    const finish = (r: unknown, outer: RootScope): unknown => {
+    // A handle result is kept in the scope that was current when the import was entered; only
+    // then is that scope looked up.
+    const keepsHandles = results.includes('handle');
+    // One scope per import, reused from call to call; a re-entrant call (a host function that
+    // calls back into the guest, which calls this import again) gets a fresh one.
+    let idle: RootScope | null = null;
+    const open = (): RootScope => {
+      const s = idle;
+      if (s === null) return new RootScope(store);
+      idle = null;
+      s._reopen();
+      return s;
+    };
+    const done = (s: RootScope): void => {
+      s.close();
+      idle = s;
+    };
+    const finish = (r: unknown, outer: RootScope | null): unknown => {
       if (r instanceof Promise) throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
       if (results.length === 0) return undefined;
-      if (results.length === 1) return resultToWasm(store, results[0]!, r, outer, where);
+      if (results.length === 1) return resultToWasm(store, results[0]!, r, outer!, where);
       if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
-      return results.map((t, i) => resultToWasm(store, t, r[i], outer, where));
+      return results.map((t, i) => resultToWasm(store, t, r[i], outer!, where));
     };
     // Each call: its reference arguments become roots in a scope of its own, released when it
     // returns; a handle it returns joins the caller's scope, so it outlives this one. The common
     // arities are spelled out: no rest array or spread on the hot path.
-    const [p0, p1, p2] = params;
+    const conv = params.map((t) => argumentFor(store, t));
+    const [c0, c1, c2] = conv;
     switch (params.length) {
       case 0:
         return () => {
-          const outer = store._currentScope();
-          const scope = new RootScope(store);
+          const outer = keepsHandles ? store._currentScope() : null;
+          const scope = open();
           try {
             return finish(call(caller), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
-            scope.close();
+            done(scope);
           }
         };
       case 1:
         return (a: unknown) => {
-          const outer = store._currentScope();
-          const scope = new RootScope(store);
+          const outer = keepsHandles ? store._currentScope() : null;
+          const scope = open();
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope, true)), outer);
+            return finish(call(caller, c0!(a, scope)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
-            scope.close();
+            done(scope);
           }
         };
       case 2:
         return (a: unknown, b: unknown) => {
-          const outer = store._currentScope();
-          const scope = new RootScope(store);
+          const outer = keepsHandles ? store._currentScope() : null;
+          const scope = open();
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope, true), fromWasm(store, p1!, b, scope, true)), outer);
+            return finish(call(caller, c0!(a, scope), c1!(b, scope)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
-            scope.close();
+            done(scope);
           }
         };
       case 3:
         return (a: unknown, b: unknown, c: unknown) => {
-          const outer = store._currentScope();
-          const scope = new RootScope(store);
+          const outer = keepsHandles ? store._currentScope() : null;
+          const scope = open();
           try {
-            return finish(call(caller, fromWasm(store, p0!, a, scope, true), fromWasm(store, p1!, b, scope, true), fromWasm(store, p2!, c, scope, true)), outer);
+            return finish(call(caller, c0!(a, scope), c1!(b, scope), c2!(c, scope)), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
-            scope.close();
+            done(scope);
           }
         };
       default:
         return (...wasmArgs: unknown[]): unknown => {
-          const outer = store._currentScope();
-          const scope = new RootScope(store);
+          const outer = keepsHandles ? store._currentScope() : null;
+          const scope = open();
           try {
             const args = new Array<unknown>(params.length);
-            for (let i = 0; i < params.length; i++) args[i] = fromWasm(store, params[i]!, wasmArgs[i], scope, true);
+            for (let i = 0; i < params.length; i++) args[i] = conv[i]!(wasmArgs[i], scope);
             return finish(call(caller, ...args), outer);
           } catch (err) {
             throw trap(where, err);
           } finally {
-            scope.close();
+            done(scope);
           }
         };
     }
