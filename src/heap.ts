@@ -237,7 +237,7 @@ export class Heap implements AsyncDisposable {
 
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */
   stats(): HeapStats {
-    const c = readCounters(this.#i32);
+    const c = readCounters(this.#i32, this.#layout);
     const free = Math.max(0, c.capacity - c.live - c.retired);
     return {
       capacity: c.capacity,

@@ -333,7 +333,7 @@ export class Coordinator {
       countCollection(this.#i32);
       if (this.#options.debug) this.#slots.checkInvariants();
     }
-    const report: GcReport = { freed, live: liveCount(this.#i32), pauseMs: performance.now() - t0 };
+    const report: GcReport = { freed, live: liveCount(this.#i32, this.#layout), pauseMs: performance.now() - t0 };
     return { report, pending };
   }
 

@@ -8,11 +8,13 @@ import {
   H_CREATED,
   H_DISPOSED,
   H_FREE_LIST,
-  H_LIVE,
   H_RETIRED,
   H_STATE,
   H_STORES,
   HEAP_CLOSED,
+  type Layout,
+  R_CREATED,
+  regionBase,
 } from './layout';
 
 /** The raw counters `heap.stats()` is made from. */
@@ -37,15 +39,28 @@ export function isHeapClosed(i32: Int32Array): boolean {
   return i32[H_STATE] === HEAP_CLOSED;
 }
 
+/**
+ * Values ever created: those of stores that are gone (`H_CREATED`) plus each region's own
+ * `R_CREATED`. Read disposed first and created after (`liveCount`), so that live objects are
+ * never under-counted by a value created and disposed between the two reads.
+ */
+function createdCount(i32: Int32Array, layout: Layout): number {
+  let n = Atomics.load(i32, H_CREATED);
+  for (let id = 1; id <= layout.maxStores; id++) n += Atomics.load(i32, regionBase(layout, id) + R_CREATED);
+  return n;
+}
+
 /** Reads every counter (each load is atomic; the set is a snapshot only approximately). */
-export function readCounters(i32: Int32Array): HeaderCounters {
+export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
+  const disposed = Atomics.load(i32, H_DISPOSED);
+  const created = createdCount(i32, layout);
   return {
     capacity: i32[H_CAPACITY]!,
-    live: Atomics.load(i32, H_LIVE),
+    live: Math.max(0, created - disposed),
     retired: Atomics.load(i32, H_RETIRED),
     freeList: Atomics.load(i32, H_FREE_LIST),
-    created: Atomics.load(i32, H_CREATED),
-    disposed: Atomics.load(i32, H_DISPOSED),
+    created,
+    disposed,
     collections: Atomics.load(i32, H_COLLECTIONS),
     stores: Atomics.load(i32, H_STORES),
   };
@@ -64,10 +79,19 @@ export function countStoreGone(i32: Int32Array): void {
 /** Coordinator only: `n` values still holding slots were disposed at close. */
 export function countDisposedAtClose(i32: Int32Array, n: number): void {
   Atomics.add(i32, H_DISPOSED, n);
-  Atomics.sub(i32, H_LIVE, n);
 }
 
-/** Objects holding a slot now. */
-export function liveCount(i32: Int32Array): number {
-  return Atomics.load(i32, H_LIVE);
+/** Coordinator only: one value was disposed and its slot freed. */
+export function countDisposed(i32: Int32Array): void {
+  Atomics.add(i32, H_DISPOSED, 1);
+}
+
+/**
+ * Objects holding a slot now: created − disposed. Disposed is read first, so a value created
+ * and disposed between the reads is counted live for a moment rather than not at all (the debug
+ * invariant check relies on never under-counting).
+ */
+export function liveCount(i32: Int32Array, layout: Layout): number {
+  const disposed = Atomics.load(i32, H_DISPOSED);
+  return createdCount(i32, layout) - disposed;
 }

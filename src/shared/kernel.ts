@@ -25,8 +25,6 @@
  * cannot leave a stale kernel behind.
  */
 import {
-  H_CREATED,
-  H_LIVE,
   H_RQ_TAIL,
   S_COUNT,
   S_GEN,
@@ -62,8 +60,11 @@ export interface Kernel {
   live_index(handle: number): number;
   /** The slot index of `handle` if its generation matches and the slot is LIVE, else -1. */
   check(handle: number): number;
-  /** Publishes reserved slot `index` as LIVE with one count, tag `tag` and its root at `entryByte`; returns the handle. */
-  publish(index: number, tag: number, entryByte: number): number;
+  /**
+   * Publishes reserved slot `index` as LIVE with one count, tag `tag` and its root at
+   * `entryByte`, counting it in the creating store's counter at `createdByte`; returns the handle.
+   */
+  publish(index: number, tag: number, entryByte: number, createdByte: number): number;
 }
 
 /** The kernel's WAT source for the current layout constants (the embedded binary is this, compiled). */
@@ -161,16 +162,16 @@ export function kernelWat(): string {
     (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))
     (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))
     (local.get $i))
-  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (result i32)
+  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (result i32)
     (local $b i32) (local $h i32)
     (local.set $b ${slot('$i')})
     (local.set $h (i32.or (i32.shl (i32.atomic.load offset=${GEN} (local.get $b)) (global.get $bits)) (local.get $i)))
     (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
     (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
     (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 1))
-    ;; H_LIVE first: it may over-count for a moment, never under-count (checked in debug mode).
-    (drop (i32.atomic.rmw.add (i32.const ${H_LIVE * 4}) (i32.const 1)))
-    (drop (i32.atomic.rmw.add (i32.const ${H_CREATED * 4}) (i32.const 1)))
+    ;; The creator's counter before the state: live (created - disposed) may over-count for a
+    ;; moment, never under-count (checked in debug mode). This store is its only writer.
+    (i32.atomic.store (local.get $created) (i32.add (i32.atomic.load (local.get $created)) (i32.const 1)))
     (i32.store (local.get $entry) (local.get $h))
     (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_LIVE}))
     (local.get $h)))
@@ -179,19 +180,19 @@ export function kernelWat(): string {
 
 /** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
 export const KERNEL_WASM_BASE64 =
-  'AGFzbQEAAAABKQZgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX9gA39/fwF/AhgBCXNoYXJlZHJlZgZtZW1vcnkC' +
-  'AwGAgAQDCQgAAQIDAgQEBQYfBn8BQQALfwFBAAt/AUEAC38BQQALfwFBAAt/AUEACwdaCARpbml0AAAKY2xvbmVfaGVsZAAB' +
-  'BGRyb3AAAhByZWxlYXNlX3RyYW5zZmVyAAMJY2xvbmVfcmF3AAQKbGl2ZV9pbmRleAAFBWNoZWNrAAYHcHVibGlzaAAHCsQF' +
-  'CCAAIAAkACABJAEgAiQCIAMkAyAEJARBASAEdEEBayQFCxgAIwAgAEEYbGpBAf4eAgAaIAEgAjYCAAtoAQN/IAFBAE4EQCAB' +
-  'QQA2AgALIwAgAEEYbGohAiACQQH+JQIAIQMgA0EBRgRAIAJBA/4XAghBOEEB/h4CACEEIwEgBCMCcUECdGogAEEBav4XAgAL' +
-  'IANBAEwEQCACQQH+HgIAGgsgAwt3AQN/IAAgASAC/kgCACABRwRAQQAPCyMAIANBGGxqIQQgBEEB/iUCACEFIAVBAUYEQCAE' +
-  'QQP+FwIIQThBAf4eAgAhBiMBIAYjAnFBAnRqIANBAWr+FwIACyAFQQBMBEAgBEEB/h4CABoLIAVBAEwEQEF/DwtBAQvGAQEG' +
-  'fyAAIwVxIQIgAiMDTwRAQX8PCyAAIwR2IQQjACACQRhsaiEDIAP+EAIEIARHBEBBfw8LA0AgA/4QAgAhBSAFQQBMBEBBfw8L' +
-  'IAMgBSAFQQFq/kgCACAFRw0ACyABIAA2AgAgA/4QAgQgBEcEQCABQQA2AgAgA0EB/iUCACEGIAZBAUYEQCADQQP+FwIIQThB' +
-  'Af4eAgAhByMBIAcjAnFBAnRqIAJBAWr+FwIACyAGQQBMBEAgA0EB/h4CABoLQX8PCyACC0MBAn8gACMFcSEBIAEjA08EQEF/' +
-  'DwsjACABQRhsaiECIAL+EAIEIAAjBHZHBEBBfw8LIAL+EAIAQQBMBEBBfw8LIAELQwECfyAAIwVxIQEgASMDTwRAQX8PCyMA' +
-  'IAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtXAQJ/IwAgAEEYbGohAyAD/hACBCMEdCAAciEE' +
-  'IAMgAf4XAhAgA0EA/hcCFCADQQH+FwIAQRxBAf4eAgAaQSBBAf4eAgAaIAIgBDYCACADQQL+FwIIIAQL';
+  'AGFzbQEAAAABIgVgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX8CGAEJc2hhcmVkcmVmBm1lbW9yeQIDAYCABAMJ' +
+  'CAABAgMCBAQDBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALB1oIBGluaXQAAApjbG9uZV9oZWxkAAEEZHJvcAAC' +
+  'EHJlbGVhc2VfdHJhbnNmZXIAAwljbG9uZV9yYXcABApsaXZlX2luZGV4AAUFY2hlY2sABgdwdWJsaXNoAAcKwQUIIAAgACQA' +
+  'IAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsj' +
+  'ACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARA' +
+  'IAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAgA0EYbGohBCAEQQH+JQIAIQUgBUEBRgRAIARBA/4XAghB' +
+  'OEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAEQQH+HgIAGgsgBUEATARAQX8PC0EBC8YBAQZ/IAAjBXEh' +
+  'AiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVB' +
+  'AWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACADQQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEH' +
+  'IwEgByMCcUECdGogAkEBav4XAgALIAZBAEwEQCADQQH+HgIAGgtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFB' +
+  'GGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAgBBAEwEQEF/DwsgAQtDAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGoh' +
+  'AiAC/hACBCAAIwR2RwRAQX8PCyAC/hACCEECRwRAQX8PCyABC1QBAn8jACAAQRhsaiEEIAT+EAIEIwR0IAByIQUgBCAB/hcC' +
+  'ECAEQQD+FwIUIARBAf4XAgAgAyAD/hACAEEBav4XAgAgAiAFNgIAIARBAv4XAgggBQs=';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

@@ -27,7 +27,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -45,9 +45,13 @@ export const H_ROOTS_PER_STORE = 4;
 export const H_TRANSFERS = 5;
 /** Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by every thread before each operation (a plain read: advisory, see header.ts `isHeapClosed`) and by blocked waiters (Atomics.load). */
 export const H_STATE = 6;
-/** Slots holding a value not yet disposed. Stores add 1 when a slot goes live; the coordinator subtracts 1 when it frees one (Atomics.add/sub). */
-export const H_LIVE = 7;
-/** Values ever created. Stores add (Atomics.add). */
+// Word 7 is unused (it was a shared live counter: every `new` and every free did a contended
+// read-modify-write on it; live objects are now created − disposed, see header.ts).
+/**
+ * Values created by stores that are gone. The coordinator adds a store's `R_CREATED` when it
+ * cleans the store's region (Atomics.add); stats read it (Atomics.load). Values created by stores
+ * attached now are in their own regions' `R_CREATED`.
+ */
 export const H_CREATED = 8;
 /** Values ever disposed. The coordinator adds (Atomics.add). */
 export const H_DISPOSED = 9;
@@ -114,6 +118,12 @@ export const R_STATE = 0;
 export const R_MAILBOX = 1;
 /** High-water mark of root entries used. Store writes (plain: read only after the store's thread is gone or has said goodbye, which orders it). */
 export const R_HIGH_WATER = 2;
+/**
+ * Values this store created. Its only writer is the store's kernel `publish` (an atomic load and
+ * store: no read-modify-write, and no other thread's cache line); stats read it (Atomics.load);
+ * the coordinator moves it into `H_CREATED` when the store is gone (Atomics.exchange to 0).
+ */
+export const R_CREATED = 3;
 /** Words before the root entries. */
 export const REGION_HEADER_WORDS = 4;
 

@@ -13,7 +13,7 @@
  * plain store. Rejected: one entry per (store, object) with a per-store count, which saves space
  * for many roots of one object but needs a hash lookup on every clone.
  */
-import { H_STORES, R_HIGH_WATER, R_MAILBOX, R_STATE, REGION_ATTACHED, REGION_FREE, REGION_HEADER_WORDS, type Layout, regionBase } from './layout';
+import { H_CREATED, H_STORES, R_CREATED, R_HIGH_WATER, R_MAILBOX, R_STATE, REGION_ATTACHED, REGION_FREE, REGION_HEADER_WORDS, type Layout, regionBase } from './layout';
 
 /** Result of `alloc` when the region is full. */
 export const REGION_FULL = -1;
@@ -94,6 +94,11 @@ export class RootRegion {
   wordOf(e: number): number {
     return this.#entries + e;
   }
+
+  /** Word offset of this store's `R_CREATED` counter (written by the kernel's `publish`). */
+  get createdWord(): number {
+    return this.#base + R_CREATED;
+  }
 }
 
 /**
@@ -117,9 +122,15 @@ export function drainRegion(i32: Int32Array, layout: Layout, storeId: number, re
   return released;
 }
 
-/** Coordinator only: returns a drained region to the pool of free regions. */
+/**
+ * Coordinator only: returns a drained region to the pool of free regions, first moving the
+ * values its store created into the heap's `H_CREATED` (the store is gone, so nobody writes its
+ * counter any more). A stats reader between the two steps may count them zero times, never twice.
+ */
 export function freeRegion(i32: Int32Array, layout: Layout, storeId: number): void {
-  Atomics.store(i32, regionBase(layout, storeId) + R_STATE, REGION_FREE);
+  const base = regionBase(layout, storeId);
+  Atomics.add(i32, H_CREATED, Atomics.exchange(i32, base + R_CREATED, 0));
+  Atomics.store(i32, base + R_STATE, REGION_FREE);
 }
 
 /** Word offset of store `storeId`'s mailbox word. */

@@ -6,10 +6,9 @@
  * states, which is what makes a generation bump race-free. Stores only move their own RESERVED
  * slots to LIVE, and any thread moves a LIVE slot to DYING with the decrement that reaches 0.
  */
+import { countDisposed, liveCount } from './header';
 import {
-  H_DISPOSED,
   H_FREE_LIST,
-  H_LIVE,
   H_RETIRED,
   S_COUNT,
   S_GEN,
@@ -78,8 +77,7 @@ export class SlotManager {
    */
   free(index: number): void {
     this.#release(index);
-    Atomics.sub(this.#i32, H_LIVE, 1);
-    Atomics.add(this.#i32, H_DISPOSED, 1);
+    countDisposed(this.#i32);
   }
 
   /** Returns a RESERVED slot that its store never filled (the store died or closed). */
@@ -124,9 +122,10 @@ export class SlotManager {
   checkInvariants(): Record<string, number> {
     const t = this.#t;
     const byState = [0, 0, 0, 0, 0];
-    // Stores keep publishing (H_LIVE += 1, then state LIVE) while this scan runs, and only this
-    // thread frees, so: H_LIVE before the scan − publishes in flight ≤ seen ≤ H_LIVE after it.
-    const liveBefore = Atomics.load(this.#i32, H_LIVE);
+    // Stores keep publishing (their R_CREATED += 1, then state LIVE) while this scan runs, and
+    // only this thread frees, so: live before the scan − publishes in flight ≤ seen ≤ live after it.
+    const layout = this.#t.layout;
+    const liveBefore = liveCount(this.#i32, layout);
     for (let i = 0; i < t.capacity; i++) {
       const state = Atomics.load(this.#i32, t.word(i, S_STATE));
       const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
@@ -140,10 +139,10 @@ export class SlotManager {
     if (byState[SLOT_FREE] !== this.#freeTop) {
       throw new Error(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
     }
-    const liveAfter = Atomics.load(this.#i32, H_LIVE);
+    const liveAfter = liveCount(this.#i32, layout);
     const seen = byState[SLOT_LIVE]! + byState[SLOT_DYING]!;
     if (seen > liveAfter || seen < liveBefore - this.#t.layout.maxStores) {
-      throw new Error(`invariant: H_LIVE went ${liveBefore}→${liveAfter} but the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots`);
+      throw new Error(`invariant: live went ${liveBefore}→${liveAfter} but the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots`);
     }
     return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
   }

@@ -179,10 +179,11 @@ export class SlotTable {
    * slot the coordinator reserved for it). Count, tag and the creator's root entry are written
    * before the state that publishes them, so `check` never sees a LIVE slot without its count.
    */
-  publishLive(index: number, tag: number, entryWord: number): RawHandle {
-    // Tag, version 0, count 1, H_LIVE and H_CREATED (H_LIVE first: it may over-count for a
-    // moment, never under-count; checked in debug mode), the root entry, and last the LIVE state.
-    return (this.#k.publish(index, tag, entryWord * 4) >>> 0) as RawHandle;
+  publishLive(index: number, tag: number, entryWord: number, createdWord: number): RawHandle {
+    // Tag, version 0, count 1, the creating store's `R_CREATED` at `createdWord` (first: live
+    // objects may be over-counted for a moment, never under-counted; checked in debug mode), the
+    // root entry, and last the LIVE state.
+    return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4) >>> 0) as RawHandle;
   }
 
   /** True when slot `index` is reserved for `storeId` (the coordinator checks before filling it). */

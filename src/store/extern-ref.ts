@@ -55,7 +55,7 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
   const e = entryFor(store, index, what);
-  const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e));
+  const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e), store._region.createdWord);
   store._cache.set(handle, index, copy, 0);
   store._conn.post(index, handleGeneration(store._slots.codec, handle), copy);
   return store._wrap(scoped, index, handle, e);
@@ -79,7 +79,7 @@ function construct(store: Store, factory: string, args: unknown[], scoped: boole
   };
   const finish = (tag: number): RootBase => {
     store._ensureOpen(what);
-    const handle = store._slots.publishLive(index, tag, store._region.wordOf(e));
+    const handle = store._slots.publishLive(index, tag, store._region.wordOf(e), store._region.createdWord);
     return store._wrap(scoped, index, handle, e);
   };
   if (sync) {

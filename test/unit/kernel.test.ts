@@ -19,7 +19,7 @@ function table(capacity: number): SlotTable {
 /** Makes slot `index` LIVE with one count recorded at word `entry`, as a store's `new` does. */
 function publish(t: SlotTable, index: number, entry: number): number {
   t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
-  return t.publishLive(index, 7, entry);
+  return t.publishLive(index, 7, entry, L.regionBase(t.layout, 1) + L.R_CREATED);
 }
 
 describe('count kernel', () => {
@@ -31,13 +31,15 @@ describe('count kernel', () => {
     expect(KERNEL_WASM_BASE64, `the kernel binary is stale; its new base64 is:\n${fresh}\n`).to.equal(fresh);
   });
 
-  it('publish writes count 1, tag, the root entry and LIVE state, and returns the handle', () => {
+  it('publish writes count 1, tag, the root entry, the creator\'s counter and LIVE state, and returns the handle', () => {
     const t = table(8);
     const entry = t.layout.regions + L.REGION_HEADER_WORDS;
     const h = publish(t, 3, entry);
     expect(h).to.equal(encodeHandle(t.codec, 3, 1));
     expect([t.count(3), t.tag(3), t.state(3), t.i32[entry]]).to.deep.equal([1, 7, L.SLOT_LIVE, h]);
-    expect(t.i32[L.H_LIVE]).to.equal(1);
+    expect(t.i32[L.regionBase(t.layout, 1) + L.R_CREATED]).to.equal(1);
+    publish(t, 4, entry + 1);
+    expect(t.i32[L.regionBase(t.layout, 1) + L.R_CREATED]).to.equal(2);
     expect(t.check(h)).to.equal(3);
   });
 
