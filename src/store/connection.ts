@@ -15,8 +15,8 @@ import { RpcClient } from '../rpc/endpoint';
 import { isHeapClosed } from '../shared/header';
 import { mailboxArm, mailboxWait } from '../shared/mailbox';
 
-/** Items (3 per value) queued before a flush is forced. */
-const FLUSH_AT = 3 * 256;
+/** Values queued before a flush is forced. */
+const FLUSH_AT = 256;
 
 type AnyFn = (...args: never[]) => unknown;
 type Result<K extends SyncOp> = CoordinatorApi[K] extends AnyFn ? Awaited<ReturnType<CoordinatorApi[K]>> : never;
@@ -39,9 +39,14 @@ export class Connection {
   readonly #mailbox: number;
   readonly #ports: StorePorts;
   readonly rpc: RpcClient<CoordinatorApi>;
-  #puts: unknown[] = [];
+  readonly #putHandles = new Uint32Array(FLUSH_AT);
+  #putValues: unknown[] = [];
   #flushScheduled = false;
   #closed = false;
+  /** The operation of a request posted by `begin` whose reply nobody has read yet. */
+  #pendingOp: SyncOp | null = null;
+  /** The reply of that request, once read (by `finish`, or by a `sync` that had to go first). */
+  #early: { readonly op: SyncOp; readonly reply: ReplyMessage } | null = null;
 
   constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts) {
     this.#i32 = i32;
@@ -55,7 +60,7 @@ export class Connection {
 
   /** True when values are queued but not yet posted. */
   get hasQueued(): boolean {
-    return this.#puts.length > 0;
+    return this.#putValues.length > 0;
   }
 
   /** Throws ERR_HEAP_CLOSED / ERR_STORE_CLOSED if this link can no longer be used. */
@@ -64,10 +69,11 @@ export class Connection {
     if (this.#closed) throw new StoreClosedError(what);
   }
 
-  /** Queues a new value for the coordinator (no round trip). */
-  post(index: number, generation: number, value: unknown): void {
-    this.#puts.push(index, generation, value);
-    if (this.#puts.length >= FLUSH_AT) this.flush();
+  /** Queues the value of the new object `handle` for the coordinator (no round trip). */
+  post(handle: number, value: unknown): void {
+    this.#putHandles[this.#putValues.length] = handle;
+    this.#putValues.push(value);
+    if (this.#putValues.length >= FLUSH_AT) this.flush();
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -77,10 +83,10 @@ export class Connection {
   /** Posts queued values now. */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.#puts.length === 0 || this.#closed) return;
-    const items = this.#puts;
-    this.#puts = [];
-    this.#send({ t: 'put', items });
+    const values = this.#putValues;
+    if (values.length === 0 || this.#closed) return;
+    this.#putValues = [];
+    this.#send({ t: 'put', handles: this.#putHandles.slice(0, values.length), values });
   }
 
   #send(msg: ControlMessage): void {
@@ -89,18 +95,58 @@ export class Connection {
 
   /** Runs `op` on the coordinator and blocks this thread until it answers. */
   sync<K extends SyncOp>(op: K, ...args: Args<K>): Result<K> {
+    this.begin(op, ...args);
+    return this.finish(op);
+  }
+
+  /**
+   * Posts the synchronous request `op` without waiting for its answer; `finish(op)` collects it.
+   * The store prefetches its next slot batch this way, so the grant's round trip (which queues
+   * behind the values this thread posted) overlaps with its work. One request is outstanding
+   * per mailbox: a `begin` while one is pending first reads that one's reply and keeps it.
+   */
+  begin<K extends SyncOp>(op: K, ...args: Args<K>): void {
     this.ensureOpen(op);
+    if (this.#pendingOp !== null) {
+      // Only the store's batch prefetch is left pending, and never twice (see Store._takeSlot).
+      if (this.#early !== null) throw new GenericSharedRefError(ErrorCode.INTERNAL, `${op}: two requests left pending`);
+      this.#early = this.#await(this.#pendingOp);
+    }
     flushThread();
     mailboxArm(this.#i32, this.#mailbox);
     this.#send({ t: 'sync', op, args: args as unknown[] });
+    this.#pendingOp = op;
+  }
+
+  /** True while a request posted by `begin(op)` has not been collected by `finish(op)`. */
+  pending(op: SyncOp): boolean {
+    return this.#pendingOp === op || this.#early?.op === op;
+  }
+
+  /** The answer to the request `begin(op)` posted, blocking until it arrives. */
+  finish<K extends SyncOp>(op: K): Result<K> {
+    let reply: ReplyMessage;
+    if (this.#early !== null && this.#early.op === op) {
+      reply = this.#early.reply;
+      this.#early = null;
+    } else if (this.#pendingOp === op) {
+      reply = this.#await(op).reply;
+    } else {
+      throw new GenericSharedRefError(ErrorCode.INTERNAL, `${op}: no request of this kind is pending`);
+    }
+    if (reply.ok) return reply.value as Result<K>;
+    throw deserializeError(reply.error);
+  }
+
+  /** Waits for the reply of the pending request `op` and reads it. */
+  #await(op: SyncOp): { op: SyncOp; reply: ReplyMessage } {
+    this.#pendingOp = null;
     if (!mailboxWait(this.#i32, this.#mailbox)) throw new HeapClosedError(op);
     const got = receiveMessageOnPort(this.#ports.reply);
     if (got === undefined) {
       throw new GenericSharedRefError(ErrorCode.COORDINATOR_DIED, `${op}: the coordinator signalled but sent no reply`);
     }
-    const reply = got.message as ReplyMessage;
-    if (reply.ok) return reply.value as Result<K>;
-    throw deserializeError(reply.error);
+    return { op, reply: got.message as ReplyMessage };
   }
 
   /** Runs `op` on the coordinator asynchronously (comlink). */

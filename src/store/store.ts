@@ -55,6 +55,8 @@ export class Store {
   /** @internal */ readonly _options: ResolvedHeapOptions;
   readonly #i32: Int32Array;
   #batch: number[] = [];
+  /** Batch length at which the next batch is requested (half of the batch as granted). */
+  #prefetchAt = 0;
   readonly #storeScope: RootScope;
   readonly #stack: RootScope[] = [];
   #asyncScopes = 0;
@@ -211,9 +213,24 @@ export class Store {
 
   // ---- slots and counts -----------------------------------------------------------------------
 
-  /** @internal A reserved slot index for a new value, or -1 when the heap is full. */
+  /**
+   * @internal A reserved slot index for a new value, or -1 when the heap is full. When half the
+   * batch is used, the next batch is requested without waiting, and collected when this one runs
+   * out: by then the coordinator has usually answered, so `new` rarely waits for a grant.
+   */
   _takeSlot(): number {
-    if (this.#batch.length === 0) this.#batch = this._conn.sync('grant', this._options.batchSize).reverse();
+    const batch = this.#batch;
+    if (batch.length === this.#prefetchAt && batch.length > 0 && !this._conn.pending('grant')) {
+      this._conn.begin('grant', this._options.batchSize);
+    }
+    if (batch.length === 0) {
+      let next = this._conn.pending('grant') ? this._conn.finish('grant') : [];
+      // An empty answer may be stale (the heap was full when it was asked, and a collection
+      // may have run since): only a fresh one means out of memory.
+      if (next.length === 0) next = this._conn.sync('grant', this._options.batchSize);
+      this.#batch = next.reverse();
+      this.#prefetchAt = this.#batch.length >> 1;
+    }
     return this.#batch.pop() ?? -1;
   }
 
