@@ -27,7 +27,7 @@ import {
 import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
 import { exposeOn } from '../rpc/endpoint';
-import { handleIndex } from '../shared/handle';
+import { handleGeneration, handleIndex } from '../shared/handle';
 import { countCollection, countDisposedAtClose, countStoreGone, liveCount } from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
@@ -113,7 +113,7 @@ export class Coordinator {
   #onControl(link: StoreLinkState, m: ControlMessage): void {
     switch (m.t) {
       case 'put':
-        this.#put(m.items);
+        this.#put(m.handles, m.values);
         break;
       case 'sync':
         this.#sync(link, m.op, m.args);
@@ -124,17 +124,16 @@ export class Coordinator {
     }
   }
 
-  /** Values posted by a store's `ExternRef.new`: flat (index, generation, value) triples. */
-  #put(items: unknown[]): void {
-    for (let k = 0; k + 2 < items.length; k += 3) {
-      const index = items[k] as number;
-      const generation = items[k + 1] as number;
-      const value = items[k + 2];
+  /** Values posted by a store's `ExternRef.new`: `values[k]` is the value of object `handles[k]`. */
+  #put(handles: Uint32Array, values: unknown[]): void {
+    if (this.#closed) return;
+    const codec = this.#table.codec;
+    for (let k = 0; k < values.length; k++) {
+      const handle = handles[k]!;
+      const index = handleIndex(codec, handle);
       // A post for a slot already freed (its count reached 0 and it was collected before the
       // value arrived) carries an old generation: the value is dropped, never stored (I1).
-      if (!this.#closed && this.#table.generation(index) === generation) {
-        this.#values.set(index, value);
-      }
+      if (this.#table.generation(index) === handleGeneration(codec, handle)) this.#values.set(index, values[k]);
     }
   }
 

@@ -53,8 +53,8 @@ export type SyncOp = keyof CoordinatorApi;
 
 /** Store → coordinator, on the control port. */
 export type ControlMessage =
-  /** Values created by `ExternRef.new`: flat triples of slot index, generation, value. */
-  | { readonly t: 'put'; readonly items: unknown[] }
+  /** Values of `ExternRef.new`: `values[k]` belongs to the object `handles[k]` (a typed array: one copy to deserialize, not one item per handle). */
+  | { readonly t: 'put'; readonly handles: Uint32Array; readonly values: unknown[] }
   /** A synchronous request; the answer comes on the reply port, then the mailbox word flips. */
   | { readonly t: 'sync'; readonly op: SyncOp; readonly args: unknown[] }
   /** The store is closing: release everything it holds. */

@@ -7,7 +7,6 @@
  */
 import { GcHeapOutOfMemory, NotCloneableError } from '../errors';
 import { describe } from '../options';
-import { handleGeneration } from '../shared/handle';
 import { builtinTagOf } from '../shared/type-names';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
 import { Store } from './store';
@@ -57,7 +56,7 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
   const e = entryFor(store, index, what);
   const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e), store._region.createdWord);
   store._cache.set(handle, index, copy, 0);
-  store._conn.post(index, handleGeneration(store._slots.codec, handle), copy);
+  store._conn.post(handle, copy);
   return store._wrap(scoped, index, handle, e);
 }
 
