@@ -92,6 +92,14 @@ export function kernelWat(): string {
           (i32.add (local.get $i) (i32.const 1)))))
     (if (i32.le_s (local.get $before) (i32.const 0))
       (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))`;
+  // The slot of handle $h into $i (base address $b) if its index is in range and its generation
+  // current; otherwise the function returns -1.
+  const resolve = `
+    (local $i i32) (local $b i32)
+    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
+    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
+    (local.set $b ${slot('$i')})
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))`;
   return `(module
   (import "sharedref" "memory" (memory 1 65536 shared))
   (global $slots (mut i32) (i32.const 0))
@@ -146,20 +154,10 @@ export function kernelWat(): string {
         (i32.store (local.get $entry) (i32.const 0))${dropCount}
         (return (i32.const -1))))
     (local.get $i))
-  (func (export "live_index") (param $h i32) (result i32)
-    (local $i i32) (local $b i32)
-    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
-    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
-    (local.set $b ${slot('$i')})
-    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))
+  (func (export "live_index") (param $h i32) (result i32)${resolve}
     (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))
     (local.get $i))
-  (func (export "check") (param $h i32) (result i32)
-    (local $i i32) (local $b i32)
-    (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
-    (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
-    (local.set $b ${slot('$i')})
-    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))
+  (func (export "check") (param $h i32) (result i32)${resolve}
     (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))
     (local.get $i))
   (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (result i32)
