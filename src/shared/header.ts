@@ -81,9 +81,9 @@ export function countDisposedAtClose(i32: Int32Array, n: number): void {
   Atomics.add(i32, H_DISPOSED, n);
 }
 
-/** Coordinator only: one value was disposed and its slot freed. */
-export function countDisposed(i32: Int32Array): void {
-  Atomics.add(i32, H_DISPOSED, 1);
+/** Coordinator only: `n` values were disposed and their slots freed. */
+export function countDisposed(i32: Int32Array, n: number): void {
+  Atomics.add(i32, H_DISPOSED, n);
 }
 
 /**

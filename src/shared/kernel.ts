@@ -25,14 +25,18 @@
  * cannot leave a stale kernel behind.
  */
 import {
+  H_RQ_HEAD,
   H_RQ_TAIL,
   S_COUNT,
   S_GEN,
+  S_OWNER,
   S_STATE,
   S_TAG,
   S_VERSION,
   SLOT_DYING,
+  SLOT_FREE,
   SLOT_LIVE,
+  SLOT_RETIRED,
   SLOT_WORDS,
   type Layout,
 } from './layout';
@@ -58,6 +62,18 @@ export interface Kernel {
   clone_raw(handle: number, entryByte: number): number;
   /** The slot index of `handle` if its generation matches and its count is above 0, else -1. */
   live_index(handle: number): number;
+  /**
+   * Coordinator only: takes the next released slot off the queue. Returns its index, -1 when the
+   * queue is empty (or its next position is claimed but not yet filled), or -(index + 2) when
+   * the slot it took is not DYING (a bug in sharedref).
+   */
+  pop_released(): number;
+  /**
+   * Coordinator only: clears a DYING slot whose value was disposed (count, version, owner, tag
+   * `tag`) and bumps its generation, so no old handle validates again (I1). Returns 1 when the
+   * slot is FREE again, 0 when its generation would wrap and it is RETIRED instead (I2).
+   */
+  free_slot(index: number, tag: number): number;
   /** The slot index of `handle` if its generation matches and the slot is LIVE, else -1. */
   check(handle: number): number;
   /**
@@ -157,6 +173,34 @@ export function kernelWat(): string {
   (func (export "live_index") (param $h i32) (result i32)${resolve}
     (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))
     (local.get $i))
+  (func (export "pop_released") (result i32)
+    (local $head i32) (local $at i32) (local $v i32)
+    (local.set $head (i32.atomic.load (i32.const ${H_RQ_HEAD * 4})))
+    (local.set $at (i32.add (global.get $rq) (i32.shl (i32.and (local.get $head) (global.get $rqMask)) (i32.const 2))))
+    (local.set $v (i32.atomic.load (local.get $at)))
+    (if (i32.eqz (local.get $v)) (then (return (i32.const -1))))
+    (i32.atomic.store (local.get $at) (i32.const 0))
+    (i32.atomic.store (i32.const ${H_RQ_HEAD * 4}) (i32.add (local.get $head) (i32.const 1)))
+    (local.set $v (i32.sub (local.get $v) (i32.const 1)))
+    (if (i32.ne (i32.atomic.load offset=${STATE} (i32.add (global.get $slots) (i32.mul (local.get $v) (i32.const ${SLOT_BYTES})))) (i32.const ${SLOT_DYING}))
+      (then (return (i32.sub (i32.const -2) (local.get $v)))))
+    (local.get $v))
+  (func (export "free_slot") (param $i i32) (param $tag i32) (result i32)
+    (local $b i32) (local $gen i32)
+    (local.set $b ${slot('$i')})
+    (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
+    (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 0))
+    (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+    (i32.atomic.store offset=${S_OWNER * 4} (local.get $b) (i32.const 0))
+    (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
+    ;; The largest generation is all the bits above the index: past it, retire the slot (I2).
+    (if (i32.gt_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
+      (then
+        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RETIRED}))
+        (return (i32.const 0))))
+    (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
+    (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_FREE}))
+    (i32.const 1))
   (func (export "check") (param $h i32) (result i32)${resolve}
     (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))
     (local.get $i))
@@ -178,19 +222,22 @@ export function kernelWat(): string {
 
 /** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
 export const KERNEL_WASM_BASE64 =
-  'AGFzbQEAAAABIgVgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX8CGAEJc2hhcmVkcmVmBm1lbW9yeQIDAYCABAMJ' +
-  'CAABAgMCBAQDBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALB1oIBGluaXQAAApjbG9uZV9oZWxkAAEEZHJvcAAC' +
-  'EHJlbGVhc2VfdHJhbnNmZXIAAwljbG9uZV9yYXcABApsaXZlX2luZGV4AAUFY2hlY2sABgdwdWJsaXNoAAcKwQUIIAAgACQA' +
-  'IAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsj' +
-  'ACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARA' +
-  'IAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAgA0EYbGohBCAEQQH+JQIAIQUgBUEBRgRAIARBA/4XAghB' +
-  'OEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAEQQH+HgIAGgsgBUEATARAQX8PC0EBC8YBAQZ/IAAjBXEh' +
-  'AiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVB' +
-  'AWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACADQQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEH' +
-  'IwEgByMCcUECdGogAkEBav4XAgALIAZBAEwEQCADQQH+HgIAGgtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFB' +
-  'GGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAgBBAEwEQEF/DwsgAQtDAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGoh' +
-  'AiAC/hACBCAAIwR2RwRAQX8PCyAC/hACCEECRwRAQX8PCyABC1QBAn8jACAAQRhsaiEEIAT+EAIEIwR0IAByIQUgBCAB/hcC' +
-  'ECAEQQD+FwIUIARBAf4XAgAgAyAD/hACAEEBav4XAgAgAiAFNgIAIARBAv4XAgggBQs=';
+  'AGFzbQEAAAABJgZgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX9gAAF/AhgBCXNoYXJlZHJlZgZtZW1vcnkCAwGA' +
+  'gAQDCwoAAQIDAgQFAgQDBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALB3UKBGluaXQAAApjbG9uZV9oZWxkAAEE' +
+  'ZHJvcAACEHJlbGVhc2VfdHJhbnNmZXIAAwljbG9uZV9yYXcABApsaXZlX2luZGV4AAUMcG9wX3JlbGVhc2VkAAYJZnJlZV9z' +
+  'bG90AAcFY2hlY2sACAdwdWJsaXNoAAkKggcKIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB' +
+  '/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+' +
+  'HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAg' +
+  'A0EYbGohBCAEQQH+JQIAIQUgBUEBRgRAIARBA/4XAghBOEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAE' +
+  'QQH+HgIAGgsgBUEATARAQX8PC0EBC8YBAQZ/IAAjBXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcE' +
+  'QEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACAD' +
+  'QQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEHIwEgByMCcUECdGogAkEBav4XAgALIAZBAEwEQCADQQH+HgIAGgtB' +
+  'fw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAgBBAEwEQEF/Dwsg' +
+  'AQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUEQEF/DwsgAUEA/hcCAEE0IABBAWr+FwIAIAJBAWshAiMA' +
+  'IAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiECIAL+EAIEQQFqIQMgAkEA/hcCACACQQD+FwIUIAJBAP4X' +
+  'AgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcCBCACQQD+FwIIQQELQwECfyAAIwVxIQEgASMDTwRAQX8P' +
+  'CyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtUAQJ/IwAgAEEYbGohBCAE/hACBCMEdCAA' +
+  'ciEFIAQgAf4XAhAgBEEA/hcCFCAEQQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwIIIAUL';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

@@ -15,12 +15,10 @@ import {
   S_OWNER,
   S_STATE,
   S_TAG,
-  S_VERSION,
   SLOT_DYING,
   SLOT_FREE,
   SLOT_LIVE,
   SLOT_RESERVED,
-  SLOT_RETIRED,
 } from './layout';
 import type { SlotTable } from './slot-table';
 
@@ -34,6 +32,8 @@ export class SlotManager {
   readonly #free: Int32Array;
   #freeTop: number;
   readonly #poison: boolean;
+  /** Slots freed since the last `publish()`. */
+  #disposed = 0;
 
   constructor(table: SlotTable, poison: boolean) {
     this.#t = table;
@@ -73,34 +73,34 @@ export class SlotManager {
 
   /**
    * Frees a DYING slot after its value was disposed: bumps the generation so every old handle
-   * fails `check` from now on (I1), or retires the slot if the generation would wrap (I2).
+   * fails `check` from now on (I1), or retires the slot if the generation would wrap (I2). The
+   * shared counters (disposed, free list) are published by `publish()`, once per collection.
    */
   free(index: number): void {
     this.#release(index);
-    countDisposed(this.#i32);
+    this.#disposed++;
   }
 
   /** Returns a RESERVED slot that its store never filled (the store died or closed). */
   reclaim(index: number): void {
     this.#release(index);
+    this.#publishFree();
+  }
+
+  /**
+   * Publishes what `free` counted: the disposed counter (until now live objects were
+   * over-counted, never under-counted) and the free list's length.
+   */
+  publish(): void {
+    if (this.#disposed > 0) countDisposed(this.#i32, this.#disposed);
+    this.#disposed = 0;
+    this.#publishFree();
   }
 
   #release(index: number): void {
-    const t = this.#t;
-    const gen = Atomics.load(this.#i32, t.word(index, S_GEN)) + 1;
-    Atomics.store(this.#i32, t.word(index, S_COUNT), 0);
-    Atomics.store(this.#i32, t.word(index, S_VERSION), 0);
-    Atomics.store(this.#i32, t.word(index, S_OWNER), 0);
-    Atomics.store(this.#i32, t.word(index, S_TAG), this.#poison ? POISON_TAG : 0);
-    if (gen > t.codec.maxGeneration) {
-      Atomics.store(this.#i32, t.word(index, S_STATE), SLOT_RETIRED);
-      Atomics.add(this.#i32, H_RETIRED, 1);
-      return;
-    }
-    Atomics.store(this.#i32, t.word(index, S_GEN), gen);
-    Atomics.store(this.#i32, t.word(index, S_STATE), SLOT_FREE);
-    this.#free[this.#freeTop++] = index;
-    this.#publishFree();
+    // One kernel call clears the slot and bumps its generation (or retires it).
+    if (this.#t.freeSlot(index, this.#poison ? POISON_TAG : 0)) this.#free[this.#freeTop++] = index;
+    else Atomics.add(this.#i32, H_RETIRED, 1);
   }
 
   #publishFree(): void {

@@ -42,8 +42,6 @@ export class SlotTable {
   readonly capacity: number;
   /** Word offset of slot 0. Kept as a field: the hot paths read it on every call. */
   readonly #slots: number;
-  readonly #rq: number;
-  readonly #rqMask: number;
   readonly #k: Kernel;
 
   /** The slot table of the heap whose metadata is `memory` (laid out as `layout`). */
@@ -53,8 +51,6 @@ export class SlotTable {
     this.codec = handleCodec(layout.capacity);
     this.capacity = layout.capacity;
     this.#slots = layout.slots;
-    this.#rq = layout.releaseQueue;
-    this.#rqMask = layout.releaseQueueSize - 1;
     this.#k = kernelFor(memory, layout, this.codec.indexBits);
   }
 
@@ -202,13 +198,17 @@ export class SlotTable {
    * next position is claimed but not yet filled — the next call will find it).
    */
   popReleased(): number {
-    const head = Atomics.load(this.i32, H_RQ_HEAD);
-    const at = this.#rq + (head & this.#rqMask);
-    const v = Atomics.load(this.i32, at);
-    if (v === 0) return NO_SLOT;
-    Atomics.store(this.i32, at, 0);
-    Atomics.store(this.i32, H_RQ_HEAD, (head + 1) | 0);
-    return v - 1;
+    const index = this.#k.pop_released();
+    if (index < -1) throw new Error(`sharedref internal error: released slot ${-index - 2} is not dying`);
+    return index;
+  }
+
+  /**
+   * Coordinator only: clears slot `index` (writing `tag` as its type tag) and bumps its
+   * generation. True when the slot is free again, false when it was retired instead (I2).
+   */
+  freeSlot(index: number, tag: number): boolean {
+    return this.#k.free_slot(index, tag) === 1;
   }
 
   /** Released slots waiting in the queue (approximate while producers run). */

@@ -92,6 +92,30 @@ describe('count kernel', () => {
     expect(t.count(4)).to.equal(1);
   });
 
+  it('the coordinator pops a released slot once, then frees it with a new generation, or retires it when the generation would wrap (I1, I2)', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    const h = publish(t, 6, entry);
+    t.drop(6, entry);
+    expect(t.popReleased()).to.equal(6);
+    expect(t.popReleased()).to.equal(NO_SLOT);
+    expect(t.freeSlot(6, 0x55)).to.equal(true);
+    expect([t.state(6), t.generation(6), t.count(6), t.tag(6)]).to.deep.equal([L.SLOT_FREE, 2, 0, 0x55]);
+    expect(t.check(h), 'the old handle').to.equal(NO_SLOT);
+    t.i32[t.word(5, L.S_GEN)] = t.codec.maxGeneration;
+    expect(t.freeSlot(5, 0)).to.equal(false);
+    expect([t.state(5), t.generation(5)]).to.deep.equal([L.SLOT_RETIRED, t.codec.maxGeneration]);
+  });
+
+  it('a queued slot that is not DYING is reported, never freed (a slot queued twice)', () => {
+    const t = table(8);
+    const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+    publish(t, 3, entry);
+    t.drop(3, entry);
+    t.i32[t.word(3, L.S_STATE)] = L.SLOT_FREE; // as if it had been collected already
+    expect(() => t.popReleased()).to.throw(/released slot 3 is not dying/);
+  });
+
   it('a decrement below zero is refused and the count restored (I6)', () => {
     const t = table(8);
     const entry = t.layout.regions + L.REGION_HEADER_WORDS;
