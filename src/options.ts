@@ -24,7 +24,7 @@ export interface HeapOptions {
   /** A `dataMut` holder that does not commit within this many ms loses its lease (`ERR_LEASE_TIMEOUT`). Default 10000. */
   leaseTimeoutMs?: number;
   /**
-   * Entries in a store's local read cache (direct-mapped by slot index). Default 1024; 0
+   * Entries in a store's local read cache (two-way set-associative by slot index). Default 1024; 0
    * disables the cache. Larger is not free: every cached copy lives until it is evicted, so V8
    * promotes it to the old generation; with 4096, `ExternRef.new` of a small object cost about
    * 30% more (docs/performance.md).

@@ -1,17 +1,20 @@
 /**
  * A store's cache of values it created or has read, revalidated with one atomic load.
  *
- * One thread (the store's). Direct-mapped: the value of slot `index` lives at position
- * `index % size`, tagged with its full raw handle, so an entry can never answer for a later
- * object in the same slot (the generation differs, I1) nor for another slot at the same
- * position. An entry is valid while the slot's version word still equals the version it was
- * read at; the coordinator bumps the version after every committed `dataMut` and every `call`.
- * A new entry evicts whatever held its position. A store's new values come from a batch of
- * consecutive slots, so the most recent `size` of them rarely collide.
+ * One thread (the store's). Two-way set-associative: the value of slot `index` lives in one of
+ * the two ways of set `index % sets`, tagged with its full raw handle, so an entry can never
+ * answer for a later object in the same slot (the generation differs, I1) nor for another slot
+ * of the same set. A new entry replaces the way that was not used last, so a value read on every
+ * call (the seed's `a` and `b` inside a loop that creates a value per call) is not evicted by
+ * the stream of new values passing through its set. An entry is valid while the slot's version
+ * word still equals the version it was read at; the coordinator bumps the version after every
+ * committed `dataMut` and every `call`.
  *
  * Rejected: an insertion-ordered `Map` with oldest-first eviction (the first design). It cost
  * a map delete, a map insert, an entry object and an iterator per `ExternRef.new`, and handles
- * above 2^30 are heap numbers as map keys: 14% of the seed workload's time went there.
+ * above 2^30 are heap numbers as map keys: 14% of the seed workload's time went there. Also
+ * rejected: direct-mapped (one way), which evicted the loop's hot inputs every `size` new values
+ * and sent each of their next reads to the coordinator.
  *
  * Values handed out from the cache are shared by every reader on this thread: treat them as
  * read-only and change an object with `dataMut` (the seed's `data` is likewise `&dyn Any`).
@@ -20,37 +23,50 @@
 /** What `get` returns when the cache has no current value (a cached value may be `undefined`). */
 export const MISS: unique symbol = Symbol('sharedref.cacheMiss');
 
-/** Bounded direct-mapped cache of versioned values. */
+/** Bounded two-way set-associative cache of versioned values. */
 export class ValueCache {
-  readonly #size: number;
-  /** Raw handle cached at each position (0: empty; no handle is 0). */
+  /** Sets of two ways; 0 when the cache is disabled. */
+  readonly #sets: number;
+  /** Raw handle cached in each way (0: empty; no handle is 0). Way `w` of set `s` is at `2s + w`. */
   readonly #handles: Uint32Array;
   readonly #versions: Int32Array;
   readonly #values: unknown[];
+  /** Per set: the way used last (the other one is replaced next). */
+  readonly #mru: Uint8Array;
 
-  /** A cache of `size` entries (0 disables it). */
+  /** A cache of `size` entries, rounded up to an even number (0 disables it). */
   constructor(size: number) {
-    this.#size = size;
-    this.#handles = new Uint32Array(size);
-    this.#versions = new Int32Array(size);
-    this.#values = new Array<unknown>(size).fill(undefined);
+    this.#sets = Math.ceil(size / 2);
+    this.#handles = new Uint32Array(2 * this.#sets);
+    this.#versions = new Int32Array(2 * this.#sets);
+    this.#values = new Array<unknown>(2 * this.#sets).fill(undefined);
+    this.#mru = new Uint8Array(this.#sets);
   }
 
   /** The value of `handle` (slot `index`) if it is cached at `version`, else MISS. */
   get(handle: number, index: number, version: number): unknown {
-    if (this.#size === 0) return MISS;
-    const at = index % this.#size;
-    if (this.#handles[at] !== handle || this.#versions[at] !== version) return MISS;
+    if (this.#sets === 0) return MISS;
+    const set = index % this.#sets;
+    let at = 2 * set;
+    if (this.#handles[at] !== handle) {
+      at++;
+      if (this.#handles[at] !== handle) return MISS;
+    }
+    if (this.#versions[at] !== version) return MISS;
+    this.#mru[set] = at & 1;
     return this.#values[at];
   }
 
-  /** Remembers `value` of `handle` (slot `index`) at `version`, evicting what held its position. */
+  /** Remembers `value` of `handle` (slot `index`) at `version`, in its own way or the one not used last. */
   set(handle: number, index: number, value: unknown, version: number): void {
-    if (this.#size === 0) return;
-    const at = index % this.#size;
+    if (this.#sets === 0) return;
+    const set = index % this.#sets;
+    let at = 2 * set;
+    if (this.#handles[at] !== handle) at = this.#handles[at + 1] === handle ? at + 1 : at + (this.#mru[set]! ^ 1);
     this.#handles[at] = handle;
     this.#versions[at] = version;
     this.#values[at] = value;
+    this.#mru[set] = at & 1;
   }
 
   /** Forgets everything. */
