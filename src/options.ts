@@ -31,8 +31,10 @@ export interface HeapOptions {
    */
   cacheSize?: number;
   /**
-   * Collect automatically every this many ms (0 = only when `heap.gc()` is called or a store
-   * runs out of reserved slots). Default 0, as in Wasmtime: collection is the embedder's choice.
+   * Collect automatically every this many ms. With 0 (the default, as in Wasmtime: collection
+   * is the embedder's choice) the coordinator collects only when `heap.gc()` or `store.gc()` is
+   * called, when a store's batch request finds too few free slots, and in the background while
+   * less than a quarter of the heap is free (allocation pressure).
    */
   autoCollectMs?: number;
   /**
