@@ -38,6 +38,10 @@ import {
   SLOT_LIVE,
   SLOT_RETIRED,
   SLOT_WORDS,
+  T_HANDLE,
+  T_OWNER,
+  T_STATE,
+  T_TAG,
   type Layout,
 } from './layout';
 
@@ -58,6 +62,18 @@ export interface Kernel {
    * Returns 1 (released), 0 (lost the race: adopted or released already) or -1 (a double decrement, undone).
    */
   release_transfer(stateByte: number, inFlight: number, free: number, index: number): number;
+  /**
+   * Sends a count of slot `index` (whose count the caller holds) through the transfer entry at
+   * `entryByte`: compare-exchanges its state from `free` to `claimed`, writes handle, owner and
+   * tag, adds the count, and publishes `inFlight`. Returns 1, or 0 if the entry was taken first.
+   */
+  send_transfer(entryByte: number, free: number, claimed: number, inFlight: number, handle: number, owner: number, tag: number, index: number): number;
+  /**
+   * Adopts the transfer at `entryByte`: compare-exchanges its state from `inFlight` to `free`
+   * and, if that won, writes `handle` into the root entry at `rootByte`. Returns 1, or 0 if the
+   * transfer was adopted or released already.
+   */
+  adopt_transfer(entryByte: number, inFlight: number, free: number, rootByte: number, handle: number): number;
   /** `fromRaw`'s count: the slot index of live `handle` with a count added and `entryByte` written, or -1. */
   clone_raw(handle: number, entryByte: number): number;
   /** The slot index of `handle` if its generation matches and its count is above 0, else -1. */
@@ -148,6 +164,22 @@ export function kernelWat(): string {
     (local.set $b ${slot('$i')})${dropCount}
     (if (i32.le_s (local.get $before) (i32.const 0)) (then (return (i32.const -1))))
     (i32.const 1))
+  (func (export "send_transfer") (param $at i32) (param $free i32) (param $claimed i32) (param $inFlight i32)
+      (param $h i32) (param $owner i32) (param $tag i32) (param $i i32) (result i32)
+    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $free) (local.get $claimed)) (local.get $free))
+      (then (return (i32.const 0))))
+    (i32.atomic.store offset=${T_HANDLE * 4} (local.get $at) (local.get $h))
+    (i32.atomic.store offset=${T_OWNER * 4} (local.get $at) (local.get $owner))
+    (i32.atomic.store offset=${T_TAG * 4} (local.get $at) (local.get $tag))
+    ;; The caller's own count keeps the slot live, so a plain add is enough.
+    (drop (i32.atomic.rmw.add offset=${COUNT} ${slot('$i')} (i32.const 1)))
+    (i32.atomic.store offset=${T_STATE * 4} (local.get $at) (local.get $inFlight))
+    (i32.const 1))
+  (func (export "adopt_transfer") (param $at i32) (param $inFlight i32) (param $free i32) (param $root i32) (param $h i32) (result i32)
+    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $inFlight) (local.get $free)) (local.get $inFlight))
+      (then (return (i32.const 0))))
+    (i32.store (local.get $root) (local.get $h))
+    (i32.const 1))
   (func (export "clone_raw") (param $h i32) (param $entry i32) (result i32)
     (local $i i32) (local $b i32) (local $g i32) (local $c i32) (local $before i32) (local $pos i32)
     (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
@@ -222,22 +254,25 @@ export function kernelWat(): string {
 
 /** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
 export const KERNEL_WASM_BASE64 =
-  'AGFzbQEAAAABJgZgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAF/AX9gAAF/AhgBCXNoYXJlZHJlZgZtZW1vcnkCAwGA' +
-  'gAQDCwoAAQIDAgQFAgQDBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALB3UKBGluaXQAAApjbG9uZV9oZWxkAAEE' +
-  'ZHJvcAACEHJlbGVhc2VfdHJhbnNmZXIAAwljbG9uZV9yYXcABApsaXZlX2luZGV4AAUMcG9wX3JlbGVhc2VkAAYJZnJlZV9z' +
-  'bG90AAcFY2hlY2sACAdwdWJsaXNoAAkKggcKIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB' +
-  '/h4CABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+' +
-  'HgIAIQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAg' +
-  'A0EYbGohBCAEQQH+JQIAIQUgBUEBRgRAIARBA/4XAghBOEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAE' +
-  'QQH+HgIAGgsgBUEATARAQX8PC0EBC8YBAQZ/IAAjBXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJBGGxqIQMgA/4QAgQgBEcE' +
-  'QEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hACBCAERwRAIAFBADYCACAD' +
-  'QQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEHIwEgByMCcUECdGogAkEBav4XAgALIAZBAEwEQCADQQH+HgIAGgtB' +
-  'fw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAgBBAEwEQEF/Dwsg' +
-  'AQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUEQEF/DwsgAUEA/hcCAEE0IABBAWr+FwIAIAJBAWshAiMA' +
-  'IAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiECIAL+EAIEQQFqIQMgAkEA/hcCACACQQD+FwIUIAJBAP4X' +
-  'AgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcCBCACQQD+FwIIQQELQwECfyAAIwVxIQEgASMDTwRAQX8P' +
-  'CyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtUAQJ/IwAgAEEYbGohBCAE/hACBCMEdCAA' +
-  'ciEFIAQgAf4XAhAgBEEA/hcCFCAEQQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwIIIAUL';
+  'AGFzbQEAAAABOwhgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAh/f39/f39/fwF/YAV/f39/fwF/YAF/AX9gAAF/AhgB' +
+  'CXNoYXJlZHJlZgZtZW1vcnkCAwGAgAQDDQwAAQIDBAUCBgcCBgMGHwZ/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfwFBAAsH' +
+  'lgEMBGluaXQAAApjbG9uZV9oZWxkAAEEZHJvcAACEHJlbGVhc2VfdHJhbnNmZXIAAw1zZW5kX3RyYW5zZmVyAAQOYWRvcHRf' +
+  'dHJhbnNmZXIABQljbG9uZV9yYXcABgpsaXZlX2luZGV4AAcMcG9wX3JlbGVhc2VkAAgJZnJlZV9zbG90AAkFY2hlY2sACgdw' +
+  'dWJsaXNoAAsK6AcMIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gB' +
+  'A38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0' +
+  'aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAgA0EYbGohBCAEQQH+JQIA' +
+  'IQUgBUEBRgRAIARBA/4XAghBOEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAEQQH+HgIAGgsgBUEATARA' +
+  'QX8PC0EBC0YAIAAgASAC/kgCACABRwRAQQAPCyAAIAT+FwIEIAAgBf4XAgggACAG/hcCDCMAIAdBGGxqQQH+HgIAGiAAIAP+' +
+  'FwIAQQELHgAgACABIAL+SAIAIAFHBEBBAA8LIAMgBDYCAEEBC8YBAQZ/IAAjBXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJB' +
+  'GGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hAC' +
+  'BCAERwRAIAFBADYCACADQQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEHIwEgByMCcUECdGogAkEBav4XAgALIAZB' +
+  'AEwEQCADQQH+HgIAGgtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/Dwsg' +
+  'Av4QAgBBAEwEQEF/DwsgAQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUEQEF/DwsgAUEA/hcCAEE0IABB' +
+  'AWr+FwIAIAJBAWshAiMAIAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiECIAL+EAIEQQFqIQMgAkEA/hcC' +
+  'ACACQQD+FwIUIAJBAP4XAgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcCBCACQQD+FwIIQQELQwECfyAA' +
+  'IwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtUAQJ/IwAgAEEY' +
+  'bGohBCAE/hACBCMEdCAAciEFIAQgAf4XAhAgBEEA/hcCFCAEQQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwII' +
+  'IAUL';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

@@ -140,6 +140,25 @@ export class SlotTable {
     return r === 1;
   }
 
+  /**
+   * Claims the transfer entry at word `entryWord` (state `free` → `claimed`), parks one new count
+   * of slot `index` there for `owner`/`tag`, and publishes it as `inFlight`, in one kernel call
+   * (a kill between the count and the publication would leak the count). False if the entry was
+   * taken first.
+   */
+  sendTransfer(entryWord: number, free: number, claimed: number, inFlight: number, handle: number, owner: number, tag: number, index: number): boolean {
+    return this.#k.send_transfer(entryWord * 4, free, claimed, inFlight, handle, owner, tag, index) === 1;
+  }
+
+  /**
+   * Adopts the transfer at word `entryWord` (state `inFlight` → `free`) into the root entry at
+   * word `rootWord`, in one kernel call (a kill between them would lose the count). False if the
+   * transfer was adopted or released already.
+   */
+  adoptTransfer(entryWord: number, inFlight: number, free: number, rootWord: number, handle: number): boolean {
+    return this.#k.adopt_transfer(entryWord * 4, inFlight, free, rootWord * 4, handle) === 1;
+  }
+
   /** The current count of slot `index` (sequentially consistent). */
   count(index: number): number {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_COUNT);

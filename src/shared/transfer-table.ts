@@ -15,7 +15,6 @@
  * hit a newer transfer that reuses the entry (the ABA problem).
  */
 import {
-  S_COUNT,
   T_HANDLE,
   T_OWNER,
   T_STATE,
@@ -58,21 +57,14 @@ export class TransferTable {
    * `owner`, and returns its token; null when every entry is in use.
    */
   send(owner: number, index: number, handle: number, tag = 0): TransferToken | null {
-    const countWord = this.#slots.word(index, S_COUNT);
     for (let probe = 0; probe < this.#size; probe++) {
       const entry = (this.#hint + probe) % this.#size;
       const at = this.#base + entry * TRANSFER_WORDS;
       const word = Atomics.load(this.#i32, at + T_STATE);
       if ((word & STATE_MASK) !== TRANSFER_FREE) continue;
       const sequence = ((word >>> STATE_BITS) + 1) & 0x3fffffff;
-      if (Atomics.compareExchange(this.#i32, at + T_STATE, word, (sequence << STATE_BITS) | TRANSFER_CLAIMED) !== word) continue;
-      // Straight-line from the claim to the publish, with no call in between (see slot-table.ts
-      // on kill safety): the caller's own count keeps the slot live, so a plain add is enough.
-      Atomics.store(this.#i32, at + T_HANDLE, handle);
-      Atomics.store(this.#i32, at + T_OWNER, owner);
-      Atomics.store(this.#i32, at + T_TAG, tag);
-      Atomics.add(this.#i32, countWord, 1);
-      Atomics.store(this.#i32, at + T_STATE, (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT);
+      // Claim, fill, count and publish in one kernel call: a kill cannot land in between.
+      if (!this.#slots.sendTransfer(at, word, (sequence << STATE_BITS) | TRANSFER_CLAIMED, (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT, handle, owner, tag, index)) continue;
       this.#hint = entry + 1;
       return { entry, sequence, handle };
     }
@@ -90,8 +82,8 @@ export class TransferTable {
     const at = this.#base + token.entry * TRANSFER_WORDS;
     const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
     if (Atomics.load(this.#i32, at + T_HANDLE) !== (token.handle | 0)) return -1;
-    if (Atomics.compareExchange(this.#i32, at + T_STATE, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE) !== expect) return -1;
-    this.#i32[entryWord] = token.handle;
+    // The compare-exchange and the root entry in one kernel call: a kill cannot land in between.
+    if (!this.#slots.adoptTransfer(at, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE, entryWord, token.handle)) return -1;
     return this.#slots.indexOf(token.handle); // the adopted count keeps the slot live
   }
 
@@ -131,8 +123,8 @@ export class TransferTable {
       const state = word & STATE_MASK;
       if (state === TRANSFER_FREE || Atomics.load(this.#i32, at + T_OWNER) !== owner) continue;
       if (state === TRANSFER_CLAIMED) {
-        // Never seen in practice (claim and publish are one straight-line function); the count
-        // was not added yet, so only the entry is given back.
+        // Claim, count and publish are one kernel call, which a kill cannot split, so a dead
+        // owner's entry is never left CLAIMED; kept as a guard that gives back only the entry.
         Atomics.compareExchange(this.#i32, at + T_STATE, word, word & ~STATE_MASK);
         continue;
       }
