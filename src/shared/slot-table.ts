@@ -8,12 +8,14 @@
  * The count changes and the validations of untrusted handles run in the count kernel (kernel.ts):
  * Wasm atomics on the heap's shared memory, one JS→Wasm call per operation.
  *
- * Kill safety. A worker can be terminated at any point, but V8 delivers termination only at
- * function entries and loop back-edges (of JS and of Wasm), never between two instructions of one
- * function that calls nothing. Each pair of writes that must not be split (claim a release-queue
- * position and fill it; increment a count and record the root that owns it) sits in one such
- * straight-line kernel function, and is ordered so that a split could only leak, never
- * double-release: count before record on the way in, record before count on the way out.
+ * Kill safety. A worker can be terminated at any point. In JS that includes between two
+ * `Atomics` calls; in Wasm, V8 delivers termination only at function entries and loop
+ * back-edges, never between two instructions of one function that calls nothing (kernel.ts).
+ * Each pair of writes that must not be split (claim a release-queue position and fill it;
+ * increment a count and record the root that owns it; move a count into or out of a transfer)
+ * sits in one such straight-line kernel function, and is ordered so that a split could only
+ * leak, never double-release: count before record on the way in, record before count on the way
+ * out.
  */
 import { type HandleCodec, type RawHandle, handleCodec, handleIndex, encodeHandle } from './handle';
 import { type Kernel, kernelFor } from './kernel';
