@@ -135,6 +135,11 @@ export function kernelWat(): string {
     (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
     (local.set $b ${slot('$i')})
     (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))`;
+  // The generation read again after the word that `live_index` or `check` looked at: if the slot
+  // was freed and reused in between, the word may belong to the next object, but then the
+  // generation has moved on (it only grows), so the answer is -1.
+  const recheck = `
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))`;
   return `(module
   (import "sharedref" "memory" (memory 1 65536 shared))
   (global $slots (mut i32) (i32.const 0))
@@ -206,7 +211,7 @@ export function kernelWat(): string {
         (return (i32.const -1))))
     (local.get $i))
   (func (export "live_index") (param $h i32) (result i32)${resolve}
-    (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))
+    (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))${recheck}
     (local.get $i))
   (func (export "pop_released") (result i32)
     (local $head i32) (local $at i32) (local $v i32)
@@ -237,7 +242,7 @@ export function kernelWat(): string {
     (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_FREE}))
     (i32.const 1))
   (func (export "check") (param $h i32) (result i32)${resolve}
-    (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))
+    (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))${recheck}
     (local.get $i))
   (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (result i32)
     (local $b i32) (local $h i32)
@@ -261,7 +266,7 @@ export const KERNEL_WASM_BASE64 =
   'CXNoYXJlZHJlZgZtZW1vcnkCAwGAgAQDDQwAAQIDBAUCBgcCBgMGHwZ/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfwFBAAsH' +
   'lgEMBGluaXQAAApjbG9uZV9oZWxkAAEEZHJvcAACEHJlbGVhc2VfdHJhbnNmZXIAAw1zZW5kX3RyYW5zZmVyAAQOYWRvcHRf' +
   'dHJhbnNmZXIABQljbG9uZV9yYXcABgpsaXZlX2luZGV4AAcMcG9wX3JlbGVhc2VkAAgJZnJlZV9zbG90AAkFY2hlY2sACgdw' +
-  'dWJsaXNoAAsK6AcMIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gB' +
+  'dWJsaXNoAAsKjAgMIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gB' +
   'A38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0' +
   'aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAgA0EYbGohBCAEQQH+JQIA' +
   'IQUgBUEBRgRAIARBA/4XAghBOEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAEQQH+HgIAGgsgBUEATARA' +
@@ -269,13 +274,13 @@ export const KERNEL_WASM_BASE64 =
   'FwIAQQELHgAgACABIAL+SAIAIAFHBEBBAA8LIAMgBDYCAEEBC8YBAQZ/IAAjBXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJB' +
   'GGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hAC' +
   'BCAERwRAIAFBADYCACADQQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEHIwEgByMCcUECdGogAkEBav4XAgALIAZB' +
-  'AEwEQCADQQH+HgIAGgtBfw8LIAILQwECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/Dwsg' +
-  'Av4QAgBBAEwEQEF/DwsgAQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUEQEF/DwsgAUEA/hcCAEE0IABB' +
-  'AWr+FwIAIAJBAWshAiMAIAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiECIAL+EAIEQQFqIQMgAkEA/hcC' +
-  'ACACQQD+FwIUIAJBAP4XAgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcCBCACQQD+FwIIQQELQwECfyAA' +
-  'IwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcEQEF/DwsgAQtUAQJ/IwAgAEEY' +
-  'bGohBCAE/hACBCMEdCAAciEFIAQgAf4XAhAgBEEA/hcCFCAEQQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwII' +
-  'IAUL';
+  'AEwEQCADQQH+HgIAGgtBfw8LIAILVQECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/Dwsg' +
+  'Av4QAgBBAEwEQEF/DwsgAv4QAgQgACMEdkcEQEF/DwsgAQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUE' +
+  'QEF/DwsgAUEA/hcCAEE0IABBAWr+FwIAIAJBAWshAiMAIAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiEC' +
+  'IAL+EAIEQQFqIQMgAkEA/hcCACACQQD+FwIUIAJBAP4XAgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcC' +
+  'BCACQQD+FwIIQQELVQECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcE' +
+  'QEF/DwsgAv4QAgQgACMEdkcEQEF/DwsgAQtUAQJ/IwAgAEEYbGohBCAE/hACBCMEdCAAciEFIAQgAf4XAhAgBEEA/hcCFCAE' +
+  'QQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwIIIAUL';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

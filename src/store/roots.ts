@@ -57,6 +57,17 @@ export abstract class RootBase {
     }
   }
 
+  /**
+   * @internal After reading a word of the slot: a borrowed root holds no count, so its object
+   * may have been freed and the slot reused since `_check`; then the word belonged to the next
+   * object and the read must fail (I1). A counted root keeps its slot, so only borrowed ones check.
+   */
+  _recheck(what: string): void {
+    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0) {
+      throw new InvalidHandleError(this._handle, `${what}: the object a borrowed argument named was freed during the call`);
+    }
+  }
+
   /** @internal Gives back this root's count (once; later calls do nothing). */
   _release(): void {
     const e = this._entry;
@@ -90,13 +101,17 @@ export abstract class RootBase {
   /** The object's reference count now (sequentially consistent load, as the seed's `strong_count`). */
   strongCount(store?: Store): number {
     this._check('strongCount', store);
-    return this._store._slots.count(this._index);
+    const count = this._store._slots.count(this._index);
+    this._recheck('strongCount');
+    return count;
   }
 
   /** The value's `typeof`, or for objects its constructor's name (`'Object'`, `'Map'`, a class name for values built in place). No round trip. */
   typeOf(store?: Store): string {
     this._check('typeOf', store);
-    return this._store._types.name(this._store._slots.tag(this._index));
+    const tag = this._store._slots.tag(this._index);
+    this._recheck('typeOf');
+    return this._store._types.name(tag);
   }
 
   /**
