@@ -85,6 +85,7 @@ export async function runSeed(quick: boolean, progress: (msg: string) => void): 
       baselineSample: asSample(one),
       target: 1.7,
       higherIsBetter: true,
+      gap: 'docs/performance.md: seed-scaling',
     },
   };
 }

@@ -65,8 +65,8 @@ export async function runWasm(quick: boolean, progress: (msg: string) => void): 
     b.unroot();
     if (sink < 0) console.log(sink);
     return [
-      { id: 'wasm-import-2-handles', what: 'Wasm import call, two handles (raw ABI)', sample: raw, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10 },
-      { id: 'wasm-import-2-externrefs', what: 'Wasm import call, two externrefs (native ABI)', sample: native, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10 },
+      { id: 'wasm-import-2-handles', what: 'Wasm import call, two handles (raw ABI)', sample: raw, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10, gap: 'docs/performance.md: wasm-import' },
+      { id: 'wasm-import-2-externrefs', what: 'Wasm import call, two externrefs (native ABI)', sample: native, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10, gap: 'docs/performance.md: wasm-import' },
     ];
   } finally {
     await heap.close();
