@@ -28,7 +28,7 @@ import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
 import { exposeOn } from '../rpc/endpoint';
 import { handleGeneration, handleIndex } from '../shared/handle';
-import { countCollection, countDisposedAtClose, countStoreGone, liveCount } from '../shared/header';
+import { countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
@@ -415,7 +415,7 @@ export class Coordinator {
         disposed++;
       }
     }
-    countDisposedAtClose(this.#i32, disposed);
+    countDisposed(this.#i32, disposed);
     await Promise.all(pending);
     return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
   }

@@ -76,12 +76,7 @@ export function countStoreGone(i32: Int32Array): void {
   Atomics.sub(i32, H_STORES, 1);
 }
 
-/** Coordinator only: `n` values still holding slots were disposed at close. */
-export function countDisposedAtClose(i32: Int32Array, n: number): void {
-  Atomics.add(i32, H_DISPOSED, n);
-}
-
-/** Coordinator only: `n` values were disposed and their slots freed. */
+/** Coordinator only: `n` values were disposed (by a collection, or at close). */
 export function countDisposed(i32: Int32Array, n: number): void {
   Atomics.add(i32, H_DISPOSED, n);
 }

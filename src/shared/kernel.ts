@@ -222,7 +222,7 @@ export function kernelWat(): string {
     (i32.atomic.store (local.get $at) (i32.const 0))
     (i32.atomic.store (i32.const ${H_RQ_HEAD * 4}) (i32.add (local.get $head) (i32.const 1)))
     (local.set $v (i32.sub (local.get $v) (i32.const 1)))
-    (if (i32.ne (i32.atomic.load offset=${STATE} (i32.add (global.get $slots) (i32.mul (local.get $v) (i32.const ${SLOT_BYTES})))) (i32.const ${SLOT_DYING}))
+    (if (i32.ne (i32.atomic.load offset=${STATE} ${slot('$v')}) (i32.const ${SLOT_DYING}))
       (then (return (i32.sub (i32.const -2) (local.get $v)))))
     (local.get $v))
   (func (export "free_slot") (param $i i32) (param $tag i32) (result i32)

@@ -36,6 +36,11 @@ import {
 /** Index returned by lookups that failed. */
 export const NO_SLOT = -1;
 
+/** A double decrement is a bug in sharedref; the kernel restored the count (I6). */
+function belowZero(index: number): never {
+  throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
+}
+
 /** The shared slot table and release queue of one heap, seen from one thread. */
 export class SlotTable {
   readonly i32: Int32Array;
@@ -123,10 +128,7 @@ export class SlotTable {
     // The kernel clears the entry, decrements, and if that was the last count marks the slot
     // DYING, claims a queue position and fills it: straight-line, so no kill can leave a hole.
     const before = this.#k.drop(index, entryWord < 0 ? -1 : entryWord * 4);
-    if (before <= 0) {
-      // A double decrement is a bug in sharedref; the kernel restored the count (I6).
-      throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
-    }
+    if (before <= 0) belowZero(index);
     return before - 1;
   }
 
@@ -138,7 +140,7 @@ export class SlotTable {
    */
   releaseTransfer(stateWord: number, inFlight: number, free: number, index: number): boolean {
     const r = this.#k.release_transfer(stateWord * 4, inFlight, free, index);
-    if (r < 0) throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
+    if (r < 0) belowZero(index);
     return r === 1;
   }
 

@@ -52,15 +52,13 @@ export abstract class RootBase {
     if (this._entry < 0) throw new UnrootedError(what);
     if (store !== undefined && store !== this._store) throw new CrossStoreError(what);
     this._store._ensureOpen(what);
-    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0) {
-      throw new InvalidHandleError(this._handle, 'the object a borrowed argument named was freed during the call');
-    }
+    this._recheck(what);
   }
 
   /**
-   * @internal After reading a word of the slot: a borrowed root holds no count, so its object
-   * may have been freed and the slot reused since `_check`; then the word belonged to the next
-   * object and the read must fail (I1). A counted root keeps its slot, so only borrowed ones check.
+   * @internal A borrowed root holds no count, so its object may be freed at any time: checked on
+   * every use (from `_check`), and again after reading a word of the slot, which may then have
+   * belonged to the slot's next object (I1). A counted root keeps its slot, so only borrowed ones check.
    */
   _recheck(what: string): void {
     if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0) {
