@@ -205,7 +205,7 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
         pings.push(pingNs);
       }
     }
-    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: sampleOf(firstReads), baseline: 'postMessage round trip', baselineSample: sampleOf(pings), target: 1.2 });
+    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: sampleOf(firstReads), baseline: 'postMessage round trip', baselineSample: sampleOf(pings), target: 1.2, gap: 'cross-thread: see the A/A controls; docs/performance.md' });
     await pool.run('dropAll');
 
     progress('data-comlink');
@@ -219,7 +219,7 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const bareCall = dc.baseline;
     u.unroot();
     await uncachedHeap.close();
-    rows.push({ id: 'data-comlink', what: 'data() over comlink (uncached)', sample: dataCall, baseline: 'bare comlink call', baselineSample: bareCall, target: 1.1, gap: 'within the A/A noise; docs/performance.md' });
+    rows.push({ id: 'data-comlink', what: 'data() over comlink (uncached)', sample: dataCall, baseline: 'bare comlink call', baselineSample: bareCall, target: 1.1, gap: 'cross-thread: see the A/A controls; docs/performance.md' });
     // The control: the same bare call to a second echo worker (see pool-run-aa-control).
     const echo2 = new Worker(join(fixtures, 'echo-worker.ts'));
     await new Promise((r) => echo2.once('online', r));
@@ -247,7 +247,7 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const aaPool = await timeAsyncPair(() => bareA.run({ a: 1, b: 2 }), () => bareP.run({ a: 1, b: 2 }), 100, samples);
     await bareA.destroy();
     await bareP.destroy();
-    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5 });
+    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5, gap: 'cross-thread: see the A/A controls; docs/performance.md' });
     rows.push({ id: 'pool-run-aa-control', what: 'a second bare piscina pool (control: same code both sides)', sample: aaPool.subject, baseline: 'bare piscina run (atomics disabled)', baselineSample: aaPool.baseline, target: 1.5, control: true });
     a.unroot();
     b.unroot();
