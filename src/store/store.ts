@@ -23,7 +23,7 @@ import { SlotTable } from '../shared/slot-table';
 import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
 import { Connection } from './connection';
-import { BORROWED, ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
+import { BORROWED, BorrowedRoot, ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
 import { MISS, ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
@@ -281,9 +281,7 @@ export class Store {
   _borrow(raw: number, scope: RootScope): Rooted {
     const index = this._slots.liveIndexOf(raw);
     if (index < 0) throw new InvalidHandleError(raw);
-    const r = new Rooted(this, index, raw >>> 0, BORROWED);
-    scope._roots.push(r);
-    return r;
+    return new BorrowedRoot(this, index, raw >>> 0, scope);
   }
 
   /**
@@ -299,6 +297,7 @@ export class Store {
       throw new InvalidHandleError(root._handle, 'the object a borrowed argument named was freed during the call');
     }
     root._entry = e;
+    (root as BorrowedRoot)._scope._roots.push(root); // released with the call's scope
   }
 
   /** @internal A new root for an untrusted raw handle (adds a count), or throws ERR_INVALID_HANDLE. */

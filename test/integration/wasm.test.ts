@@ -307,6 +307,30 @@ describe('wasm embedding', () => {
       kept!.unroot();
       m.unroot();
     });
+
+    it('an argument kept past its call is ERR_UNROOTED, also once later calls reuse the import\'s scope, and changes no count', () => {
+      const store = heap.store;
+      const m = ExternRef.newManuallyRooted(store, 'kept');
+      const args: Rooted[] = [];
+      const linker = new Linker(store).funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) => {
+        for (const earlier of args) throwsCode(() => earlier.dataSync(), 'ERR_UNROOTED');
+        expect(r.isRooted).to.equal(true);
+        args.push(r);
+        return r.strongCount();
+      });
+      const call = linker.instantiate(Module.fromText(USE_WAT)).getTypedFunc('call', { params: ['i32'], results: ['i32'] });
+      const raw = m.toRaw();
+      expect([call(raw), call(raw), call(raw)], 'a borrowed argument adds no count').to.deep.equal([1, 1, 1]);
+      expect(args).to.have.length(3);
+      for (const r of args) {
+        expect(r.isRooted).to.equal(false);
+        throwsCode(() => r.dataSync(), 'ERR_UNROOTED');
+        throwsCode(() => r.toManuallyRooted(), 'ERR_UNROOTED');
+        expect(ExternRef.ptrEq(r, m), 'identity survives the end of the call').to.equal(true);
+      }
+      expect(m.strongCount()).to.equal(1);
+      m.unroot();
+    });
   });
 
   it('names every import the linker does not define', () => {
