@@ -5,11 +5,11 @@
  * row that misses a target whose gap is measured in docs/performance.md says where.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { barChart } from './lib/chart';
 import { fmt } from './lib/measure';
-import { runSeed } from './macro/seed';
+import { type CpuUse, runSeed } from './macro/seed';
 import { runBaselines, runMicro } from './micro/core';
 import { runWasm } from './micro/wasm';
 
@@ -60,7 +60,12 @@ async function main(): Promise<void> {
     baselines: baselines.map((b) => ({ id: b.id, what: b.what, median: b.sample.median, unit: 'ns', p10: b.sample.p10, p90: b.sample.p90 })),
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ ...json, macro: { seedCallsPerSecond: { bare1Thread: seed.bare, sharedref1Worker: seed.one, sharedref2Workers: seed.two } } }, null, 2) + '\n');
+  const macro = {
+    seedCallsPerSecond: { bare1Thread: seed.bare, sharedref1Worker: seed.one, sharedref2Workers: seed.two },
+    // Cores used (CPU seconds per wall second) by each run, and the scaling the machine allows at the 1-worker run's CPU per call.
+    seedCpu: { cores: availableParallelism(), oneWorker: seed.cpuOne, twoWorkers: seed.cpuTwo, ceiling2v1: seed.ceiling },
+  };
+  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ ...json, macro }, null, 2) + '\n');
   const kcalls = (v: number): string => `${(v / 1000).toFixed(0)} k host calls/s`;
   writeFileSync(
     join(__dirname, 'results', 'macro.svg'),
@@ -75,6 +80,14 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`seed workload: bare 1 thread ${kcalls(seed.bare)}, sharedref 1 worker ${kcalls(seed.one)}, 2 workers ${kcalls(seed.two)}`);
+  const use = (c: CpuUse): string =>
+    `${c.total.toFixed(2)} cores: worker${c.workers.length > 1 ? 's' : ''} ${c.workers.map((w) => w.toFixed(2)).join(' + ')}, main ${c.main.toFixed(2)}, ` +
+    `coordinator and helper threads ${c.other.toFixed(2)} (busiest ${c.busiestOther.toFixed(2)})`;
+  if (seed.cpuOne !== null && seed.cpuTwo !== null && seed.ceiling !== null) {
+    console.log(`seed workload CPU (${availableParallelism()} cores here): 1 worker used ${use(seed.cpuOne)}`);
+    console.log(`                                     2 workers used ${use(seed.cpuTwo)}`);
+    console.log(`  at the 1-worker run's CPU per host call, ${availableParallelism()} cores allow at most ${seed.ceiling.toFixed(2)}× its throughput (target ${seed.row.target}×)`);
+  }
   process.stderr.write(`wrote bench/results/latest.json and macro.svg in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
