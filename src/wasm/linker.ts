@@ -20,7 +20,7 @@ import { describe } from '../options';
 import { ExternRef } from '../store/extern-ref';
 import { RootScope } from '../store/roots';
 import { Store } from '../store/store';
-import { type Signature, argumentFor, checkSignature, fromWasm, resultToWasm, toWasm } from './abi';
+import { type Signature, type ValType, argumentFor, checkSignature, fromWasm, resultToWasm, toWasm } from './abi';
 import { Module } from './module';
 
 /** What a host function receives first. */
@@ -146,15 +146,39 @@ export class Linker {
       s.close();
       idle = s;
     };
-    const finish = (r: unknown, outer: RootScope | null): unknown => {
-      if (r instanceof Promise) throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
-      if (results.length === 0) return undefined;
-      if (results.length === 1) return resultToWasm(store, results[0]!, r, outer!, where);
-      if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
-      return results.map((t, i) => resultToWasm(store, t, r[i], outer!, where));
-    };
-    const env: ImportEnv = { store, caller, call, open, done, finish, trap, where, keepsHandles, conv: params.map((t) => argumentFor(store, t)) };
+    const env: ImportEnv = { store, caller, call, open, done, finish: finisher(store, results, where), trap, where, keepsHandles, conv: params.map((t) => argumentFor(store, t)) };
     return compileImport(params.length, env);
+  }
+}
+
+/**
+ * Converts a host function's return value by the import's result types. One small function per
+ * result count: V8 inlines the converter into the import's wrapper, and a converter for every
+ * count at once was large enough to use up the inlining budget that the argument conversions need.
+ */
+function finisher(store: Store, results: readonly ValType[], where: string): (r: unknown, outer: RootScope | null) => unknown {
+  const notSync = (): never => {
+    throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
+  };
+  switch (results.length) {
+    case 0:
+      return (r) => {
+        if (r instanceof Promise) notSync();
+        return undefined;
+      };
+    case 1: {
+      const t = results[0]!;
+      return (r, outer) => {
+        if (r instanceof Promise) notSync();
+        return resultToWasm(store, t, r, outer!, where);
+      };
+    }
+    default:
+      return (r, outer) => {
+        if (r instanceof Promise) notSync();
+        if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
+        return results.map((t, i) => resultToWasm(store, t, r[i], outer!, where));
+      };
   }
 }
 

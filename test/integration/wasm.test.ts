@@ -333,6 +333,35 @@ describe('wasm embedding', () => {
     });
   });
 
+  it('a host function that returns a promise traps with a TypeError, for every result count, and leaves no root behind', () => {
+    const store = heap.store;
+    const wat = `
+      (module
+        (import "host" "r0" (func $r0 (param i32)))
+        (import "host" "r1" (func $r1 (param i32) (result i32)))
+        (import "host" "r2" (func $r2 (param i32) (result i32 i32)))
+        (func (export "c0") (param i32) (call $r0 (local.get 0)))
+        (func (export "c1") (param i32) (result i32) (call $r1 (local.get 0)))
+        (func (export "c2") (param i32) (result i32 i32) (call $r2 (local.get 0))))`;
+    const later = async (): Promise<number> => 1;
+    const linker = new Linker(store)
+      .funcWrap('host', 'r0', { params: ['handle'], results: [] }, later)
+      .funcWrap('host', 'r1', { params: ['handle'], results: ['i32'] }, later)
+      .funcWrap('host', 'r2', { params: ['handle'], results: ['i32', 'i32'] }, later);
+    const inst = linker.instantiate(Module.fromText(wat));
+    const m = ExternRef.newManuallyRooted(store, 'arg');
+    const before = store.rootCount;
+    for (const [name, results] of [['c0', []], ['c1', ['i32']], ['c2', ['i32', 'i32']]] as const) {
+      const call = inst.getTypedFunc(name, { params: ['i32'], results: [...results] });
+      const trap = throwsCode(() => call(m.toRaw()), 'ERR_WASM_TRAP');
+      expect(trap.cause, name).to.be.instanceOf(TypeError);
+      expect((trap.cause as Error).message, name).to.match(/host\.r\d: host functions called from Wasm must be synchronous/);
+    }
+    expect(store.rootCount, 'no root left by the failed calls').to.equal(before);
+    expect(m.strongCount()).to.equal(1);
+    m.unroot();
+  });
+
   it('names every import the linker does not define', () => {
     const err = throwsCode(() => new Linker(heap.store).instantiate(Module.fromText(MANY_LIVE_WAT)), 'ERR_MISSING_IMPORT');
     expect(err.message).to.include('host.make (function)').and.include('host.collect (function)').and.include('host.check (function)');
