@@ -30,6 +30,33 @@ export function timeSync(fn: (iterations: number) => void, iterations: number, s
   return summarize(perOp);
 }
 
+/**
+ * Times `subject` and `baseline` (each `fn(iterations)`), alternating sample by sample, so that
+ * a sample of each is taken at the same time: on this shared machine the speed of one thread
+ * drifts over seconds, and a baseline timed before the subject divided a drift, not a cost.
+ */
+export function timeSyncPair(
+  subject: (iterations: number) => void,
+  baseline: (iterations: number) => void,
+  iterations: number,
+  samples: number,
+): { subject: Sample; baseline: Sample } {
+  subject(Math.max(1, iterations >> 2)); // warm-up
+  baseline(Math.max(1, iterations >> 2));
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = process.hrtime.bigint();
+    subject(iterations);
+    const t1 = process.hrtime.bigint();
+    baseline(iterations);
+    const t2 = process.hrtime.bigint();
+    a.push(Number(t1 - t0) / iterations);
+    b.push(Number(t2 - t1) / iterations);
+  }
+  return { subject: summarize(a), baseline: summarize(b) };
+}
+
 /** Times an async operation one call at a time (for round trips). */
 export async function timeAsync(fn: () => Promise<unknown>, iterations: number, samples: number): Promise<Sample> {
   for (let i = 0; i < Math.max(1, iterations >> 2); i++) await fn();

@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
 import { ExternRef, Heap, Module, type Rooted } from '../../src';
-import { type Sample, sampleOf, timeAsyncPair, timeSync } from '../lib/measure';
+import { type Sample, sampleOf, timeAsyncPair, timeSync, timeSyncPair } from '../lib/measure';
 
 /** One result row. */
 export interface Row {
@@ -128,28 +128,28 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
   const heap = await Heap.create();
   const store = heap.store;
   try {
-    // Baseline: a JS Atomics add+sub pair on shared memory.
+    // Baseline: a JS Atomics add+sub pair on shared memory, timed alternately with each row.
     const i32 = new Int32Array(new SharedArrayBuffer(64));
-    const atomicsPair = timeSync((n) => {
+    const atomicsPair = (n: number): void => {
       for (let i = 0; i < n; i++) {
         Atomics.add(i32, 3, 1);
         Atomics.sub(i32, 3, 1);
       }
-    }, 200_000, samples);
+    };
 
     progress('clone-drop');
     const root = ExternRef.newManuallyRooted(store, { a: 1 });
-    const cloneDrop = timeSync((n) => {
+    const cloneDrop = timeSyncPair((n) => {
       for (let i = 0; i < n; i++) root.clone().unroot();
-    }, 200_000, samples);
-    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop, baseline: 'JS Atomics add+sub', baselineSample: atomicsPair, target: 1.5 });
+    }, atomicsPair, 200_000, samples);
+    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop.subject, baseline: 'JS Atomics add+sub', baselineSample: cloneDrop.baseline, target: 1.5 });
 
     progress('fromraw-drop');
     const raw = root.toRaw();
-    const fromRaw = timeSync((n) => {
+    const fromRaw = timeSyncPair((n) => {
       for (let i = 0; i < n; i++) ExternRef.fromRawManuallyRooted(store, raw)!.unroot();
-    }, 200_000, samples);
-    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw, baseline: 'JS Atomics add+sub', baselineSample: atomicsPair, target: 2 });
+    }, atomicsPair, 200_000, samples);
+    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw.subject, baseline: 'JS Atomics add+sub', baselineSample: fromRaw.baseline, target: 2 });
 
     progress('datasync-cached');
     const cached = timeSync((n) => {
@@ -159,16 +159,20 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
 
     progress('new-main');
     const small = { id: 1, name: 'small', tags: ['a', 'b'] };
-    const cloneMain = timeSync((n) => {
-      for (let i = 0; i < n; i++) structuredClone(small);
-    }, 20_000, samples);
-    const newMain = timeSync((n) => {
-      store.scope(() => {
-        for (let i = 0; i < n; i++) ExternRef.new(store, small);
-      });
-    }, 20_000, samples);
+    const newMain = timeSyncPair(
+      (n) => {
+        store.scope(() => {
+          for (let i = 0; i < n; i++) ExternRef.new(store, small);
+        });
+      },
+      (n) => {
+        for (let i = 0; i < n; i++) structuredClone(small);
+      },
+      20_000,
+      samples,
+    );
     await heap.gc();
-    rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain, baseline: 'structuredClone', baselineSample: cloneMain, target: 4 });
+    rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain.subject, baseline: 'structuredClone', baselineSample: newMain.baseline, target: 4 });
 
     // Cross-thread rows.
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });

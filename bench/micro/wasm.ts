@@ -4,7 +4,7 @@
  * Main thread.
  */
 import { ExternRef, Heap, Linker, Module } from '../../src';
-import { timeSync } from '../lib/measure';
+import { timeSyncPair } from '../lib/measure';
 import type { Row } from './core';
 
 const WAT = `
@@ -28,7 +28,7 @@ export async function runWasm(quick: boolean, progress: (msg: string) => void): 
   const samples = quick ? 15 : 41;
   const n = 20_000;
   const module = Module.fromText(WAT);
-  progress('wasm-import baseline (bare V8 externref)');
+  progress('wasm-import: the bare V8 externref instance (the baseline)');
   let sink = 0;
   const bare = new WebAssembly.Instance(module.wasm, {
     h: {
@@ -40,7 +40,7 @@ export async function runWasm(quick: boolean, progress: (msg: string) => void): 
   }).exports as { loopNative(a: unknown, b: unknown, n: number): void };
   const objA = { a: 1 };
   const objB = { b: 2 };
-  const bareNs = timeSync((k) => bare.loopNative(objA, objB, k), n, samples);
+  const bareLoop = (k: number): void => bare.loopNative(objA, objB, k);
 
   const heap = await Heap.create();
   try {
@@ -57,16 +57,17 @@ export async function runWasm(quick: boolean, progress: (msg: string) => void): 
     const loopRaw = inst.getTypedFunc('loopRaw', { params: ['handle', 'handle', 'i32'], results: [] });
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
+    // Each row alternates sample by sample with its own run of the bare baseline.
     progress('wasm-import-2-handles (raw ABI)');
-    const raw = timeSync((k) => loopRaw(a.toRooted(), b.toRooted(), k), n, samples);
+    const raw = timeSyncPair((k) => loopRaw(a.toRooted(), b.toRooted(), k), bareLoop, n, samples);
     progress('wasm-import-2-externrefs (native ABI)');
-    const native = timeSync((k) => loopNative(a.toRooted(), b.toRooted(), k), n, samples);
+    const native = timeSyncPair((k) => loopNative(a.toRooted(), b.toRooted(), k), bareLoop, n, samples);
     a.unroot();
     b.unroot();
     if (sink < 0) console.log(sink);
     return [
-      { id: 'wasm-import-2-handles', what: 'Wasm import call, two handles (raw ABI)', sample: raw, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10, gap: 'docs/performance.md: wasm-import' },
-      { id: 'wasm-import-2-externrefs', what: 'Wasm import call, two externrefs (native ABI)', sample: native, baseline: 'same import, bare V8 externref', baselineSample: bareNs, target: 10, gap: 'docs/performance.md: wasm-import' },
+      { id: 'wasm-import-2-handles', what: 'Wasm import call, two handles (raw ABI)', sample: raw.subject, baseline: 'same import, bare V8 externref', baselineSample: raw.baseline, target: 10, gap: 'docs/performance.md: wasm-import' },
+      { id: 'wasm-import-2-externrefs', what: 'Wasm import call, two externrefs (native ABI)', sample: native.subject, baseline: 'same import, bare V8 externref', baselineSample: native.baseline, target: 10, gap: 'docs/performance.md: wasm-import' },
     ];
   } finally {
     await heap.close();
