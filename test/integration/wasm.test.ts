@@ -1,4 +1,6 @@
 /** The Wasm embedding: Module, Linker, typed functions, both ABIs, traps (Wasmtime's behaviours ported). */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { ExternRef, Heap, Linker, Module, type Rooted, WasmTrap } from '../../src';
 import { hostModule, tasksFile, throwsCode, waitFor } from '../helpers';
@@ -360,6 +362,18 @@ describe('wasm embedding', () => {
     expect(store.rootCount, 'no root left by the failed calls').to.equal(before);
     expect(m.strongCount()).to.equal(1);
     m.unroot();
+  });
+
+  it('imports work in a process that may not compile code from strings (--disallow-code-generation-from-strings)', async () => {
+    const script = join(__dirname, '..', 'fixtures', 'no-codegen.ts');
+    const args = ['--disallow-code-generation-from-strings', '-r', 'ts-node/register/transpile-only', script];
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, args, { cwd: join(__dirname, '..', '..'), timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const seen = JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(seen).to.deep.equal({ codegen: false, picked: 'a', made: 'made', forged: 'ERR_WASM_TRAP/ERR_INVALID_HANDLE', roots: 0 });
   });
 
   it('names every import the linker does not define', () => {
