@@ -14,7 +14,7 @@
  * does. A guest may keep a reference in a table or a global, and only V8 can see that.
  */
 import { CrossStoreError, InvalidHandleError } from '../errors';
-import { RootBase, type RootScope } from '../store/roots';
+import { BorrowedRoot, RootBase, type RootScope, type Rooted } from '../store/roots';
 import type { Store } from '../store/store';
 
 /** The value types a signature may name. */
@@ -54,21 +54,39 @@ export function checkSignature(sig: unknown, what: string): Signature {
 /** What a guest holds for an `externref` under the native ABI. Opaque: nothing to read. */
 export class ExternRefObject {
   readonly #handle: number;
+  readonly #index: number;
   readonly #heapId: number;
 
   /** @internal */
-  constructor(handle: number, heapId: number) {
+  constructor(handle: number, index: number, heapId: number) {
     this.#handle = handle;
+    this.#index = index;
     this.#heapId = heapId;
     Object.freeze(this);
   }
 
-  /** @internal The handle, if `x` is a genuine object of heap `heapId`. */
-  static handleOf(x: unknown, heapId: number): number {
+  /** @internal The object, if `x` is a genuine object of heap `heapId`. */
+  static #checked(x: unknown, heapId: number): ExternRefObject {
     if (typeof x !== 'object' || x === null || !(#handle in x)) throw new InvalidHandleError(0, 'the externref is not a sharedref reference');
     const o = x as ExternRefObject;
     if (o.#heapId !== heapId) throw new CrossStoreError('externref');
-    return o.#handle;
+    return o;
+  }
+
+  /** @internal The handle, if `x` is a genuine object of heap `heapId`. */
+  static handleOf(x: unknown, heapId: number): number {
+    return ExternRefObject.#checked(x, heapId).#handle;
+  }
+
+  /**
+   * @internal A host call's argument `x` as a borrowed root in `scope`. No kernel validation at
+   * the call: a genuine object holds a count until V8 collects it, and its finalizer cannot run
+   * during the synchronous call. (A count released by the store's close is caught by the root's
+   * own checks, on every use, like any borrowed root.)
+   */
+  static borrow(x: unknown, store: Store, scope: RootScope): Rooted {
+    const o = ExternRefObject.#checked(x, store.heapId);
+    return new BorrowedRoot(store, o.#index, o.#handle, scope);
   }
 }
 
@@ -101,7 +119,7 @@ class Exposure {
     store._hold(root);
     const e = store._allocEntry('externref');
     store._slots.cloneHeld(root._index, store._region.wordOf(e), handle);
-    const obj = new ExternRefObject(handle, store.heapId);
+    const obj = new ExternRefObject(handle, root._index, store.heapId);
     this.#registry.register(obj, { handle, index: root._index, entry: e });
     this.#live.set(handle, new WeakRef(obj));
     return obj;
@@ -166,7 +184,7 @@ export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope)
 export function argumentFor(store: Store, t: ValType): (v: unknown, scope: RootScope) => unknown {
   switch (t) {
     case 'externref':
-      return (v, scope) => (v === null || v === undefined ? null : store._borrow(ExternRefObject.handleOf(v, store.heapId), scope));
+      return (v, scope) => (v === null || v === undefined ? null : ExternRefObject.borrow(v, store, scope));
     case 'handle':
       return (v, scope) => (v === 0 ? null : store._borrow((v as number) >>> 0, scope));
     default:
