@@ -2,25 +2,83 @@
  * `npm run bench [-- --quick]`: runs the benchmarks, prints one table (operation, median, p10–p90,
  * baseline and its median, ratio, target, verdict) and writes bench/results/latest.json.
  * A/A control rows get the verdict `control`: their ratio is the run's noise, not a result. A
- * row that misses a target whose gap is measured in docs/performance.md says where.
+ * row that misses a target whose gap is measured in docs/performance.md says where. Each group of
+ * rows (seed, micro, wasm, reference figures) runs in a Node process of its own.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { barChart } from './lib/chart';
 import { fmt } from './lib/measure';
-import { type CpuUse, runSeed } from './macro/seed';
-import { runBaselines, runMicro } from './micro/core';
+import { type CpuUse, type SeedResult, runSeed } from './macro/seed';
+import { type Baseline, type Row, runBaselines, runMicro } from './micro/core';
 import { runWasm } from './micro/wasm';
+
+/** The benchmark groups. Each runs in a process of its own (see `inOwnProcess`). */
+const GROUPS = {
+  seed: (quick: boolean, progress: Progress): Promise<SeedResult> => runSeed(quick, progress),
+  micro: (quick: boolean, progress: Progress): Promise<Row[]> => runMicro(quick, progress),
+  wasm: (quick: boolean, progress: Progress): Promise<Row[]> => runWasm(quick, progress),
+  baselines: async (quick: boolean, progress: Progress): Promise<Baseline[]> => {
+    progress('reference figures (Wasm atomics, JS slab)');
+    return runBaselines(quick);
+  },
+};
+type Group = keyof typeof GROUPS;
+type Progress = (msg: string) => void;
+
+/**
+ * Runs one group in a fresh Node process and returns what it measured. Rows timed after other
+ * rows in one process measured differently: V8's type feedback and compiled code for the shared
+ * functions (roots, scopes) carry over from row to row. The Wasm rows, run after the micro rows in
+ * one process, gave 5.7–13.8× where alone they gave 4.8–7.8× (four runs each). JMH forks a JVM
+ * per benchmark for the same reason.
+ */
+function inOwnProcess<G extends Group>(group: G, quick: boolean, started: number): Promise<Awaited<ReturnType<(typeof GROUPS)[G]>>> {
+  const dir = mkdtempSync(join(tmpdir(), 'sharedref-bench-'));
+  const out = join(dir, `${group}.json`);
+  const args = [...process.execArgv, __filename, '--group', group, '--out', out, '--started', String(started), ...(quick ? ['--quick'] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      try {
+        if (code !== 0) throw new Error(`bench group ${group} failed (${signal ?? `exit code ${code}`})`);
+        resolve(JSON.parse(readFileSync(out, 'utf8')));
+      } catch (err) {
+        reject(err);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+/** In a group's own process: runs it and writes its result to `--out`. */
+async function runGroup(group: string, out: string, quick: boolean, progress: Progress): Promise<void> {
+  if (!(group in GROUPS)) throw new Error(`unknown bench group ${JSON.stringify(group)}; expected one of ${Object.keys(GROUPS).join(', ')}`);
+  const result = await GROUPS[group as Group](quick, progress);
+  writeFileSync(out, JSON.stringify(result));
+}
+
+function argAfter(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const started = Date.now();
-  const progress = (msg: string): void => void process.stderr.write(`  … ${msg} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  const seed = await runSeed(quick, progress);
-  const rows = [...(await runMicro(quick, progress)), ...(await runWasm(quick, progress)), seed.row];
-  progress('reference figures (Wasm atomics, JS slab)');
-  const baselines = runBaselines(quick);
+  const started = Number(argAfter('--started') ?? Date.now());
+  const progress: Progress = (msg) => void process.stderr.write(`  … ${msg} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  const group = argAfter('--group');
+  if (group !== undefined) {
+    await runGroup(group, argAfter('--out') ?? '', quick, progress);
+    return;
+  }
+  const seed = await inOwnProcess('seed', quick, started);
+  const rows = [...(await inOwnProcess('micro', quick, started)), ...(await inOwnProcess('wasm', quick, started)), seed.row];
+  const baselines = await inOwnProcess('baselines', quick, started);
   const out = rows.map((r) => {
     if (r.baselineSample === null) return { ...r, ratio: null, pass: r.sample.median <= r.target };
     const ratio = r.higherIsBetter === true ? r.baselineSample.median / r.sample.median : r.sample.median / r.baselineSample.median;
