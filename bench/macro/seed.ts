@@ -61,9 +61,10 @@ async function poolThroughput(workers: number, seconds: number): Promise<PoolRun
     let cpu: CpuUse | null = null;
     if (before !== null && after !== null && tids.size === workers && !tids.has(null)) {
       const cores = coresByThread(before, after, elapsed);
-      const main = cores.get(osThreadId() ?? -1) ?? 0;
+      const mainTid = osThreadId();
+      const main = cores.get(mainTid ?? -1) ?? 0;
       const perWorker = [...tids].map((t) => cores.get(t!) ?? 0);
-      const rest = [...cores].filter(([t]) => !tids.has(t) && t !== osThreadId()).map(([, c]) => c);
+      const rest = [...cores].filter(([t]) => !tids.has(t) && t !== mainTid).map(([, c]) => c);
       const total = [...cores.values()].reduce((a, b) => a + b, 0);
       cpu = { total, workers: perWorker, main, other: rest.reduce((a, b) => a + b, 0), busiestOther: Math.max(0, ...rest) };
     }
