@@ -95,10 +95,15 @@ function bareThroughput(seconds: number): number {
 
 /** Throughputs for the chart, CPU use, and the scaling row. */
 export interface SeedResult {
+  /** Host calls per second: one thread, JS strings, V8's bare externref. */
   readonly bare: number;
+  /** Host calls per second: sharedref, 1 pool worker. */
   readonly one: number;
+  /** Host calls per second: sharedref, 2 pool workers. */
   readonly two: number;
+  /** Where the 1-worker run's CPU went (null off Linux). */
   readonly cpuOne: CpuUse | null;
+  /** Where the 2-worker run's CPU went (null off Linux). */
   readonly cpuTwo: CpuUse | null;
   /** The machine's cores over the cores the 1-worker run used: the most 2 workers can scale here (null off Linux). */
   readonly ceiling: number | null;
