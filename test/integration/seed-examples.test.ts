@@ -50,7 +50,10 @@ describe('seed examples', () => {
     scope.close(); // the four roots go away; their slots are garbage until a collection
     expect(keep[0]!.isRooted).to.equal(false);
     const report = await heap.gc();
-    expect(report.freed).to.equal(4);
+    // All four are freed by this collection, or by an automatic one just before it (the debug
+    // run collects every 20 ms), so the test counts what is gone, not which collection took it.
+    expect(report.live, 'nothing holds a slot after the collection').to.equal(0);
+    expect(heap.stats().disposed, 'the four values were disposed').to.equal(4);
     heap.store.scope(() => {
       const r = ExternRef.new(heap.store, oom.intoInner());
       expect(r.dataSync()).to.equal('hello!');
