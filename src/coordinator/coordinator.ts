@@ -53,6 +53,11 @@ interface StoreLinkState {
   gone: boolean;
 }
 
+/** The error for requests still waiting on an object a collection frees. */
+function freedError(index: number): InvalidHandleError {
+  return new InvalidHandleError(index, 'the object was freed');
+}
+
 /** One heap's coordinator. */
 export class Coordinator {
   readonly #i32: Int32Array;
@@ -353,7 +358,7 @@ export class Coordinator {
       while (freed < limit) {
         const index = this.#table.popReleased();
         if (index === NO_SLOT) break;
-        this.#leases.breakSlot(index, () => new InvalidHandleError(index, 'the object was freed'));
+        this.#leases.breakSlot(index, freedError);
         const p = this.#values.dispose(index);
         if (p !== null) pending.push(p);
         this.#slots.free(index);

@@ -109,13 +109,14 @@ export class HostValues {
    * the disposal has to wait for a running call or an async disposer, else null.
    */
   dispose(index: number): Promise<void> | null {
+    // Runs for every slot a collection frees: the maps are looked at only when not empty.
     const present = this.has(index);
     const value = this.#values[index];
     this.#values[index] = undefined;
     this.#state[index] = ABSENT;
-    this.#failWaiters(index, () => new InvalidHandleError(index, 'the object was freed'));
+    if (this.#waiters.size > 0) this.#failWaiters(index, () => new InvalidHandleError(index, 'the object was freed'));
     if (!present) return null;
-    const chain = this.#chains.get(index);
+    const chain = this.#chains.size > 0 ? this.#chains.get(index) : undefined;
     if (chain !== undefined) {
       this.#chains.delete(index);
       return chain.then(() => this.#runDisposer(value) ?? undefined);

@@ -85,13 +85,18 @@ export class Leases {
     }
   }
 
-  /** Breaks the lease on a freed slot and fails its queued requests with `makeError`. */
-  breakSlot(index: number, makeError: () => unknown): void {
+  /**
+   * Breaks the lease on a freed slot and fails its queued requests with `makeError(index)`.
+   * Called for every slot a collection frees, so it allocates nothing when no lease is held.
+   */
+  breakSlot(index: number, makeError: (index: number) => unknown): void {
+    if (this.#held.size === 0) return; // a queue exists only behind a holder
     const holder = this.#held.get(index);
+    if (holder === undefined) return;
     const q = this.#queues.get(index);
     this.#queues.delete(index);
-    if (holder !== undefined) this.#end(holder);
-    for (const r of q ?? []) r.reject(makeError());
+    this.#end(holder);
+    if (q !== undefined) for (const r of q) r.reject(makeError(index));
   }
 
   /** Fails everything (heap closing). */
