@@ -305,9 +305,9 @@ export class Coordinator {
    * not run dry: a full collection of a large heap's garbage took ~150 ms, and every store that
    * needed a batch meanwhile waited for it.
    */
-  #grant(storeId: number, count: number): number[] {
+  #grant(storeId: number, count: number): Int32Array {
     const link = this.#stores.get(storeId);
-    if (this.#closed || link === undefined || link.gone) return [];
+    if (this.#closed || link === undefined || link.gone) return new Int32Array(0);
     if (this.#options.debug || this.#slots.freeCount < count) this.#collectSync();
     const out = this.#slots.grant(storeId, count);
     if (this.#slots.freeCount < this.#table.capacity >> 2) this.#collectSoon();

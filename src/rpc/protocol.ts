@@ -44,7 +44,7 @@ export interface CoordinatorApi {
   abandon(lease: number): void;
   call(handle: number, method: string, args: unknown[]): unknown;
   construct(index: number, generation: number, factory: string, args: unknown[]): number | Promise<number>;
-  grant(count: number): number[];
+  grant(count: number): Int32Array;
   collect(): GcReport | Promise<GcReport>;
 }
 

@@ -55,13 +55,15 @@ export class SlotManager {
   }
 
   /**
-   * Reserves up to `want` free slots for `storeId` and returns their indices. Never more than
-   * half of what is free (at least one), so one store's batch cannot starve the others.
+   * Reserves up to `want` free slots for `storeId` and returns their indices, the first to use
+   * last (the store takes from the end). Never more than half of what is free (at least one), so
+   * one store's batch cannot starve the others. A typed array: the reply that carries it is copied
+   * as one block, where a JS array of 1024 numbers cost ~35 µs to serialize (the seed workload).
    */
-  grant(storeId: number, want: number): number[] {
+  grant(storeId: number, want: number): Int32Array {
     const n = Math.min(want, this.#freeTop, Math.max(1, this.#freeTop >> 1));
-    const out = new Array<number>(n);
-    for (let k = 0; k < n; k++) {
+    const out = new Int32Array(n);
+    for (let k = n - 1; k >= 0; k--) {
       const index = this.#free[--this.#freeTop]!;
       Atomics.store(this.#i32, this.#t.word(index, S_OWNER), storeId);
       Atomics.store(this.#i32, this.#t.word(index, S_STATE), SLOT_RESERVED);

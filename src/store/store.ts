@@ -40,6 +40,9 @@ export interface StoreLink {
   readonly options: ResolvedHeapOptions;
 }
 
+/** An empty slot batch. */
+const NO_SLOTS = new Int32Array(0);
+
 /** One thread's root set. Created by the heap or the pool, never with `new`. */
 export class Store {
   /** The store's id in this heap (1 … maxStores). */
@@ -54,7 +57,9 @@ export class Store {
   /** @internal */ readonly _conn: Connection;
   /** @internal */ readonly _options: ResolvedHeapOptions;
   readonly #i32: Int32Array;
-  #batch: number[] = [];
+  /** Reserved slots not used yet: `#batch[0 .. #batchTop)`, the next one on top. */
+  #batch: Int32Array = NO_SLOTS;
+  #batchTop = 0;
   /** Batch length at which the next batch is requested (half of the batch as granted). */
   #prefetchAt = 0;
   readonly #storeScope: RootScope;
@@ -159,7 +164,8 @@ export class Store {
     this.#closed = true;
     const heapClosed = isHeapClosed(this.#i32);
     this._conn.close(() => (heapClosed ? new HeapClosedError() : new StoreClosedError()));
-    this.#batch = [];
+    this.#batch = NO_SLOTS;
+    this.#batchTop = 0;
     this._cache.clear();
     for (const hook of this.#closeHooks.splice(0)) hook();
   }
@@ -219,24 +225,31 @@ export class Store {
    * out: by then the coordinator has usually answered, so `new` rarely waits for a grant.
    */
   _takeSlot(): number {
-    const batch = this.#batch;
-    if (batch.length === this.#prefetchAt && batch.length > 0 && !this._conn.pending('grant')) {
+    const top = this.#batchTop;
+    if (top === this.#prefetchAt && top > 0 && !this._conn.pending('grant')) {
       this._conn.begin('grant', this._options.batchSize);
     }
-    if (batch.length === 0) {
-      let next = this._conn.pending('grant') ? this._conn.finish('grant') : [];
+    if (top === 0) {
+      let next = this._conn.pending('grant') ? this._conn.finish('grant') : NO_SLOTS;
       // An empty answer may be stale (the heap was full when it was asked, and a collection
       // may have run since): only a fresh one means out of memory.
       if (next.length === 0) next = this._conn.sync('grant', this._options.batchSize);
-      this.#batch = next.reverse();
-      this.#prefetchAt = this.#batch.length >> 1;
+      this.#batch = next;
+      this.#batchTop = next.length;
+      this.#prefetchAt = next.length >> 1;
+      if (next.length === 0) return -1;
     }
-    return this.#batch.pop() ?? -1;
+    return this.#batch[--this.#batchTop]!;
   }
 
   /** @internal Gives an unused reserved slot back to this store's batch. */
   _returnSlot(index: number): void {
-    this.#batch.push(index);
+    if (this.#batchTop === this.#batch.length) {
+      const bigger = new Int32Array(Math.max(16, this.#batch.length * 2));
+      bigger.set(this.#batch);
+      this.#batch = bigger;
+    }
+    this.#batch[this.#batchTop++] = index;
   }
 
   /** @internal A free root entry, or throws ERR_ROOT_LIMIT. */
