@@ -83,7 +83,7 @@ export class Store {
     this._types = new TypeNames(i32, layout);
     this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
-    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports);
+    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) => this._slots.liveIndexOf(handle) >= 0);
     this.#storeScope = Object.create(RootScope.prototype) as RootScope;
     Object.assign(this.#storeScope, { store: this, _roots: [], _ctx: undefined, _open: true });
   }
