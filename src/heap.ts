@@ -189,6 +189,18 @@ export class Heap implements AsyncDisposable {
     this.#port.postMessage(msg, [ports.control, ports.reply, ports.rpc]);
   }
 
+  /**
+   * @internal For the benchmark harness: a port on which the coordinator's thread answers a bare
+   * comlink API, `{ read(x) { return x } }`, with none of sharedref in between. `data()` is
+   * measured against a call to this same thread, because which core a thread runs on moved a bare
+   * call to one thread or another by 2–3× here (the A/A control rows). Close the port when done.
+   */
+  _echoPort(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.#port.postMessage({ t: 'echo', port: port2 } satisfies HeapMessage, [port2]);
+    return port1;
+  }
+
   /** @internal The heap's shared metadata (for pools). */
   get memory(): WebAssembly.Memory {
     return this.#memory;

@@ -36,6 +36,11 @@ export function exposeOn(api: object, port: MessagePort): void {
   Comlink.expose(api, nodeEndpoint(port as never));
 }
 
+/** Exposes the bare comlink API `{ read(x) { return x } }` on `port` (the benchmark's baseline, `Heap._echoPort`). */
+export function exposeEcho(port: MessagePort): void {
+  Comlink.expose({ read: (x: unknown) => x }, nodeEndpoint(port as never));
+}
+
 type AnyFn = (...args: never[]) => unknown;
 type Awaited2<T> = T extends Promise<infer U> ? U : T;
 
