@@ -74,23 +74,24 @@ export interface DemoSummary {
   /** Host strings created per second, over all workers. */
   readonly createdPerSecond: number;
   readonly created: number;
-  readonly disposedByCollector: number;
+  readonly disposedBeforeClose: number;
   readonly disposedAtClose: number;
   readonly peakLive: number;
   readonly collections: number;
   readonly pauseP50Ms: number;
   readonly pauseP99Ms: number;
   readonly perWorker: readonly WorkerReport[];
-  /** Every value created was disposed, by the collector, and none is left: see `runDemo`. */
+  /** Every value created was disposed before close (by the collector, or recycled unposted by its store), and none is left: see `runDemo`. */
   readonly everyValueDisposedExactlyOnce: boolean;
 }
 
 /**
  * Runs the demo and prints its progress and summary to `out`. Resolves with the summary; the
  * exactly-once check holds when the values the workers report creating equal the heap's created
- * counter, the collector disposed all of them, none was left for `close()`, and the board is
- * empty. (A second disposal cannot hide in these counts: the collector disposes a slot only in
- * its DYING state, which a slot enters once per generation, and stops the heap otherwise.)
+ * counter, all of them were disposed before close (by the collector, or by their own store
+ * recycling a value it never posted), none was left for `close()`, and the board is empty. (A
+ * second disposal cannot hide in these counts: the collector disposes a slot only in its DYING
+ * state, and a store recycles one only from LIVE, each once per generation.)
  */
 export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = process.stdout): Promise<DemoSummary> {
   const heap = await Heap.create();
@@ -156,7 +157,7 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
       roundsPerSecond: Math.round(rounds / seconds),
       createdPerSecond: Math.round(created / seconds),
       created: after.created,
-      disposedByCollector: beforeClose.disposed,
+      disposedBeforeClose: beforeClose.disposed,
       disposedAtClose: after.disposed - beforeClose.disposed,
       peakLive,
       collections: after.collections,
@@ -188,7 +189,7 @@ export function formatSummary(s: DemoSummary): string {
     ['rounds/s (new + read + concat + publish)', fmtInt(s.roundsPerSecond)],
     ['host strings created/s', fmtInt(s.createdPerSecond)],
     ['host strings created', fmtInt(s.created)],
-    ['disposed by the collector', fmtInt(s.disposedByCollector)],
+    ['disposed before close', fmtInt(s.disposedBeforeClose)],
     ['disposed at close (should be 0)', fmtInt(s.disposedAtClose)],
     ['peak live objects', fmtInt(s.peakLive)],
     ['collections', fmtInt(s.collections)],

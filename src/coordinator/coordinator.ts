@@ -204,6 +204,30 @@ export class Coordinator {
   }
 
   /** The value of slot `index` as data; a value built in place is not data (use `call`). */
+  /**
+   * Resolves when slot `index` has its value (null: it has). A request that has to wait first
+   * marks the slot WANTED, so that its creating store can no longer recycle it unposted; the slot
+   * is then freed here, which fails the request (I8), and never reused under it (I1). If the
+   * object died before the mark landed, the request fails now.
+   */
+  #whenPresent(index: number, handle: number): Promise<void> | null {
+    if (!this.#values.has(index) && !this.#table.markWanted(index, handle)) {
+      return Promise.reject(new InvalidHandleError(handle, 'the object was freed before its value reached the coordinator'));
+    }
+    return this.#values.whenPresent(index, handle);
+  }
+
+  /**
+   * Throws ERR_INVALID_HANDLE unless slot `index` still holds the value of `handle`. A wait for a
+   * value resolves in a later microtask than the value's arrival, and a collection in between
+   * (one that took in the value's post first) may have freed the slot.
+   */
+  #stillPresent(index: number, handle: number): void {
+    if (!this.#values.has(index) || this.#table.generation(index) !== handleGeneration(this.#table.codec, handle)) {
+      throw new InvalidHandleError(handle, 'the object was freed');
+    }
+  }
+
   #dataOf(index: number, what: string): unknown {
     if (this.#values.isInPlace(index)) {
       const type = typeNameOf(this.#values.get(index));
@@ -214,17 +238,17 @@ export class Coordinator {
 
   #read(handle: number): { value: unknown; version: number } | Promise<{ value: unknown; version: number }> {
     const index = this.#live(handle);
-    const wait = this.#values.whenPresent(index, handle);
-    const answer = (): { value: unknown; version: number } => ({
-      value: this.#dataOf(index, 'data'),
-      version: this.#table.version(index),
-    });
+    const wait = this.#whenPresent(index, handle);
+    const answer = (): { value: unknown; version: number } => {
+      this.#stillPresent(index, handle);
+      return { value: this.#dataOf(index, 'data'), version: this.#table.version(index) };
+    };
     return wait === null ? answer() : wait.then(answer);
   }
 
   async #acquire(handle: number, storeId: number): Promise<{ lease: number; value: unknown; version: number }> {
     const index = this.#live(handle);
-    await this.#values.whenPresent(index, handle);
+    await this.#whenPresent(index, handle);
     this.#dataOf(index, 'dataMut');
     const lease = await this.#leases.acquire(index, storeId);
     if (this.#table.check(handle) !== index) {
@@ -252,7 +276,8 @@ export class Coordinator {
   #call(handle: number, method: string, args: unknown[]): Promise<unknown> {
     const index = this.#live(handle);
     return this.#values.serialize(index, async () => {
-      await this.#values.whenPresent(index, handle);
+      await this.#whenPresent(index, handle);
+      this.#stillPresent(index, handle);
       const target = this.#values.get(index) as Record<string, unknown> | null | undefined;
       const fn = target?.[method];
       if (typeof fn !== 'function') {

@@ -14,6 +14,7 @@ import {
   HEAP_CLOSED,
   type Layout,
   R_CREATED,
+  R_DISPOSED,
   regionBase,
 } from './layout';
 
@@ -44,15 +45,26 @@ export function isHeapClosed(i32: Int32Array): boolean {
  * `R_CREATED`. Read disposed first and created after (`liveCount`), so that live objects are
  * never under-counted by a value created and disposed between the two reads.
  */
-function createdCount(i32: Int32Array, layout: Layout): number {
+export function createdCount(i32: Int32Array, layout: Layout): number {
   let n = Atomics.load(i32, H_CREATED);
   for (let id = 1; id <= layout.maxStores; id++) n += Atomics.load(i32, regionBase(layout, id) + R_CREATED);
   return n;
 }
 
+/**
+ * Values ever disposed: by the coordinator (`H_DISPOSED`, which also holds what gone stores
+ * disposed themselves) plus each region's own `R_DISPOSED` (values a store recycled before
+ * posting them, see the kernel's `drop_own`).
+ */
+export function disposedCount(i32: Int32Array, layout: Layout): number {
+  let n = Atomics.load(i32, H_DISPOSED);
+  for (let id = 1; id <= layout.maxStores; id++) n += Atomics.load(i32, regionBase(layout, id) + R_DISPOSED);
+  return n;
+}
+
 /** Reads every counter (each load is atomic; the set is a snapshot only approximately). */
 export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
-  const disposed = Atomics.load(i32, H_DISPOSED);
+  const disposed = disposedCount(i32, layout);
   const created = createdCount(i32, layout);
   return {
     capacity: i32[H_CAPACITY]!,
@@ -87,6 +99,6 @@ export function countDisposed(i32: Int32Array, n: number): void {
  * invariant check relies on never under-counting).
  */
 export function liveCount(i32: Int32Array, layout: Layout): number {
-  const disposed = Atomics.load(i32, H_DISPOSED);
+  const disposed = disposedCount(i32, layout);
   return createdCount(i32, layout) - disposed;
 }

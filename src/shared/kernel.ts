@@ -30,6 +30,7 @@
 import {
   H_RQ_HEAD,
   H_RQ_TAIL,
+  OWNER_UNPOSTED,
   S_COUNT,
   S_GEN,
   S_OWNER,
@@ -39,6 +40,7 @@ import {
   SLOT_DYING,
   SLOT_FREE,
   SLOT_LIVE,
+  SLOT_RESERVED,
   SLOT_RETIRED,
   SLOT_WORDS,
   T_HANDLE,
@@ -59,6 +61,15 @@ export interface Kernel {
    * marks the slot DYING and queues it. Returns the count before (≤ 0: a double decrement, undone).
    */
   drop(index: number, entryByte: number): number;
+  /**
+   * `drop` by the store `owner`, which recycles the slot itself when it can: if this was the last
+   * count, the generation does not wrap, and the slot's owner word is exactly `owner |
+   * OWNER_UNPOSTED` (this store created the value, has not posted it, and no request waits for
+   * it), the owner word loses the flag by compare-exchange, the generation moves on (I1, I2), the
+   * slot becomes RESERVED for `owner` again, and the store's disposed counter at `disposedByte`
+   * grows by one; the result is `RECYCLED`. Otherwise exactly as `drop`.
+   */
+  drop_own(index: number, entryByte: number, owner: number, disposedByte: number): number;
   /**
    * Releases an in-flight transfer: compare-exchanges the state word at `stateByte` from
    * `inFlight` to `free` and, if that won, drops one count of slot `index` as `drop` does.
@@ -97,10 +108,14 @@ export interface Kernel {
   check(handle: number): number;
   /**
    * Publishes reserved slot `index` as LIVE with one count, tag `tag` and its root at
-   * `entryByte`, counting it in the creating store's counter at `createdByte`; returns the handle.
+   * `entryByte`, counting it in the creating store's counter at `createdByte`, and sets `flags`
+   * (0 or `OWNER_UNPOSTED`) in its owner word; returns the handle.
    */
-  publish(index: number, tag: number, entryByte: number, createdByte: number): number;
+  publish(index: number, tag: number, entryByte: number, createdByte: number, flags: number): number;
 }
+
+/** What `drop_own` answers when the store recycled the slot itself (never a count). */
+export const RECYCLED = -0x40000000;
 
 /** The kernel's WAT source for the current layout constants (the embedded binary is this, compiled). */
 export function kernelWat(): string {
@@ -110,6 +125,7 @@ export function kernelWat(): string {
   const STATE = S_STATE * 4;
   const TAG = S_TAG * 4;
   const VERSION = S_VERSION * 4;
+  const OWNER = S_OWNER * 4;
   // Snippets are written out in each function instead of called: a call would be a point where
   // a terminate() could land in the middle of an operation.
   const slot = (i: string): string => `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
@@ -162,6 +178,39 @@ export function kernelWat(): string {
     (local $b i32) (local $before i32) (local $pos i32)
     (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
     (local.set $b ${slot('$i')})${dropCount}
+    (local.get $before))
+  (func (export "drop_own") (param $i i32) (param $entry i32) (param $owner i32) (param $disposed i32) (result i32)
+    (local $b i32) (local $before i32) (local $pos i32) (local $gen i32)
+    (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
+    (local.set $b ${slot('$i')})
+    (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
+    (if (i32.eq (local.get $before) (i32.const 1))
+      (then
+        (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
+        ;; Recycle only below the last generation (else the coordinator retires the slot), and
+        ;; only from exactly owner|UNPOSTED: a WANTED bit set by the coordinator fails this.
+        (if (i32.le_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
+          (then
+            (if (i32.eq
+                  (i32.atomic.rmw.cmpxchg offset=${OWNER} (local.get $b)
+                    (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})) (local.get $owner))
+                  (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})))
+              (then
+                ;; The generation before the state: a reader that sees RESERVED sees the new one.
+                (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
+                (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+                (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
+                (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
+                ;; Disposed after the state: live (created - disposed) over-counts for a moment.
+                (i32.atomic.store (local.get $disposed) (i32.add (i32.atomic.load (local.get $disposed)) (i32.const 1)))
+                (return (i32.const ${RECYCLED}))))))
+        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
+        (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
+        (i32.atomic.store
+          (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
+          (i32.add (local.get $i) (i32.const 1)))))
+    (if (i32.le_s (local.get $before) (i32.const 0))
+      (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))
     (local.get $before))
   (func (export "release_transfer") (param $stateAt i32) (param $inFlight i32) (param $free i32) (param $i i32) (result i32)
     (local $b i32) (local $before i32) (local $pos i32)
@@ -244,7 +293,7 @@ export function kernelWat(): string {
   (func (export "check") (param $h i32) (result i32)${resolve}
     (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))${recheck}
     (local.get $i))
-  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (result i32)
+  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (param $flags i32) (result i32)
     (local $b i32) (local $h i32)
     (local.set $b ${slot('$i')})
     (local.set $h (i32.or (i32.shl (i32.atomic.load offset=${GEN} (local.get $b)) (global.get $bits)) (local.get $i)))
@@ -255,6 +304,7 @@ export function kernelWat(): string {
     ;; moment, never under-count (checked in debug mode). This store is its only writer.
     (i32.atomic.store (local.get $created) (i32.add (i32.atomic.load (local.get $created)) (i32.const 1)))
     (i32.store (local.get $entry) (local.get $h))
+    (if (local.get $flags) (then (drop (i32.atomic.rmw.or offset=${OWNER} (local.get $b) (local.get $flags)))))
     (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_LIVE}))
     (local.get $h)))
 `;
@@ -263,24 +313,27 @@ export function kernelWat(): string {
 /** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
 export const KERNEL_WASM_BASE64 =
   'AGFzbQEAAAABOwhgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAh/f39/f39/fwF/YAV/f39/fwF/YAF/AX9gAAF/AhgB' +
-  'CXNoYXJlZHJlZgZtZW1vcnkCAwGAgAQDDQwAAQIDBAUCBgcCBgMGHwZ/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfwFBAAsH' +
-  'lgEMBGluaXQAAApjbG9uZV9oZWxkAAEEZHJvcAACEHJlbGVhc2VfdHJhbnNmZXIAAw1zZW5kX3RyYW5zZmVyAAQOYWRvcHRf' +
-  'dHJhbnNmZXIABQljbG9uZV9yYXcABgpsaXZlX2luZGV4AAcMcG9wX3JlbGVhc2VkAAgJZnJlZV9zbG90AAkFY2hlY2sACgdw' +
-  'dWJsaXNoAAsKjAgMIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4CABogASACNgIAC2gB' +
-  'A38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIAIQQjASAEIwJxQQJ0' +
-  'aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC3cBA38gACABIAL+SAIAIAFHBEBBAA8LIwAgA0EYbGohBCAEQQH+JQIA' +
-  'IQUgBUEBRgRAIARBA/4XAghBOEEB/h4CACEGIwEgBiMCcUECdGogA0EBav4XAgALIAVBAEwEQCAEQQH+HgIAGgsgBUEATARA' +
-  'QX8PC0EBC0YAIAAgASAC/kgCACABRwRAQQAPCyAAIAT+FwIEIAAgBf4XAgggACAG/hcCDCMAIAdBGGxqQQH+HgIAGiAAIAP+' +
-  'FwIAQQELHgAgACABIAL+SAIAIAFHBEBBAA8LIAMgBDYCAEEBC8YBAQZ/IAAjBXEhAiACIwNPBEBBfw8LIAAjBHYhBCMAIAJB' +
-  'GGxqIQMgA/4QAgQgBEcEQEF/DwsDQCAD/hACACEFIAVBAEwEQEF/DwsgAyAFIAVBAWr+SAIAIAVHDQALIAEgADYCACAD/hAC' +
-  'BCAERwRAIAFBADYCACADQQH+JQIAIQYgBkEBRgRAIANBA/4XAghBOEEB/h4CACEHIwEgByMCcUECdGogAkEBav4XAgALIAZB' +
-  'AEwEQCADQQH+HgIAGgtBfw8LIAILVQECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/Dwsg' +
-  'Av4QAgBBAEwEQEF/DwsgAv4QAgQgACMEdkcEQEF/DwsgAQteAQN/QTT+EAIAIQAjASAAIwJxQQJ0aiEBIAH+EAIAIQIgAkUE' +
-  'QEF/DwsgAUEA/hcCAEE0IABBAWr+FwIAIAJBAWshAiMAIAJBGGxq/hACCEEDRwRAQX4gAmsPCyACC2EBAn8jACAAQRhsaiEC' +
-  'IAL+EAIEQQFqIQMgAkEA/hcCACACQQD+FwIUIAJBAP4XAgwgAiAB/hcCECADQX8jBHZLBEAgAkEE/hcCCEEADwsgAiAD/hcC' +
-  'BCACQQD+FwIIQQELVQECfyAAIwVxIQEgASMDTwRAQX8PCyMAIAFBGGxqIQIgAv4QAgQgACMEdkcEQEF/DwsgAv4QAghBAkcE' +
-  'QEF/DwsgAv4QAgQgACMEdkcEQEF/DwsgAQtUAQJ/IwAgAEEYbGohBCAE/hACBCMEdCAAciEFIAQgAf4XAhAgBEEA/hcCFCAE' +
-  'QQH+FwIAIAMgA/4QAgBBAWr+FwIAIAIgBTYCACAEQQL+FwIIIAUL';
+  'CXNoYXJlZHJlZgZtZW1vcnkCAwGAgAQDDg0AAQIDAwQFAgYHAgYFBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQAL' +
+  'B6EBDQRpbml0AAAKY2xvbmVfaGVsZAABBGRyb3AAAghkcm9wX293bgADEHJlbGVhc2VfdHJhbnNmZXIABA1zZW5kX3RyYW5z' +
+  'ZmVyAAUOYWRvcHRfdHJhbnNmZXIABgljbG9uZV9yYXcABwpsaXZlX2luZGV4AAgMcG9wX3JlbGVhc2VkAAkJZnJlZV9zbG90' +
+  'AAoFY2hlY2sACwdwdWJsaXNoAAwK7gkNIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4C' +
+  'ABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIA' +
+  'IQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC9IBAQR/IAFBAE4EQCABQQA2AgALIwAgAEEYbGoh' +
+  'BCAEQQH+JQIAIQUgBUEBRgRAIAT+EAIEQQFqIQcgB0F/IwR2TQRAIAQgAkGAgICABHIgAv5IAgwgAkGAgICABHJGBEAgBEEA' +
+  '/hcCECAEQQD+FwIUIAQgB/4XAgQgBEEB/hcCCCADIAP+EAIAQQFq/hcCAEGAgICAfA8LCyAEQQP+FwIIQThBAf4eAgAhBiMB' +
+  'IAYjAnFBAnRqIABBAWr+FwIACyAFQQBMBEAgBEEB/h4CABoLIAULdwEDfyAAIAEgAv5IAgAgAUcEQEEADwsjACADQRhsaiEE' +
+  'IARBAf4lAgAhBSAFQQFGBEAgBEED/hcCCEE4QQH+HgIAIQYjASAGIwJxQQJ0aiADQQFq/hcCAAsgBUEATARAIARBAf4eAgAa' +
+  'CyAFQQBMBEBBfw8LQQELRgAgACABIAL+SAIAIAFHBEBBAA8LIAAgBP4XAgQgACAF/hcCCCAAIAb+FwIMIwAgB0EYbGpBAf4e' +
+  'AgAaIAAgA/4XAgBBAQseACAAIAEgAv5IAgAgAUcEQEEADwsgAyAENgIAQQELxgEBBn8gACMFcSECIAIjA08EQEF/DwsgACME' +
+  'diEEIwAgAkEYbGohAyAD/hACBCAERwRAQX8PCwNAIAP+EAIAIQUgBUEATARAQX8PCyADIAUgBUEBav5IAgAgBUcNAAsgASAA' +
+  'NgIAIAP+EAIEIARHBEAgAUEANgIAIANBAf4lAgAhBiAGQQFGBEAgA0ED/hcCCEE4QQH+HgIAIQcjASAHIwJxQQJ0aiACQQFq' +
+  '/hcCAAsgBkEATARAIANBAf4eAgAaC0F/DwsgAgtVAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2' +
+  'RwRAQX8PCyAC/hACAEEATARAQX8PCyAC/hACBCAAIwR2RwRAQX8PCyABC14BA39BNP4QAgAhACMBIAAjAnFBAnRqIQEgAf4Q' +
+  'AgAhAiACRQRAQX8PCyABQQD+FwIAQTQgAEEBav4XAgAgAkEBayECIwAgAkEYbGr+EAIIQQNHBEBBfiACaw8LIAILYQECfyMA' +
+  'IABBGGxqIQIgAv4QAgRBAWohAyACQQD+FwIAIAJBAP4XAhQgAkEA/hcCDCACIAH+FwIQIANBfyMEdksEQCACQQT+FwIIQQAP' +
+  'CyACIAP+FwIEIAJBAP4XAghBAQtVAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2RwRAQX8PCyAC' +
+  '/hACCEECRwRAQX8PCyAC/hACBCAAIwR2RwRAQX8PCyABC2IBAn8jACAAQRhsaiEFIAX+EAIEIwR0IAByIQYgBSAB/hcCECAF' +
+  'QQD+FwIUIAVBAf4XAgAgAyAD/hACAEEBav4XAgAgAiAGNgIAIAQEQCAFIAT+MwIMGgsgBUEC/hcCCCAGCw==';
 
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();

@@ -27,7 +27,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -89,8 +89,21 @@ export const S_COUNT = 0;
 export const S_GEN = 1;
 /** One of SLOT_*. Written as documented on each state. */
 export const S_STATE = 2;
-/** Store id the slot is reserved for (RESERVED) or that created it (LIVE). Written by the coordinator at grant. */
+/**
+ * Store id the slot is reserved for (RESERVED) or that created it (LIVE), in the low bits
+ * (`OWNER_STORE_MASK`), with the flags `OWNER_UNPOSTED` and `OWNER_WANTED` above. The coordinator
+ * writes the id at grant (Atomics.store, flags clear); the creating store's kernel `publish` sets
+ * UNPOSTED, its flush clears it (Atomics.and); the coordinator sets WANTED (Atomics.or). A store
+ * recycles a slot without the coordinator only by a compare-exchange from exactly
+ * `id | OWNER_UNPOSTED` (kernel `drop_own`), so a set WANTED bit always stops it.
+ */
 export const S_OWNER = 3;
+/** The store-id bits of `S_OWNER` (maxStores ≤ 1024). */
+export const OWNER_STORE_MASK = 0xffff;
+/** `S_OWNER` flag: the creating store has not posted the value to the coordinator yet. */
+export const OWNER_UNPOSTED = 1 << 30;
+/** `S_OWNER` flag: a request at the coordinator waits for the value; the slot must be freed by the coordinator, which fails the request. */
+export const OWNER_WANTED = 1 << 29;
 /** Type tag (see type-names.ts). Written by the creating store before publishing SLOT_LIVE. */
 export const S_TAG = 4;
 /** Version of the value; the coordinator adds 1 after every committed mutation or call. Stores compare it with their cache (Atomics.load). */
@@ -124,8 +137,14 @@ export const R_HIGH_WATER = 2;
  * the coordinator moves it into `H_CREATED` when the store is gone (Atomics.exchange to 0).
  */
 export const R_CREATED = 3;
+/**
+ * Values this store disposed of itself: objects it created that died before it posted them, whose
+ * slots it recycled (kernel `drop_own`). Written like `R_CREATED`, by the store's kernel only; the
+ * coordinator moves it into `H_DISPOSED` when the store is gone.
+ */
+export const R_DISPOSED = 4;
 /** Words before the root entries. */
-export const REGION_HEADER_WORDS = 4;
+export const REGION_HEADER_WORDS = 5;
 
 /** Region states (`R_STATE`). */
 export const REGION_FREE = 0;

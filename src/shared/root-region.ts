@@ -13,7 +13,7 @@
  * plain store. Rejected: one entry per (store, object) with a per-store count, which saves space
  * for many roots of one object but needs a hash lookup on every clone.
  */
-import { H_CREATED, H_STORES, R_CREATED, R_HIGH_WATER, R_MAILBOX, R_STATE, REGION_ATTACHED, REGION_FREE, REGION_HEADER_WORDS, type Layout, regionBase } from './layout';
+import { H_CREATED, H_DISPOSED, H_STORES, R_CREATED, R_DISPOSED, R_HIGH_WATER, R_MAILBOX, R_STATE, REGION_ATTACHED, REGION_FREE, REGION_HEADER_WORDS, type Layout, regionBase } from './layout';
 
 /** Result of `alloc` when the region is full. */
 export const REGION_FULL = -1;
@@ -99,6 +99,11 @@ export class RootRegion {
   get createdWord(): number {
     return this.#base + R_CREATED;
   }
+
+  /** Word offset of this store's `R_DISPOSED` counter (written by the kernel's `drop_own`). */
+  get disposedWord(): number {
+    return this.#base + R_DISPOSED;
+  }
 }
 
 /**
@@ -129,6 +134,8 @@ export function drainRegion(i32: Int32Array, layout: Layout, storeId: number, re
  */
 export function freeRegion(i32: Int32Array, layout: Layout, storeId: number): void {
   const base = regionBase(layout, storeId);
+  // Disposed before created: a stats reader in between over-counts live objects, never under-counts.
+  Atomics.add(i32, H_DISPOSED, Atomics.exchange(i32, base + R_DISPOSED, 0));
   Atomics.add(i32, H_CREATED, Atomics.exchange(i32, base + R_CREATED, 0));
   Atomics.store(i32, base + R_STATE, REGION_FREE);
 }

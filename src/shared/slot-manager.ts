@@ -6,10 +6,11 @@
  * states, which is what makes a generation bump race-free. Stores only move their own RESERVED
  * slots to LIVE, and any thread moves a LIVE slot to DYING with the decrement that reaches 0.
  */
-import { countDisposed, liveCount } from './header';
+import { countDisposed, createdCount, disposedCount } from './header';
 import {
   H_FREE_LIST,
   H_RETIRED,
+  OWNER_STORE_MASK,
   S_COUNT,
   S_GEN,
   S_OWNER,
@@ -114,7 +115,7 @@ export class SlotManager {
     const out: number[] = [];
     const t = this.#t;
     for (let i = 0; i < t.capacity; i++) {
-      if (Atomics.load(this.#i32, t.word(i, S_OWNER)) !== storeId) continue;
+      if ((Atomics.load(this.#i32, t.word(i, S_OWNER)) & OWNER_STORE_MASK) !== storeId) continue;
       if (states.includes(Atomics.load(this.#i32, t.word(i, S_STATE)))) out.push(i);
     }
     return out;
@@ -124,10 +125,14 @@ export class SlotManager {
   checkInvariants(): Record<string, number> {
     const t = this.#t;
     const byState = [0, 0, 0, 0, 0];
-    // Stores keep publishing (their R_CREATED += 1, then state LIVE) while this scan runs, and
-    // only this thread frees, so: live before the scan − publishes in flight ≤ seen ≤ live after it.
+    // Stores keep publishing (R_CREATED += 1, then state LIVE) and recycling their own unposted
+    // slots (state RESERVED, then R_DISPOSED += 1) while this scan runs. A slot seen LIVE or DYING
+    // was created before the scan ended and disposed after it began, and one live throughout is
+    // seen, so: created before − disposed after − publishes in flight ≤ seen ≤ created after −
+    // disposed before. (Only this thread frees otherwise.)
     const layout = this.#t.layout;
-    const liveBefore = liveCount(this.#i32, layout);
+    const disposedBefore = disposedCount(this.#i32, layout);
+    const createdBefore = createdCount(this.#i32, layout);
     for (let i = 0; i < t.capacity; i++) {
       const state = Atomics.load(this.#i32, t.word(i, S_STATE));
       const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
@@ -141,10 +146,13 @@ export class SlotManager {
     if (byState[SLOT_FREE] !== this.#freeTop) {
       throw new Error(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
     }
-    const liveAfter = liveCount(this.#i32, layout);
+    const createdAfter = createdCount(this.#i32, layout);
+    const disposedAfter = disposedCount(this.#i32, layout);
     const seen = byState[SLOT_LIVE]! + byState[SLOT_DYING]!;
-    if (seen > liveAfter || seen < liveBefore - this.#t.layout.maxStores) {
-      throw new Error(`invariant: live went ${liveBefore}→${liveAfter} but the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots`);
+    const upper = createdAfter - disposedBefore;
+    const lower = createdBefore - disposedAfter - layout.maxStores;
+    if (seen > upper || seen < lower) {
+      throw new Error(`invariant: the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots, outside ${lower}..${upper} from the counters`);
     }
     return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
   }

@@ -17,12 +17,15 @@
  * leak, never double-release: count before record on the way in, record before count on the way
  * out.
  */
-import { type HandleCodec, type RawHandle, handleCodec, handleIndex, encodeHandle } from './handle';
-import { type Kernel, kernelFor } from './kernel';
+import { type HandleCodec, type RawHandle, handleCodec, handleGeneration, handleIndex, encodeHandle } from './handle';
+import { type Kernel, RECYCLED, kernelFor } from './kernel';
 import {
   H_RQ_HEAD,
   H_RQ_TAIL,
   type Layout,
+  OWNER_STORE_MASK,
+  OWNER_UNPOSTED,
+  OWNER_WANTED,
   S_COUNT,
   S_GEN,
   S_OWNER,
@@ -133,6 +136,19 @@ export class SlotTable {
   }
 
   /**
+   * `drop` by the store `storeId`, which recycles the slot itself if this was the last count of
+   * a value it created and never posted, and nobody waits for (see the kernel's `drop_own`): then
+   * the answer is true and the slot is RESERVED for the store again, with a new generation, and
+   * counted in the store's disposed counter at `disposedWord`. Otherwise the same as `drop`.
+   */
+  dropOwn(index: number, entryWord: number, storeId: number, disposedWord: number): boolean {
+    const before = this.#k.drop_own(index, entryWord * 4, storeId, disposedWord * 4);
+    if (before === RECYCLED) return true;
+    if (before <= 0) belowZero(index);
+    return false;
+  }
+
+  /**
    * Releases an in-flight transfer whose state word is at word `stateWord`: compare-exchanges it
    * from `inFlight` to `free` and, if that won, gives back the transfer's count of slot `index`,
    * both in one kernel call (a kill between them would leak the count). False if the transfer was
@@ -198,11 +214,43 @@ export class SlotTable {
    * slot the coordinator reserved for it). Count, tag and the creator's root entry are written
    * before the state that publishes them, so `check` never sees a LIVE slot without its count.
    */
-  publishLive(index: number, tag: number, entryWord: number, createdWord: number): RawHandle {
+  publishLive(index: number, tag: number, entryWord: number, createdWord: number, unposted: boolean): RawHandle {
     // Tag, version 0, count 1, the creating store's `R_CREATED` at `createdWord` (first: live
     // objects may be over-counted for a moment, never under-counted; checked in debug mode), the
-    // root entry, and last the LIVE state.
-    return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4) >>> 0) as RawHandle;
+    // root entry, the UNPOSTED flag for a value still to be posted, and last the LIVE state.
+    return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4, unposted ? OWNER_UNPOSTED : 0) >>> 0) as RawHandle;
+  }
+
+  /**
+   * The creating store is about to post the value of slot `index`: from now on only the
+   * coordinator frees the slot (it holds the value), so the store may no longer recycle it.
+   */
+  markPosted(index: number): void {
+    Atomics.and(this.i32, this.#slots + index * SLOT_WORDS + S_OWNER, ~OWNER_UNPOSTED);
+  }
+
+  /**
+   * Whether a request at the coordinator waits for the value of `handle` (see `markWanted`) while
+   * the slot still holds that object (dead or not). The creating store posts such a value even if
+   * the object died meanwhile: the request was accepted while it lived, and is answered with it.
+   */
+  isWanted(handle: number): boolean {
+    const index = handleIndex(this.codec, handle);
+    if (index >= this.capacity) return false;
+    const base = this.#slots + index * SLOT_WORDS;
+    return (Atomics.load(this.i32, base + S_OWNER) & OWNER_WANTED) !== 0 && Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle);
+  }
+
+  /**
+   * Coordinator only: a request will wait for the value of `handle` (slot `index`), which has
+   * not arrived. Sets WANTED, so that the creating store can no longer recycle the slot, and then
+   * reads the count: false if it is already 0 (the object is gone, or was recycled before the
+   * flag landed), and the request must fail now rather than wait for a value that never comes.
+   */
+  markWanted(index: number, handle: number): boolean {
+    const base = this.#slots + index * SLOT_WORDS;
+    Atomics.or(this.i32, base + S_OWNER, OWNER_WANTED);
+    return Atomics.load(this.i32, base + S_COUNT) > 0 && Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle);
   }
 
   /** True when slot `index` is reserved for `storeId` (the coordinator checks before filling it). */
@@ -211,7 +259,7 @@ export class SlotTable {
     const base = this.#slots + index * SLOT_WORDS;
     return (
       Atomics.load(this.i32, base + S_STATE) === SLOT_RESERVED &&
-      Atomics.load(this.i32, base + S_OWNER) === storeId &&
+      (Atomics.load(this.i32, base + S_OWNER) & OWNER_STORE_MASK) === storeId &&
       Atomics.load(this.i32, base + S_GEN) === generation
     );
   }

@@ -4,8 +4,9 @@
  *
  * The store's thread only. `ExternRef.new` does not wait for the coordinator: it queues the
  * value here and the queue is posted as one message at the next microtask, before any request
- * this store sends, or when it grows past `FLUSH_AT`. The coordinator answers a read of a value
- * that has not arrived yet by waiting for it, so batching never changes what a reader sees.
+ * this store sends, or when it grows past `FLUSH_AT`. The coordinator answers
+ * a read of a value that has not arrived yet by waiting for it, so batching never changes what a
+ * reader sees. A value whose object dies while queued is not posted at all (see `flush`).
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
@@ -41,7 +42,7 @@ export class Connection {
   readonly rpc: RpcClient<CoordinatorApi>;
   readonly #putHandles = new Uint32Array(FLUSH_AT);
   #putValues: unknown[] = [];
-  readonly #stillLive: (handle: number) => boolean;
+  readonly #beforePost: (handle: number) => boolean;
   #flushScheduled = false;
   #closed = false;
   /** The operation of a request posted by `begin` whose reply nobody has read yet. */
@@ -49,10 +50,10 @@ export class Connection {
   /** The reply of that request, once read (by `finish`, or by a `sync` that had to go first). */
   #early: { readonly op: SyncOp; readonly reply: ReplyMessage } | null = null;
 
-  /** `stillLive(handle)` says whether a queued value's object can still be reached (see `flush`). */
-  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts, stillLive: (handle: number) => boolean) {
+  /** `beforePost(handle)` says whether a queued value is still to be posted, just before it is (see `flush`). */
+  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts, beforePost: (handle: number) => boolean) {
     this.#i32 = i32;
-    this.#stillLive = stillLive;
+    this.#beforePost = beforePost;
     this.#mailbox = mailboxWord;
     this.#ports = ports;
     ports.control.unref();
@@ -84,13 +85,12 @@ export class Connection {
   }
 
   /**
-   * Posts queued values now, except those whose object died while queued: its count reached 0,
-   * which is terminal (I2), so no thread can ask for the value any more, and its slot reaches the
-   * coordinator through the release queue and is freed without it. A clone has no disposer to
-   * run (I3). A read that another thread sent before dropping the last count, still waiting at
-   * the coordinator, fails with ERR_INVALID_HANDLE when the slot is freed, as it could before if
-   * the collection came first. On the seed workload (a value per host call, dead within the
-   * call) this left almost nothing to post: posting was ~12% of the worker's time.
+   * Posts queued values now, except those whose object died while queued (`beforePost` says
+   * which): its count reached 0, which is terminal (I2), so no thread can ask for the value any
+   * more, and its slot is freed without it (by the coordinator, or recycled by this store). A
+   * clone has no disposer to run (I3). One that a request accepted while the object lived still
+   * waits for is posted, and the request is answered with it. In a CPU profile of the seed
+   * workload, posting was ~12% of the worker's time.
    */
   flush(): void {
     this.#flushScheduled = false;
@@ -101,7 +101,7 @@ export class Connection {
     let n = 0;
     for (let k = 0; k < values.length; k++) {
       const handle = handles[k]!;
-      if (!this.#stillLive(handle)) continue;
+      if (!this.#beforePost(handle)) continue;
       handles[n] = handle;
       values[n] = values[k];
       n++;

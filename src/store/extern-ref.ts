@@ -54,7 +54,7 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
   const e = entryFor(store, index, what);
-  const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e), store._region.createdWord);
+  const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e), store._region.createdWord, true);
   store._cache.set(handle, index, copy, 0);
   store._conn.post(handle, copy);
   return store._wrap(scoped, index, handle, e);
@@ -78,7 +78,8 @@ function construct(store: Store, factory: string, args: unknown[], scoped: boole
   };
   const finish = (tag: number): RootBase => {
     store._ensureOpen(what);
-    const handle = store._slots.publishLive(index, tag, store._region.wordOf(e), store._region.createdWord);
+    // Built in place on the coordinator, never posted: its disposer runs there, so never recycled here.
+    const handle = store._slots.publishLive(index, tag, store._region.wordOf(e), store._region.createdWord, false);
     return store._wrap(scoped, index, handle, e);
   };
   if (sync) {

@@ -83,7 +83,7 @@ export class Store {
     this._types = new TypeNames(i32, layout);
     this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
-    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) => this._slots.liveIndexOf(handle) >= 0);
+    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) => this.#beforePost(handle));
     this.#storeScope = Object.create(RootScope.prototype) as RootScope;
     Object.assign(this.#storeScope, { store: this, _roots: [], _ctx: undefined, _open: true });
   }
@@ -243,6 +243,19 @@ export class Store {
     return this.#batch[--this.#batchTop]!;
   }
 
+  /**
+   * Whether the queued value of `handle` is to be posted: false if its object is gone (count 0,
+   * so nothing can ask for it any more), unless a request accepted while it lived waits for it at
+   * the coordinator. A live one's slot is marked posted first, so that from then on only the
+   * coordinator, which will hold the value, frees it.
+   */
+  #beforePost(handle: number): boolean {
+    const index = this._slots.liveIndexOf(handle);
+    if (index < 0) return this._slots.isWanted(handle);
+    this._slots.markPosted(index);
+    return true;
+  }
+
   /** @internal Gives an unused reserved slot back to this store's batch. */
   _returnSlot(index: number): void {
     if (this.#batchTop === this.#batch.length) {
@@ -273,11 +286,16 @@ export class Store {
     return r;
   }
 
-  /** @internal Releases the count of entry `e` (slot `index`). */
+  /**
+   * @internal Releases the count of entry `e` (slot `index`). The last count of a value this
+   * store created and has not posted yet (a temporary, such as a host function's result that the
+   * guest dropped) recycles its slot here, into this store's batch, without the coordinator.
+   */
   _releaseEntry(index: number, e: number): void {
     if (this.closed) return; // the coordinator released this store's counts at close
-    this._slots.drop(index, this._region.wordOf(e));
-    this._region.free(e);
+    const region = this._region;
+    if (this._slots.dropOwn(index, region.wordOf(e), region.storeId, region.disposedWord)) this._returnSlot(index);
+    region.free(e);
   }
 
   /** @internal A new root (one more count) of the object `root` holds, in `scope` if given. */

@@ -28,7 +28,7 @@ describe('demo', () => {
     }
     expect(new Set(s.perWorker.map((w) => w.threadId)).size, 'two different threads').to.equal(2);
     expect(s.created).to.equal(s.perWorker.reduce((n, w) => n + w.created, 0));
-    expect(s.disposedByCollector).to.equal(s.created);
+    expect(s.disposedBeforeClose).to.equal(s.created);
     expect(s.disposedAtClose).to.equal(0);
     expect(s.collections).to.be.greaterThan(0);
     expect(s.everyValueDisposedExactlyOnce).to.equal(true);

@@ -68,7 +68,7 @@ function freshHeap(): { t: SlotTable; memory: WebAssembly.Memory; handle: number
   const t = new SlotTable(memory, layout);
   const entry = L.regionBase(layout, 1) + L.REGION_HEADER_WORDS;
   i32[t.word(SLOT, L.S_STATE)] = L.SLOT_RESERVED;
-  const handle = t.publishLive(SLOT, 0, entry, L.regionBase(layout, 1) + L.R_CREATED);
+  const handle = t.publishLive(SLOT, 0, entry, L.regionBase(layout, 1) + L.R_CREATED, false);
   return { t, memory, handle, entry };
 }
 

@@ -1,7 +1,9 @@
 /** Values: reads, mutation, calls, in-place construction, collection and close (I3, I8). */
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
-import { ExternRef, Heap, type Rooted } from '../../src';
+import { ExternRef, Heap, type ManuallyRooted, type Rooted } from '../../src';
+import { OWNER_WANTED, S_OWNER } from '../../src/shared/layout';
+import type { SlotTable } from '../../src/shared/slot-table';
 import { hostModule, rejectsCode, throwsCode } from '../helpers';
 
 describe('values, collection and close', () => {
@@ -34,6 +36,89 @@ describe('values, collection and close', () => {
     expect(entries.length).to.equal(256);
     expect(new Set(entries).size).to.equal(256);
     log.unroot();
+  });
+
+  describe('temporaries recycled by their own store', () => {
+    /** The raw handle without `toRaw`, which would post the value first (and so stop the recycling). */
+    const rawOf = (r: Rooted | ManuallyRooted): number => (r as unknown as { _handle: number })._handle;
+
+    it('a value dropped before its store posted it is disposed at once, without a collection, and its handle never validates again (I1)', async () => {
+      const store = heap.store;
+      const before = heap.stats();
+      let old = 0;
+      store.scope(() => {
+        old = rawOf(ExternRef.new(store, { secret: 'first' }));
+        for (let i = 0; i < 99; i++) ExternRef.new(store, { i });
+      });
+      const mid = heap.stats();
+      expect(mid.disposed - before.disposed, 'disposed by the store, before any gc()').to.equal(100);
+      expect(mid.live).to.equal(before.live);
+      const next = ExternRef.newManuallyRooted(store, { secret: 'second' });
+      const slots = (store as unknown as { _slots: SlotTable })._slots;
+      expect(slots.indexOf(rawOf(next)), 'the slot is reused at once').to.equal(slots.indexOf(old));
+      expect(rawOf(next)).to.not.equal(old);
+      throwsCode(() => ExternRef.fromRaw(store, old), 'ERR_INVALID_HANDLE');
+      expect(await next.data()).to.deep.equal({ secret: 'second' });
+      const report = await heap.gc();
+      expect(report.freed, 'nothing was left for the collector').to.equal(0);
+      next.unroot();
+      await heap.gc();
+      const after = heap.stats();
+      expect(after.created - before.created).to.equal(101);
+      expect(after.disposed - before.disposed).to.equal(101);
+    });
+
+    it('a read waiting at the coordinator for an unposted value stops its store recycling it: the read is answered with that value, never hangs, never sees the next object (I1, I8)', async () => {
+      const a = heap.store;
+      const b = heap.createStore();
+      const first = ExternRef.newManuallyRooted(a, { secret: 'first' }); // queued in a, not posted
+      const h = rawOf(first);
+      const other = ExternRef.fromRawManuallyRooted(b, h)!;
+      const read = other.data(); // b's request; a's queue is not posted by it
+      // Wait (synchronously, so a cannot post) until the coordinator has parked the read.
+      const slots = (a as unknown as { _slots: SlotTable })._slots;
+      const ownerWord = slots.word(slots.indexOf(h), S_OWNER);
+      const deadline = Date.now() + 5000;
+      while ((Atomics.load(slots.i32, ownerWord) & OWNER_WANTED) === 0 && Date.now() < deadline);
+      expect(Atomics.load(slots.i32, ownerWord) & OWNER_WANTED, 'the coordinator marked the slot wanted').to.not.equal(0);
+      other.unroot();
+      first.unroot(); // the last count: the slot goes to the coordinator, not back to a's batch
+      const next = ExternRef.newManuallyRooted(a, { secret: 'second' });
+      expect(slots.indexOf(rawOf(next))).to.not.equal(slots.indexOf(h));
+      // The read was accepted while the object lived: its dead value is still posted for it.
+      // (In debug mode a timed collection may free the slot first: then the read fails.)
+      const outcome = await read.then(
+        (v) => v,
+        (err: { code?: string }) => err.code,
+      );
+      if (process.env.SHAREDREF_DEBUG === undefined) expect(outcome).to.deep.equal({ secret: 'first' });
+      else expect(outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first', JSON.stringify(outcome)).to.equal(true);
+      await heap.gc();
+      throwsCode(() => ExternRef.fromRaw(b, h), 'ERR_INVALID_HANDLE');
+      next.unroot();
+      b.close();
+    });
+
+    it('a read that reaches the coordinator after its object was recycled fails, and does not see the slot\'s next object (I1)', async () => {
+      const a = heap.store;
+      const b = heap.createStore();
+      for (let round = 0; round < 20; round++) {
+        const first = ExternRef.newManuallyRooted(a, { secret: 'first' });
+        const other = ExternRef.fromRawManuallyRooted(b, rawOf(first))!;
+        const read = other.data();
+        other.unroot();
+        first.unroot(); // most likely before the coordinator sees the read: recycled by a
+        const next = ExternRef.newManuallyRooted(a, { secret: 'second' });
+        const outcome = await read.then(
+          (v) => v,
+          (err: { code?: string }) => err.code,
+        );
+        // Either the read was served while the object lived, or it fails: never the next object.
+        expect(outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first', JSON.stringify(outcome)).to.equal(true);
+        next.unroot();
+      }
+      b.close();
+    });
   });
 
   it('a value that cannot be cloned is ERR_NOT_CLONEABLE and leaks no slot', async () => {

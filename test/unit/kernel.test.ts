@@ -19,7 +19,7 @@ function table(capacity: number): SlotTable {
 /** Makes slot `index` LIVE with one count recorded at word `entry`, as a store's `new` does. */
 function publish(t: SlotTable, index: number, entry: number): number {
   t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
-  return t.publishLive(index, 7, entry, L.regionBase(t.layout, 1) + L.R_CREATED);
+  return t.publishLive(index, 7, entry, L.regionBase(t.layout, 1) + L.R_CREATED, false);
 }
 
 describe('count kernel', () => {
@@ -114,6 +114,74 @@ describe('count kernel', () => {
     t.drop(3, entry);
     t.i32[t.word(3, L.S_STATE)] = L.SLOT_FREE; // as if it had been collected already
     expect(() => t.popReleased()).to.throw(/released slot 3 is not dying/);
+  });
+
+  describe('a store recycling its own unposted slot (drop_own)', () => {
+    const STORE = 1;
+    /** Slot `index` published by store 1 as `new` does (owner set at grant, value not posted yet). */
+    function fresh(t: SlotTable, index: number, entry: number): number {
+      t.i32[t.word(index, L.S_OWNER)] = STORE;
+      t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
+      return t.publishLive(index, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED, true);
+    }
+    const disposedWord = (t: SlotTable): number => L.regionBase(t.layout, STORE) + L.R_DISPOSED;
+
+    it('the last count of a value never posted: RESERVED again for the store, new generation, counted disposed, nothing queued', () => {
+      const t = table(8);
+      const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+      const h = fresh(t, 2, entry);
+      expect(t.i32[t.word(2, L.S_OWNER)]).to.equal(STORE | L.OWNER_UNPOSTED);
+      t.cloneHeld(2, entry + 1, h);
+      expect(t.dropOwn(2, entry + 1, STORE, disposedWord(t)), 'not the last count').to.equal(false);
+      expect(t.count(2)).to.equal(1);
+      expect(t.dropOwn(2, entry, STORE, disposedWord(t))).to.equal(true);
+      expect([t.state(2), t.generation(2), t.count(2), t.tag(2), t.i32[t.word(2, L.S_OWNER)], t.i32[entry]]).to.deep.equal([L.SLOT_RESERVED, 2, 0, 0, STORE, 0]);
+      expect(t.i32[disposedWord(t)]).to.equal(1);
+      expect(t.pendingReleases()).to.equal(0);
+      expect(t.check(h), 'the old handle (I1)').to.equal(NO_SLOT);
+      expect(t.tryCloneRaw(h, entry + 2)).to.equal(NO_SLOT);
+      expect(t.isReservedFor(2, 2, STORE)).to.equal(true);
+      const next = t.publishLive(2, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED, true);
+      expect(next).to.equal(encodeHandle(t.codec, 2, 2));
+      expect(t.check(h), 'the old handle, once the slot holds the next object').to.equal(NO_SLOT);
+    });
+
+    it('a posted value, a value a request waits for, another store\'s value, and the last generation go to the coordinator as before', () => {
+      const t = table(8);
+      const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+      const posted = fresh(t, 1, entry);
+      t.markPosted(1);
+      expect(t.i32[t.word(1, L.S_OWNER)]).to.equal(STORE);
+      expect(t.dropOwn(1, entry, STORE, disposedWord(t))).to.equal(false);
+      expect([t.state(1), t.pendingReleases()]).to.deep.equal([L.SLOT_DYING, 1]);
+      expect(t.check(posted)).to.equal(NO_SLOT);
+
+      const wanted = fresh(t, 3, entry);
+      expect(t.markWanted(3, wanted), 'count 1: the request may wait').to.equal(true);
+      expect(t.dropOwn(3, entry, STORE, disposedWord(t))).to.equal(false);
+      expect([t.state(3), t.pendingReleases()]).to.deep.equal([L.SLOT_DYING, 2]);
+      expect(t.markWanted(3, wanted), 'count 0: the request fails at once').to.equal(false);
+
+      fresh(t, 4, entry);
+      expect(t.dropOwn(4, entry, STORE + 1, disposedWord(t)), 'dropped by store 2').to.equal(false);
+      expect([t.state(4), t.pendingReleases()]).to.deep.equal([L.SLOT_DYING, 3]);
+
+      t.i32[t.word(5, L.S_GEN)] = t.codec.maxGeneration;
+      fresh(t, 5, entry);
+      expect(t.dropOwn(5, entry, STORE, disposedWord(t)), 'its generation would wrap').to.equal(false);
+      expect([t.state(5), t.generation(5), t.pendingReleases()]).to.deep.equal([L.SLOT_DYING, t.codec.maxGeneration, 4]);
+      expect(t.i32[disposedWord(t)]).to.equal(0);
+    });
+
+    it('a decrement below zero is refused and the count restored (I6)', () => {
+      const t = table(8);
+      const entry = t.layout.regions + L.REGION_HEADER_WORDS;
+      fresh(t, 6, entry);
+      t.markPosted(6);
+      t.dropOwn(6, entry, STORE, disposedWord(t));
+      expect(() => t.dropOwn(6, entry, STORE, disposedWord(t))).to.throw(/went below zero/);
+      expect(t.count(6)).to.equal(0);
+    });
   });
 
   it('a decrement below zero is refused and the count restored (I6)', () => {
