@@ -4,7 +4,7 @@
  *
  * The store's thread only. `ExternRef.new` does not wait for the coordinator: it queues the
  * value here and the queue is posted as one message at the next microtask, before any request
- * this store sends, or when it grows past `FLUSH_AT`. The coordinator answers
+ * this store sends (but a slot grant), or when it grows past `FLUSH_AT`. The coordinator answers
  * a read of a value that has not arrived yet by waiting for it, so batching never changes what a
  * reader sees. A value whose object dies while queued is not posted at all (see `flush`).
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
@@ -16,8 +16,14 @@ import { RpcClient } from '../rpc/endpoint';
 import { isHeapClosed } from '../shared/header';
 import { mailboxArm, mailboxWait } from '../shared/mailbox';
 
-/** Values queued before a flush is forced. */
-const FLUSH_AT = 256;
+/**
+ * Values queued before a flush is forced. Large enough that the temporaries of one Wasm call
+ * (host-function results the guest drops before the call returns) usually die unposted, and
+ * are then recycled by their store without the coordinator (the seed workload makes 4002 per
+ * call); small enough to bound what a reader on another thread can wait for while this thread
+ * runs a long synchronous call. It was 256.
+ */
+const FLUSH_AT = 4096;
 
 type AnyFn = (...args: never[]) => unknown;
 type Result<K extends SyncOp> = CoordinatorApi[K] extends AnyFn ? Awaited<ReturnType<CoordinatorApi[K]>> : never;
@@ -134,7 +140,10 @@ export class Connection {
       if (this.#early !== null) throw new GenericSharedRefError(ErrorCode.INTERNAL, `${op}: two requests left pending`);
       this.#early = this.#await(this.#pendingOp);
     }
-    flushThread();
+    // Queued values go first, so that the coordinator sees them before this request, and so
+    // that nobody waits on them while this thread is blocked. Not for a slot grant, which reads
+    // no value and whose wait is short: its values may then still die unposted.
+    if (op !== 'grant') flushThread();
     mailboxArm(this.#i32, this.#mailbox);
     this.#send({ t: 'sync', op, args: args as unknown[] });
     this.#pendingOp = op;
