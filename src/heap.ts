@@ -190,14 +190,15 @@ export class Heap implements AsyncDisposable {
   }
 
   /**
-   * @internal For the benchmark harness: a port on which the coordinator's thread answers a bare
-   * comlink API, `{ read(x) { return x } }`, with none of sharedref in between. `data()` is
-   * measured against a call to this same thread, because which core a thread runs on moved a bare
-   * call to one thread or another by 2–3× here (the A/A control rows). Close the port when done.
+   * @internal For the benchmark harness: a port on which the coordinator's thread answers with
+   * none of sharedref in between: `'comlink'`, the bare comlink API `{ read(x) { return x } }`;
+   * `'ping'`, every message posted straight back. `data()` and a first `dataSync()` are measured
+   * against a round trip to this same thread, because which core a thread runs on moved a bare
+   * round trip to one thread or another by 2–3× here (the A/A control rows). Close the port when done.
    */
-  _echoPort(): MessagePort {
+  _echoPort(kind: 'comlink' | 'ping'): MessagePort {
     const { port1, port2 } = new MessageChannel();
-    this.#port.postMessage({ t: 'echo', port: port2 } satisfies HeapMessage, [port2]);
+    this.#port.postMessage({ t: 'echo', kind, port: port2 } satisfies HeapMessage, [port2]);
     return port1;
   }
 

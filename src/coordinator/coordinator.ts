@@ -107,7 +107,7 @@ export class Coordinator {
   /** Handles a message on the heap port (from the creating thread). */
   onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
     if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
-    else if (msg.t === 'echo') exposeEcho(msg.port);
+    else if (msg.t === 'echo') exposeEcho(msg.kind, msg.port);
     else if (msg.t === 'shutdown') void this.shutdown().then(reply);
   }
 
