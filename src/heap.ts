@@ -49,7 +49,7 @@ export interface HeapStats {
   readonly reserved: number;
   /** Objects created since the heap started. */
   readonly created: number;
-  /** Objects disposed since the heap started. */
+  /** Objects disposed since the heap started: by collections, at close, and by stores recycling values they never posted. */
   readonly disposed: number;
   /** Collections run. */
   readonly collections: number;

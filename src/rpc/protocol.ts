@@ -17,7 +17,10 @@ import type { ResolvedHeapOptions } from '../options';
 
 /** What `heap.gc()` reports. */
 export interface GcReport {
-  /** Objects disposed and freed by this collection. */
+  /**
+   * Objects disposed and freed by this collection. Not those recycled by their own store (a value
+   * dropped before its store posted it never reaches the collector; `stats().disposed` counts it).
+   */
   readonly freed: number;
   /** Objects still holding a slot after it. */
   readonly live: number;

@@ -47,7 +47,6 @@ export class RootRegion {
   #free: Int32Array;
   #freeTop = 0;
   #highWater = 0;
-  #used = 0;
 
   constructor(i32: Int32Array, layout: Layout, storeId: number) {
     this.storeId = storeId;
@@ -58,36 +57,37 @@ export class RootRegion {
     this.#free = new Int32Array(Math.min(layout.rootsPerStore, 1024));
   }
 
-  /** Entries in use now. */
+  /** Entries in use now: every entry ever handed out, less the free ones (no counter to keep on the hot path). */
   get used(): number {
-    return this.#used;
+    return this.#highWater - this.#freeTop;
   }
 
   /** A free entry index, or REGION_FULL. The entry stays empty until a `SlotTable` call fills it. */
   alloc(): number {
-    let e: number;
-    if (this.#freeTop > 0) {
-      e = this.#free[--this.#freeTop]!;
-    } else if (this.#highWater < this.#limit) {
-      e = this.#highWater++;
-      // Published before the entry can be filled, so a drain after death scans far enough.
-      this.#i32[this.#base + R_HIGH_WATER] = this.#highWater;
-    } else {
-      return REGION_FULL;
-    }
-    this.#used++;
+    // On the path of every root: the reuse of a freed entry is kept small enough to inline (see
+    // roots.ts `unrooted`), the first use of a new entry is a call.
+    if (this.#freeTop > 0) return this.#free[--this.#freeTop]!;
+    return this.#allocNew();
+  }
+
+  #allocNew(): number {
+    if (this.#highWater >= this.#limit) return REGION_FULL;
+    const e = this.#highWater++;
+    // Published before the entry can be filled, so a drain after death scans far enough.
+    this.#i32[this.#base + R_HIGH_WATER] = this.#highWater;
     return e;
   }
 
   /** Returns entry `e` (already cleared by `SlotTable.drop`) to the free stack. */
   free(e: number): void {
-    this.#used--;
-    if (this.#freeTop === this.#free.length) {
-      const bigger = new Int32Array(Math.min(this.#free.length * 2, this.#limit));
-      bigger.set(this.#free);
-      this.#free = bigger;
-    }
+    if (this.#freeTop === this.#free.length) this.#grow();
     this.#free[this.#freeTop++] = e;
+  }
+
+  #grow(): void {
+    const bigger = new Int32Array(Math.min(this.#free.length * 2, this.#limit));
+    bigger.set(this.#free);
+    this.#free = bigger;
   }
 
   /** Word offset of entry `e`. */

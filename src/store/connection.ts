@@ -75,8 +75,12 @@ export class Connection {
 
   /** Throws ERR_HEAP_CLOSED / ERR_STORE_CLOSED if this link can no longer be used. */
   ensureOpen(what: string): void {
+    if (isHeapClosed(this.#i32) || this.#closed) this.#refuse(what); // before every root operation: kept small (see roots.ts `unrooted`)
+  }
+
+  #refuse(what: string): never {
     if (isHeapClosed(this.#i32)) throw new HeapClosedError(what);
-    if (this.#closed) throw new StoreClosedError(what);
+    throw new StoreClosedError(what);
   }
 
   /** Queues the value of the new object `handle` for the coordinator (no round trip). */

@@ -20,7 +20,11 @@ export interface PendingConstruction {
 }
 
 function assertStore(store: unknown, what: string): asserts store is Store {
-  if (!(store instanceof Store)) throw new TypeError(`${what}: expected a Store, received ${describe(store)}`);
+  if (!(store instanceof Store)) notAStore(store, what); // out of line: see roots.ts `unrooted`
+}
+
+function notAStore(store: unknown, what: string): never {
+  throw new TypeError(`${what}: expected a Store, received ${describe(store)}`);
 }
 
 /** A copy of `value` that will travel to the coordinator, or ERR_NOT_CLONEABLE. */

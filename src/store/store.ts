@@ -57,6 +57,8 @@ export class Store {
   /** @internal */ readonly _conn: Connection;
   /** @internal */ readonly _options: ResolvedHeapOptions;
   readonly #i32: Int32Array;
+  /** Word offset of this store's `R_DISPOSED` (for `_releaseEntry`). */
+  readonly #disposedWord: number;
   /** Reserved slots not used yet: `#batch[0 .. #batchTop)`, the next one on top. */
   #batch: Int32Array = NO_SLOTS;
   #batchTop = 0;
@@ -80,6 +82,7 @@ export class Store {
     this._options = link.options;
     this._slots = new SlotTable(link.memory, layout);
     this._region = new RootRegion(i32, layout, link.storeId);
+    this.#disposedWord = this._region.disposedWord;
     this._types = new TypeNames(i32, layout);
     this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
@@ -269,18 +272,20 @@ export class Store {
   /** @internal A free root entry, or throws ERR_ROOT_LIMIT. */
   _allocEntry(what: string): number {
     const e = this._region.alloc();
-    if (e === REGION_FULL) {
-      throw new GenericSharedRefError(
-        ErrorCode.ROOT_LIMIT,
-        `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`,
-      );
-    }
+    if (e === REGION_FULL) this.#rootLimit(what); // its throw out of line: see roots.ts `unrooted`
     return e;
+  }
+
+  #rootLimit(what: string): never {
+    throw new GenericSharedRefError(ErrorCode.ROOT_LIMIT, `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`);
   }
 
   /** @internal Wraps a count already recorded in entry `e` as a root of this store (in `scope`, or the current one). */
   _wrap(scoped: boolean, index: number, handle: number, e: number, scope?: RootScope): RootBase {
-    if (!scoped) return new ManuallyRooted(this, index, handle, e);
+    return scoped ? this.#scoped(index, handle, e, scope) : new ManuallyRooted(this, index, handle, e);
+  }
+
+  #scoped(index: number, handle: number, e: number, scope: RootScope | undefined): Rooted {
     const r = new Rooted(this, index, handle, e);
     (scope ?? this.#current())._roots.push(r);
     return r;
@@ -294,13 +299,20 @@ export class Store {
   _releaseEntry(index: number, e: number): void {
     if (this.closed) return; // the coordinator released this store's counts at close
     const region = this._region;
-    if (this._slots.dropOwn(index, region.wordOf(e), region.storeId, region.disposedWord)) this._returnSlot(index);
+    if (this._slots.dropOwn(index, region.wordOf(e), region.storeId, this.#disposedWord)) this._returnSlot(index);
     region.free(e);
+  }
+
+  /** @internal `_cloneRoot` for a manual root (`ManuallyRooted#clone`), small enough to inline whole with the unroot after it. */
+  _cloneManual(root: ManuallyRooted): ManuallyRooted {
+    const e = this._allocEntry('clone');
+    this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
+    return new ManuallyRooted(this, root._index, root._handle, e);
   }
 
   /** @internal A new root (one more count) of the object `root` holds, in `scope` if given. */
   _cloneRoot(root: RootBase, scoped: boolean, scope?: RootScope): RootBase {
-    this._hold(root);
+    if (root._entry === BORROWED) this._hold(root);
     const e = this._allocEntry('clone');
     this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
     return this._wrap(scoped, root._index, root._handle, e, scope);
@@ -336,11 +348,14 @@ export class Store {
   _rootFromRaw(raw: number, scoped: boolean, scope?: RootScope): RootBase {
     const e = this._allocEntry('fromRaw');
     const index = this._slots.tryCloneRaw(raw, this._region.wordOf(e));
-    if (index < 0) {
-      this._region.free(e);
-      throw new InvalidHandleError(raw);
-    }
-    return this._wrap(scoped, index, raw >>> 0, e, scope);
+    if (index < 0) this.#refuseRaw(raw, e);
+    // `_wrap` spelled out: this path is inlined whole into a caller's loop only while it is small.
+    return scoped ? this.#scoped(index, raw >>> 0, e, scope) : new ManuallyRooted(this, index, raw >>> 0, e);
+  }
+
+  #refuseRaw(raw: number, e: number): never {
+    this._region.free(e);
+    throw new InvalidHandleError(raw);
   }
 
   /** @internal Adopts a transferred count as a root of this store, or null if it was lost. */
