@@ -203,12 +203,12 @@ export class Coordinator {
     return index;
   }
 
-  /** The value of slot `index` as data; a value built in place is not data (use `call`). */
   /**
    * Resolves when slot `index` has its value (null: it has). A request that has to wait first
-   * marks the slot WANTED, so that its creating store can no longer recycle it unposted; the slot
-   * is then freed here, which fails the request (I8), and never reused under it (I1). If the
-   * object died before the mark landed, the request fails now.
+   * marks the slot WANTED, so that its creating store can no longer recycle it unposted: the store
+   * posts the value even if the object dies meanwhile, and the slot is freed only here, where a
+   * wait still open is failed (I8); it is never reused under the request (I1). If the object died
+   * before the mark landed, the request fails now.
    */
   #whenPresent(index: number, handle: number): Promise<void> | null {
     if (!this.#values.has(index) && !this.#table.markWanted(index, handle)) {
@@ -228,6 +228,7 @@ export class Coordinator {
     }
   }
 
+  /** The value of slot `index` as data; a value built in place is not data (use `call`). */
   #dataOf(index: number, what: string): unknown {
     if (this.#values.isInPlace(index)) {
       const type = typeNameOf(this.#values.get(index));

@@ -53,7 +53,7 @@ export const H_STATE = 6;
  * attached now are in their own regions' `R_CREATED`.
  */
 export const H_CREATED = 8;
-/** Values ever disposed. The coordinator adds (Atomics.add). */
+/** Values disposed by the coordinator, and by stores that are gone (their `R_DISPOSED`, folded in). The coordinator adds (Atomics.add); stats add every region's `R_DISPOSED`. */
 export const H_DISPOSED = 9;
 /** Collections run. The coordinator adds. */
 export const H_COLLECTIONS = 10;

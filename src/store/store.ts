@@ -62,7 +62,7 @@ export class Store {
   /** Reserved slots not used yet: `#batch[0 .. #batchTop)`, the next one on top. */
   #batch: Int32Array = NO_SLOTS;
   #batchTop = 0;
-  /** Batch length at which the next batch is requested (half of the batch as granted). */
+  /** Batch top at which the next batch is requested: three quarters of the batch as granted (see `_takeSlot`). */
   #prefetchAt = 0;
   readonly #storeScope: RootScope;
   readonly #stack: RootScope[] = [];
