@@ -17,7 +17,9 @@ describe('roots and raw handles', () => {
       await ExternRef.newWith(heap.store, 'tracked', 101);
     });
     const log = await ExternRef.newWith(heap.store, 'disposalLog');
-    expect(await log.call('entries')).to.deep.equal([]);
+    // Not before a collection; in debug mode the coordinator also collects every 20 ms, so one
+    // may already have run (seen once in CI on a loaded machine).
+    if (!heap.options.debug) expect(await log.call('entries')).to.deep.equal([]);
     await heap.gc();
     await heap.gc();
     expect(await log.call('entries')).to.deep.equal([101]);
