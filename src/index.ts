@@ -34,3 +34,7 @@ export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export { ExternRefObject } from './wasm/abi';
 export type { Signature, ValType } from './wasm/abi';
+
+// Plain values instead of TypeScript's re-export getters, for speed (see plain-exports.ts).
+import { plainExports } from './plain-exports';
+module.exports = plainExports(exports);

@@ -25,3 +25,7 @@ export { Module } from './wasm/module';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export type { Signature, ValType } from './wasm/abi';
+
+// Plain values instead of TypeScript's re-export getters, for speed (see plain-exports.ts).
+import { plainExports } from './plain-exports';
+module.exports = plainExports(exports);
