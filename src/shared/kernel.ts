@@ -130,12 +130,13 @@ export function kernelWat(): string {
   // a terminate() could land in the middle of an operation.
   const slot = (i: string): string => `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
   // Gives back one count of slot $i (base address $b), leaving the count before in $before; if
-  // that was the last, marks the slot DYING, claims a release-queue position and fills it. A
-  // decrement from 0 or below is a bug: it is undone, and the caller reports it.
-  const dropCount = `
+  // that was the last, runs `onLast` (which may return), then marks the slot DYING, claims a
+  // release-queue position and fills it. A decrement from 0 or below is a bug: it is undone, and
+  // the caller reports it.
+  const dropCountThen = (onLast: string): string => `
     (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
     (if (i32.eq (local.get $before) (i32.const 1))
-      (then
+      (then${onLast}
         (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
         (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
         (i32.atomic.store
@@ -143,6 +144,27 @@ export function kernelWat(): string {
           (i32.add (local.get $i) (i32.const 1)))))
     (if (i32.le_s (local.get $before) (i32.const 0))
       (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))`;
+  const dropCount = dropCountThen('');
+  // drop_own's `onLast`: the store `$owner` takes the slot back itself (see `Kernel.drop_own`).
+  const recycleOwn = `
+        (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
+        ;; Recycle only below the last generation (else the coordinator retires the slot), and
+        ;; only from exactly owner|UNPOSTED: a WANTED bit set by the coordinator fails this.
+        (if (i32.le_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
+          (then
+            (if (i32.eq
+                  (i32.atomic.rmw.cmpxchg offset=${OWNER} (local.get $b)
+                    (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})) (local.get $owner))
+                  (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})))
+              (then
+                ;; The generation before the state: a reader that sees RESERVED sees the new one.
+                (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
+                (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+                (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
+                (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
+                ;; Disposed after the state: live (created - disposed) over-counts for a moment.
+                (i32.atomic.store (local.get $disposed) (i32.add (i32.atomic.load (local.get $disposed)) (i32.const 1)))
+                (return (i32.const ${RECYCLED}))))))`;
   // The slot of handle $h into $i (base address $b) if its index is in range and its generation
   // current; otherwise the function returns -1.
   const resolve = `
@@ -182,35 +204,7 @@ export function kernelWat(): string {
   (func (export "drop_own") (param $i i32) (param $entry i32) (param $owner i32) (param $disposed i32) (result i32)
     (local $b i32) (local $before i32) (local $pos i32) (local $gen i32)
     (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
-    (local.set $b ${slot('$i')})
-    (local.set $before (i32.atomic.rmw.sub offset=${COUNT} (local.get $b) (i32.const 1)))
-    (if (i32.eq (local.get $before) (i32.const 1))
-      (then
-        (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
-        ;; Recycle only below the last generation (else the coordinator retires the slot), and
-        ;; only from exactly owner|UNPOSTED: a WANTED bit set by the coordinator fails this.
-        (if (i32.le_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
-          (then
-            (if (i32.eq
-                  (i32.atomic.rmw.cmpxchg offset=${OWNER} (local.get $b)
-                    (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})) (local.get $owner))
-                  (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})))
-              (then
-                ;; The generation before the state: a reader that sees RESERVED sees the new one.
-                (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
-                (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
-                (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
-                (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
-                ;; Disposed after the state: live (created - disposed) over-counts for a moment.
-                (i32.atomic.store (local.get $disposed) (i32.add (i32.atomic.load (local.get $disposed)) (i32.const 1)))
-                (return (i32.const ${RECYCLED}))))))
-        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_DYING}))
-        (local.set $pos (i32.atomic.rmw.add (i32.const ${H_RQ_TAIL * 4}) (i32.const 1)))
-        (i32.atomic.store
-          (i32.add (global.get $rq) (i32.shl (i32.and (local.get $pos) (global.get $rqMask)) (i32.const 2)))
-          (i32.add (local.get $i) (i32.const 1)))))
-    (if (i32.le_s (local.get $before) (i32.const 0))
-      (then (drop (i32.atomic.rmw.add offset=${COUNT} (local.get $b) (i32.const 1)))))
+    (local.set $b ${slot('$i')})${dropCountThen(recycleOwn)}
     (local.get $before))
   (func (export "release_transfer") (param $stateAt i32) (param $inFlight i32) (param $free i32) (param $i i32) (result i32)
     (local $b i32) (local $before i32) (local $pos i32)
