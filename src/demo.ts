@@ -73,13 +73,21 @@ export interface DemoSummary {
   readonly roundsPerSecond: number;
   /** Host strings created per second, over all workers. */
   readonly createdPerSecond: number;
+  /** Values the heap created (its `created` counter at the end). */
   readonly created: number;
+  /** Values disposed before `heap.close()`: by the collector, or recycled unposted by their store. */
   readonly disposedBeforeClose: number;
+  /** Values `heap.close()` still had to dispose (0 when every root was released). */
   readonly disposedAtClose: number;
+  /** The most live objects seen, sampled every 100 ms after a collection. */
   readonly peakLive: number;
+  /** Collections the coordinator ran. */
   readonly collections: number;
+  /** Median collection pause, in milliseconds. */
   readonly pauseP50Ms: number;
+  /** 99th-percentile collection pause, in milliseconds. */
   readonly pauseP99Ms: number;
+  /** What each worker did. */
   readonly perWorker: readonly WorkerReport[];
   /** Every value created was disposed before close (by the collector, or recycled unposted by its store), and none is left: see `runDemo`. */
   readonly everyValueDisposedExactlyOnce: boolean;
