@@ -237,14 +237,14 @@ export class Coordinator {
     return this.#values.get(index);
   }
 
-  #read(handle: number): { value: unknown; version: number } | Promise<{ value: unknown; version: number }> {
+  #read(handle: number): unknown {
     const index = this.#live(handle);
     const wait = this.#whenPresent(index, handle);
-    const answer = (): { value: unknown; version: number } => {
+    if (wait === null) return this.#dataOf(index, 'data');
+    return wait.then(() => {
       this.#stillPresent(index, handle);
-      return { value: this.#dataOf(index, 'data'), version: this.#table.version(index) };
-    };
-    return wait === null ? answer() : wait.then(answer);
+      return this.#dataOf(index, 'data');
+    });
   }
 
   async #acquire(handle: number, storeId: number): Promise<{ lease: number; value: unknown; version: number }> {

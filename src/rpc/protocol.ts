@@ -28,7 +28,7 @@ export interface GcReport {
   readonly pauseMs: number;
 }
 
-/** A value read from the coordinator, with the version it had. */
+/** A value from the coordinator, with the version it had (a `dataMut` lease's grant). */
 export interface VersionedValue {
   readonly value: unknown;
   readonly version: number;
@@ -41,7 +41,11 @@ export interface LeaseGrant extends VersionedValue {
 
 /** The coordinator's API, per store. Asynchronous over comlink; the same names run synchronously over the mailbox. */
 export interface CoordinatorApi {
-  read(handle: number): VersionedValue | Promise<VersionedValue>;
+  /**
+   * The value of `handle`, without its version: the reader reads the version from shared memory
+   * before it asks (see `RootBase#data`), which keeps the reply as small as the value.
+   */
+  read(handle: number): unknown;
   acquire(handle: number): Promise<LeaseGrant>;
   commit(lease: number, value: unknown): number;
   abandon(lease: number): void;

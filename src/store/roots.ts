@@ -15,7 +15,6 @@
  * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
  */
 import { CrossStoreError, InvalidHandleError, NotCloneableError, UnrootedError } from '../errors';
-import type { VersionedValue } from '../rpc/protocol';
 import { MISS } from './value-cache';
 import type { Store } from './store';
 
@@ -138,18 +137,29 @@ export abstract class RootBase {
     } catch (err) {
       return Promise.reject(err);
     }
-    const hit = this._store._cached(this._handle, this._index);
-    if (hit !== MISS) return Promise.resolve(hit);
+    // The version is read before the request goes out, so the reply need not carry it: the
+    // value the coordinator answers with is at least as new as this version (it bumps a version
+    // only after the new value is in place), so the cache may hold a newer value under an older
+    // version, which costs one more read later, and never an older one.
+    const s = this._store;
     const handle = this._handle;
-    return this._store._conn.call('read', handle).then((r) => this._store._remember(handle, r));
+    const index = this._index;
+    const version = s._slots.version(index);
+    const hit = s._cache.get(handle, index, version);
+    if (hit !== MISS) return Promise.resolve(hit);
+    return s._conn.call('read', handle).then((value) => s._remember(handle, index, value, version));
   }
 
   /** Like `data()`, but blocks this thread until the coordinator answers (no wait if cached). */
   dataSync(store?: Store): unknown {
     this._check('dataSync', store);
-    const hit = this._store._cached(this._handle, this._index);
+    const s = this._store;
+    const handle = this._handle;
+    const index = this._index;
+    const version = s._slots.version(index); // before the request: see `data`
+    const hit = s._cache.get(handle, index, version);
     if (hit !== MISS) return hit;
-    return this._store._remember(this._handle, this._store._conn.sync('read', this._handle));
+    return s._remember(handle, index, s._conn.sync('read', handle), version);
   }
 
   /**
@@ -402,6 +412,3 @@ export class RootScope implements Disposable {
     this.close();
   }
 }
-
-/** The result type of reading through the coordinator (re-exported for users of `data`). */
-export type { VersionedValue };

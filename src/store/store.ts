@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, InvalidHandleError, StoreClosedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
-import type { GcReport, StorePorts, VersionedValue } from '../rpc/protocol';
+import type { GcReport, StorePorts } from '../rpc/protocol';
 import { isHeapClosed } from '../shared/header';
 import { layoutOf } from '../shared/layout';
 import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
@@ -24,7 +24,7 @@ import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
 import { Connection } from './connection';
 import { BORROWED, BorrowedRoot, ManuallyRooted, type RootBase, RootScope, Rooted } from './roots';
-import { MISS, ValueCache } from './value-cache';
+import { ValueCache } from './value-cache';
 
 /** Everything a thread needs to attach a store to a heap. Cloneable, once (it carries ports). */
 export interface StoreLink {
@@ -397,14 +397,12 @@ export class Store {
 
   // ---- cache ----------------------------------------------------------------------------------
 
-  /** @internal The cached value of `handle` (slot `index`) if it is still current, else MISS. */
-  _cached(handle: number, index: number): unknown {
-    return this._cache.get(handle, index, this._slots.version(index));
-  }
-
-  /** @internal Caches a value read from the coordinator and returns it. */
-  _remember(handle: number, r: VersionedValue): unknown {
-    this._cache.set(handle, this._slots.indexOf(handle), r.value, r.version);
-    return r.value;
+  /**
+   * @internal Caches `value`, read from the coordinator for `handle` (slot `index`) after this
+   * thread saw the slot's version at `version`, and returns it.
+   */
+  _remember(handle: number, index: number, value: unknown, version: number): unknown {
+    this._cache.set(handle, index, value, version);
+    return value;
   }
 }

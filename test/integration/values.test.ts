@@ -218,6 +218,24 @@ describe('values, collection and close', () => {
     other.close();
   });
 
+  it('a read answered before a mutation commits leaves no stale value in the cache (the reader takes the version before it asks)', async () => {
+    const other = heap.createStore();
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, { n: 0 });
+      const r2 = ExternRef.fromRaw(other, r.toRaw())!;
+      const bump = (): unknown => r2.dataMutSync((v: { n: number }) => ({ n: v.n + 1 }));
+      for (let n = 2; n <= 40; n += 2) {
+        bump(); // r's cached copy is out of date, so the read below goes to the coordinator
+        const pending = r.data(); // its request is posted now
+        bump(); // and this commits while the answer travels
+        expect(((await pending) as { n: number }).n).to.be.oneOf([n - 1, n]);
+        expect(r.dataSync()).to.deep.equal({ n });
+        expect(await r.data()).to.deep.equal({ n });
+      }
+    });
+    other.close();
+  });
+
   it('a dataMut holder that never commits loses its lease with ERR_LEASE_TIMEOUT and others proceed', async () => {
     await heap.store.scope(async () => {
       const r = ExternRef.new(heap.store, 1);
