@@ -51,6 +51,8 @@ const COLLECT_SLICE = 1024;
 interface StoreLinkState {
   readonly id: number;
   readonly ports: StorePorts;
+  /** The API this store sees, built once: comlink serves it, and the mailbox's requests call it. */
+  readonly api: CoordinatorApi;
   gone: boolean;
 }
 
@@ -112,13 +114,13 @@ export class Coordinator {
   }
 
   #attach(storeId: number, ports: StorePorts): void {
-    const link: StoreLinkState = { id: storeId, ports, gone: false };
+    const link: StoreLinkState = { id: storeId, ports, api: this.#apiFor(storeId), gone: false };
     if (this.#closed) {
       for (const p of [ports.control, ports.reply, ports.rpc]) p.close();
       return;
     }
     this.#stores.set(storeId, link);
-    exposeOn(this.#apiFor(storeId), ports.rpc);
+    exposeOn(link.api, ports.rpc);
     ports.control.on('message', (m: ControlMessage) => this.#onControl(link, m));
     // The store's thread died (or closed its ports): release everything it held (I4).
     ports.control.on('close', () => this.#storeGone(link));
@@ -153,7 +155,7 @@ export class Coordinator {
   }
 
   #sync(link: StoreLinkState, op: string, args: unknown[]): void {
-    const api = this.#apiFor(link.id) as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const api = link.api as unknown as Record<string, (...a: unknown[]) => unknown>;
     const send = (msg: ReplyMessage): void => {
       if (link.gone) return;
       try {
