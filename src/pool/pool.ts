@@ -22,7 +22,7 @@ import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
-import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { type BareTaskMessage, isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
@@ -73,7 +73,7 @@ export interface PoolHost {
 
 /** A piscina pool whose workers share the heap. */
 export class Pool implements AsyncDisposable {
-  readonly #piscina: Piscina<TaskMessage, TaskOutcome>;
+  readonly #piscina: Piscina<TaskMessage | BareTaskMessage, unknown>;
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
   readonly #abandoned = createAbandonedTags();
@@ -100,7 +100,7 @@ export class Pool implements AsyncDisposable {
       sharedref: { memory: host.memory, heapId: host.id, options: host.options, filename: resolvePath(options.filename), abandoned: this.#abandoned },
       user: options.workerData,
     };
-    this.#piscina = new Piscina<TaskMessage, TaskOutcome>({
+    this.#piscina = new Piscina<TaskMessage | BareTaskMessage, unknown>({
       ...(options.piscina ?? {}),
       filename: entry.filename,
       ...(entry.execArgv !== undefined ? { execArgv: entry.execArgv } : {}),
@@ -136,7 +136,7 @@ export class Pool implements AsyncDisposable {
     let outcome: TaskOutcome;
     try {
       const args = packRoots(options.args ?? [], this.#host.id, sent) as unknown[];
-      outcome = await this.#piscina.run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {});
+      outcome = (await this.#piscina.run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {})) as TaskOutcome;
     } catch (err) {
       // The worker may have packed results before it died, or may still be packing them (piscina
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release
@@ -152,6 +152,14 @@ export class Pool implements AsyncDisposable {
     }
     if (!outcome.ok) throw deserializeError(outcome.error);
     return unpackRoots(outcome.value, store);
+  }
+
+  /**
+   * @internal The benchmark's baseline for `run`: a bare piscina task on this pool's workers,
+   * answered with `payload` before the worker touches its store (no scope, no transfers).
+   */
+  _bareRun(payload: unknown): Promise<unknown> {
+    return this.#piscina.run({ bare: payload });
   }
 
   /** Releases results of failed tasks still in flight (see `FailedTasks`). */

@@ -20,7 +20,7 @@ import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
 import { isAbandoned } from '../shared/abandoned-tags';
-import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import { type AttachMessage, type BareTaskMessage, isBareTask, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 /** What every task receives first. */
@@ -60,7 +60,7 @@ export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable
 }
 
 /** Attaches this worker's store and returns piscina's task handler. */
-export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
+export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unknown {
   const data = workerData as PoolWorkerData;
   const { memory, heapId, options, filename, abandoned } = data.sharedref;
   const i32 = new Int32Array(memory.buffer);
@@ -83,7 +83,7 @@ export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
     throw new TypeError(`pool worker: ${filename} must export defineTasks({...}) (module.exports = defineTasks(...))`);
   }
 
-  return (msg: TaskMessage) =>
+  const runTask = (msg: TaskMessage): Promise<TaskOutcome> =>
     store.scope(async (): Promise<TaskOutcome> => {
       const sent: TransferToken[] = [];
       try {
@@ -105,4 +105,5 @@ export function startPoolWorker(): (msg: TaskMessage) => Promise<TaskOutcome> {
         return { ok: false, error: serializeError(err) };
       }
     });
+  return (msg: TaskMessage | BareTaskMessage) => (isBareTask(msg) ? msg.bare : runTask(msg));
 }

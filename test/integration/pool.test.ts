@@ -98,6 +98,13 @@ describe('worker pool', () => {
     });
   });
 
+  it('a bare task (the benchmark\'s same-worker baseline) is answered as sent, without touching a store', async () => {
+    const before = heap.stats();
+    expect(await pool._bareRun({ a: 1, b: [2, 3] })).to.deep.equal({ a: 1, b: [2, 3] });
+    expect(heap.stats().created).to.equal(before.created);
+    await heap.store.scope(async () => expect(((await pool.run('newString', 'after')) as Rooted).dataSync()).to.equal('after'));
+  });
+
   it('thousands of values made and dropped in workers are collected', async () => {
     const before = heap.stats();
     await Promise.all([pool.run('churn', 3000), pool.run('churn', 3000)]);
