@@ -133,8 +133,11 @@ async function garbageForTheCollector(store: Store, n: number): Promise<void> {
   });
 }
 
-/** Runs the micro rows; `quick` uses fewer samples. */
-export async function runMicro(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
+/**
+ * The local rows: single operations on the main thread (roots, a cached read, `new`), each timed
+ * alternately with its baseline. `quick` uses fewer samples.
+ */
+export async function runLocal(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 15 : 41;
   const rows: Row[] = [];
   const heap = await Heap.create();
@@ -183,10 +186,25 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
       20_000,
       samples,
     );
-    await heap.gc();
     rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain.subject, baseline: 'structuredClone', baselineSample: newMain.baseline, target: 4 });
+    root.unroot();
+  } finally {
+    await heap.close();
+  }
+  return rows;
+}
 
-    // Cross-thread rows.
+/**
+ * The cross-thread rows: `new` in a worker, reads answered by the coordinator, a pool task with
+ * references; each alternates with a round trip to the same thread as its baseline. They cost
+ * little time per sample, so even `quick` takes 41 samples: their noise is thread placement.
+ */
+export async function runCross(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
+  const samples = quick ? 41 : 81;
+  const rows: Row[] = [];
+  const heap = await Heap.create();
+  const store = heap.store;
+  try {
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
     const nv = (await pool.run('newVsClone', 20_000, samples)) as { newNs: number[]; cloneNs: number[] };
@@ -252,24 +270,35 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     await echo.terminate();
 
     progress('pool-run-2-refs');
-    const bareP = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
+    // The baseline is a bare piscina task on the same pool's worker (`Pool._bareRun`): which
+    // core a worker lands on moved a bare round trip between ~25 and ~65 µs here, so a baseline
+    // on another pool's worker measured placement as much as sharedref (the control below).
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
-    const pr = await timeAsyncPair(() => pool.run('two', a, b), () => bareP.run({ a: 1, b: 2 }), 100, samples);
-    const poolRun = pr.subject;
-    const bareRun = pr.baseline;
-    // The control: two identical bare pools, measured the same way. On this 2-core machine which
-    // core each worker lands on moves a round trip between ~25 and ~65 µs, so this A/A ratio
-    // shows how far the row above can be trusted in this run.
-    const bareA = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
-    const aaPool = await timeAsyncPair(() => bareA.run({ a: 1, b: 2 }), () => bareP.run({ a: 1, b: 2 }), 100, samples);
-    await bareA.destroy();
+    const pr = await timeAsyncPair(() => pool.run('two', a, b), () => pool._bareRun(3), 100, samples);
+    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: pr.subject, baseline: 'bare piscina task, same worker', baselineSample: pr.baseline, target: 1.5 });
+    // Control: the same bare task on a worker of a separate piscina pool, against the bare task
+    // on the row's worker. Identical work on both sides; the ratio is where the threads ran.
+    const bareP = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
+    const aaPool = await timeAsyncPair(() => bareP.run({ a: 1, b: 2 }), () => pool._bareRun(3), 100, samples);
     await bareP.destroy();
-    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: poolRun, baseline: 'bare piscina run (atomics disabled)', baselineSample: bareRun, target: 1.5, gap: 'cross-thread: see the A/A controls; docs/performance.md' });
-    rows.push({ id: 'pool-run-aa-control', what: 'a second bare piscina pool (control: same code both sides)', sample: aaPool.subject, baseline: 'bare piscina run (atomics disabled)', baselineSample: aaPool.baseline, target: 1.5, control: true });
+    rows.push({ id: 'pool-run-aa-control', what: 'a bare task on another piscina pool (control: same work both sides)', sample: aaPool.subject, baseline: 'bare piscina task, same worker', baselineSample: aaPool.baseline, target: 1.5, control: true });
     a.unroot();
     b.unroot();
+    await pool.close();
+  } finally {
+    await heap.close();
+  }
+  return rows;
+}
 
+/** The collection rows: cost per freed object, and its independence of the live objects. */
+export async function runGc(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
+  const samples = quick ? 15 : 41;
+  const rows: Row[] = [];
+  const heap = await Heap.create();
+  const store = heap.store;
+  try {
     progress('gc-per-object');
     const gcNs: number[] = [];
     for (let s = 0; s < Math.min(samples, 15); s++) {
@@ -299,8 +328,6 @@ export async function runMicro(quick: boolean, progress: (msg: string) => void):
     const fewLive = await pauseWith(10_000);
     const manyLive = await pauseWith(100_000);
     rows.push({ id: 'gc-live-independence', what: 'collection of 10 000 objects with 100 000 live (vs 10 000 live)', sample: sampleOf(manyLive), baseline: 'same collection, 10 000 live', baselineSample: sampleOf(fewLive), target: 1.5 });
-    root.unroot();
-    await pool.close();
   } finally {
     await heap.close();
   }
