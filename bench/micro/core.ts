@@ -157,14 +157,14 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
     const cloneDrop = timeSyncPair((n) => {
       for (let i = 0; i < n; i++) root.clone().unroot();
     }, atomicsPair, 200_000, samples);
-    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop.subject, baseline: 'JS Atomics add+sub', baselineSample: cloneDrop.baseline, target: 1.5, gap: 'this row moves with the machine from process to process: docs/performance.md, clone-drop' });
+    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop.subject, baseline: 'JS Atomics add+sub', baselineSample: cloneDrop.baseline, target: 1.5, gap: 'the new root object V8 cannot fold away costs more when the machine is busy: docs/performance.md, clone-drop' });
 
     progress('fromraw-drop');
     const raw = root.toRaw();
     const fromRaw = timeSyncPair((n) => {
       for (let i = 0; i < n; i++) ExternRef.fromRawManuallyRooted(store, raw)!.unroot();
     }, atomicsPair, 200_000, samples);
-    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw.subject, baseline: 'JS Atomics add+sub', baselineSample: fromRaw.baseline, target: 2, gap: 'this row moves with the machine from process to process: docs/performance.md, fromraw-drop' });
+    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw.subject, baseline: 'JS Atomics add+sub', baselineSample: fromRaw.baseline, target: 2, gap: 'the new root object V8 cannot fold away costs more when the machine is busy: docs/performance.md, fromraw-drop' });
 
     progress('datasync-cached');
     const cached = timeSync((n) => {
