@@ -160,7 +160,7 @@ export interface SeedResult {
  * medians over the rounds.
  */
 export async function runSeed(quick: boolean, progress: (msg: string) => void): Promise<SeedResult> {
-  const rounds = quick ? 5 : 11;
+  const rounds = quick ? 7 : 11;
   progress('seed workload, bare V8 (1 thread)');
   const bare = bareThroughput(quick ? 2 : 4);
   progress('seed workload, sharedref: starting a 1-worker and a 2-worker pool');

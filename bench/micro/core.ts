@@ -207,7 +207,8 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
   try {
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
-    const nv = (await pool.run('newVsClone', 20_000, samples)) as { newNs: number[]; cloneNs: number[] };
+    // Local work in the worker, not a round trip: as many samples as the local rows take.
+    const nv = (await pool.run('newVsClone', 20_000, quick ? 15 : 41)) as { newNs: number[]; cloneNs: number[] };
     rows.push({ id: 'new-in-worker', what: 'ExternRef.new of a small object in a worker', sample: sampleOf(nv.newNs), baseline: 'structuredClone (same worker)', baselineSample: sampleOf(nv.cloneNs), target: 4 });
     await heap.gc();
 
