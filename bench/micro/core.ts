@@ -133,16 +133,26 @@ async function garbageForTheCollector(store: Store, n: number): Promise<void> {
   });
 }
 
+/** Runs `body` on a fresh heap, closed after it whatever happens, and returns the rows it pushed. */
+async function onFreshHeap(body: (heap: Heap, rows: Row[]) => Promise<void>): Promise<Row[]> {
+  const rows: Row[] = [];
+  const heap = await Heap.create();
+  try {
+    await body(heap, rows);
+  } finally {
+    await heap.close();
+  }
+  return rows;
+}
+
 /**
  * The local rows: single operations on the main thread (roots, a cached read, `new`), each timed
  * alternately with its baseline. `quick` uses fewer samples.
  */
 export async function runLocal(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 15 : 41;
-  const rows: Row[] = [];
-  const heap = await Heap.create();
-  const store = heap.store;
-  try {
+  return onFreshHeap(async (heap, rows) => {
+    const store = heap.store;
     // Baseline: a JS Atomics add+sub pair on shared memory, timed alternately with each row.
     const i32 = new Int32Array(new SharedArrayBuffer(64));
     const atomicsPair = (n: number): void => {
@@ -188,10 +198,7 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
     );
     rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain.subject, baseline: 'structuredClone', baselineSample: newMain.baseline, target: 4 });
     root.unroot();
-  } finally {
-    await heap.close();
-  }
-  return rows;
+  });
 }
 
 /**
@@ -201,10 +208,8 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
  */
 export async function runCross(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 41 : 81;
-  const rows: Row[] = [];
-  const heap = await Heap.create();
-  const store = heap.store;
-  try {
+  return onFreshHeap(async (heap, rows) => {
+    const store = heap.store;
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
     // Local work in the worker, not a round trip: as many samples as the local rows take.
@@ -287,19 +292,14 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     a.unroot();
     b.unroot();
     await pool.close();
-  } finally {
-    await heap.close();
-  }
-  return rows;
+  });
 }
 
 /** The collection rows: cost per freed object, and its independence of the live objects. */
 export async function runGc(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 15 : 41;
-  const rows: Row[] = [];
-  const heap = await Heap.create();
-  const store = heap.store;
-  try {
+  return onFreshHeap(async (heap, rows) => {
+    const store = heap.store;
     progress('gc-per-object');
     const gcNs: number[] = [];
     for (let s = 0; s < Math.min(samples, 15); s++) {
@@ -329,8 +329,5 @@ export async function runGc(quick: boolean, progress: (msg: string) => void): Pr
     const fewLive = await pauseWith(10_000);
     const manyLive = await pauseWith(100_000);
     rows.push({ id: 'gc-live-independence', what: 'collection of 10 000 objects with 100 000 live (vs 10 000 live)', sample: sampleOf(manyLive), baseline: 'same collection, 10 000 live', baselineSample: sampleOf(fewLive), target: 1.5 });
-  } finally {
-    await heap.close();
-  }
-  return rows;
+  });
 }
