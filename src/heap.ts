@@ -2,7 +2,8 @@
  * `Heap`: creates the shared metadata, starts the coordinator thread, and attaches stores.
  *
  * The creating thread. `Heap.create()` validates options, allocates the shared metadata (a shared
- * `WebAssembly.Memory`, whose buffer is the heap's `SharedArrayBuffer`), writes its header, starts the coordinator and waits until it has loaded the host module.
+ * `WebAssembly.Memory`, whose buffer is the heap's `SharedArrayBuffer`), writes its header, starts the coordinator and
+ * waits until it has loaded the host module.
  * `close()` is graceful and idempotent: pools first, then the coordinator disposes every value
  * left exactly once (I3), then the thread ends and every later call fails with `ERR_HEAP_CLOSED`.
  * If the coordinator dies unexpectedly the heap closes itself, and every waiter is released (I8).
@@ -15,20 +16,8 @@ import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
 import { ErrorCode, GenericSharedRefError, HeapClosedError, deserializeError, isSerializedError } from './errors';
 import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from './options';
 import type { CoordinatorData, GcReport, HeapEvent, HeapMessage, StorePorts } from './rpc/protocol';
-import {
-  H_CAPACITY,
-  H_DEBUG,
-  H_LAYOUT_VERSION,
-  H_MAGIC,
-  H_MAX_STORES,
-  H_ROOTS_PER_STORE,
-  H_TRANSFERS,
-  LAYOUT_VERSION,
-  type Layout,
-  MAGIC,
-  computeLayout,
-} from './shared/layout';
-import { isHeapClosed, readCounters } from './shared/header';
+import { type Layout, computeLayout } from './shared/layout';
+import { isHeapClosed, readCounters, writeHeader } from './shared/header';
 import { closeHeapAndWakeAll } from './shared/mailbox';
 import { heapMemory } from './shared/kernel';
 import { claimRegion } from './shared/root-region';
@@ -49,7 +38,10 @@ export interface HeapStats {
   readonly reserved: number;
   /** Objects created since the heap started. */
   readonly created: number;
-  /** Objects disposed since the heap started: by collections, at close, and by stores recycling values they never posted. */
+  /**
+   * Objects disposed since the heap started: by collections, at close, and by stores recycling values they never
+   * posted.
+   */
   readonly disposed: number;
   /** Collections run. */
   readonly collections: number;
@@ -66,7 +58,6 @@ export interface HeapResource {
   /** Closes the resource; the heap waits for it before closing itself. */
   close(): Promise<void>;
 }
-
 
 /** A shared heap of host values, with its coordinator thread. */
 export class Heap implements AsyncDisposable {
@@ -87,7 +78,13 @@ export class Heap implements AsyncDisposable {
   #closing: Promise<void> | null = null;
   #coordinatorExited = false;
 
-  private constructor(memory: WebAssembly.Memory, options: ResolvedHeapOptions, worker: Worker, port: MessagePort, id: number) {
+  private constructor(
+    memory: WebAssembly.Memory,
+    options: ResolvedHeapOptions,
+    worker: Worker,
+    port: MessagePort,
+    id: number,
+  ) {
     this.#memory = memory;
     this.#i32 = new Int32Array(memory.buffer);
     this.#layout = computeLayout(options.capacity, options.maxStores, options.rootsPerStore, options.transfers);
@@ -106,29 +103,33 @@ export class Heap implements AsyncDisposable {
     const layout = computeLayout(resolved.capacity, resolved.maxStores, resolved.rootsPerStore, resolved.transfers);
     // A shared WebAssembly.Memory, so the count kernel (shared/kernel.ts) can address it.
     const memory = heapMemory(layout.totalWords);
-    const i32 = new Int32Array(memory.buffer);
-    i32[H_MAGIC] = MAGIC;
-    i32[H_LAYOUT_VERSION] = LAYOUT_VERSION;
-    i32[H_CAPACITY] = layout.capacity;
-    i32[H_MAX_STORES] = layout.maxStores;
-    i32[H_ROOTS_PER_STORE] = layout.rootsPerStore;
-    i32[H_TRANSFERS] = layout.transfers;
-    i32[H_DEBUG] = resolved.debug ? 1 : 0;
+    writeHeader(new Int32Array(memory.buffer), layout, resolved.debug);
     const { port1, port2 } = new MessageChannel();
     const { filename, execArgv } = entryFile('coordinator');
     const data: CoordinatorData = { memory, options: resolved, port: port2 };
-    const worker = new Worker(filename, { workerData: data, transferList: [port2], execArgv, name: 'sharedref-coordinator' });
+    const worker = new Worker(filename, {
+      workerData: data,
+      transferList: [port2],
+      execArgv,
+      name: 'sharedref-coordinator',
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         const onExit = (code: number): void =>
-          reject(new GenericSharedRefError(ErrorCode.COORDINATOR_DIED, `the coordinator thread exited with code ${code} while starting`));
+          reject(
+            new GenericSharedRefError(
+              ErrorCode.COORDINATOR_DIED,
+              `the coordinator thread exited with code ${code} while starting`,
+            ),
+          );
         worker.once('error', reject);
         worker.once('exit', onExit);
         port1.once('message', (event: HeapEvent) => {
           worker.off('error', reject);
           worker.off('exit', onExit);
           if (event.t === 'ready') resolve();
-          else if (event.t === 'error') reject(isSerializedError(event.error) ? deserializeError(event.error) : event.error);
+          else if (event.t === 'error')
+            reject(isSerializedError(event.error) ? deserializeError(event.error) : event.error);
         });
       });
     } catch (err) {
@@ -166,7 +167,10 @@ export class Heap implements AsyncDisposable {
     this.#ensureOpen('createStore');
     const storeId = claimRegion(this.#i32, this.#layout);
     if (storeId === 0) {
-      throw new GenericSharedRefError(ErrorCode.STORE_LIMIT, `createStore: all ${this.#layout.maxStores} store regions are in use (options.maxStores)`);
+      throw new GenericSharedRefError(
+        ErrorCode.STORE_LIMIT,
+        `createStore: all ${this.#layout.maxStores} store regions are in use (options.maxStores)`,
+      );
     }
     const control = new MessageChannel();
     const reply = new MessageChannel();
@@ -308,7 +312,8 @@ export class Heap implements AsyncDisposable {
     if (isHeapClosed(this.#i32)) return;
     // The coordinator died: close the heap so nothing waits for it forever (I8).
     closeHeapAndWakeAll(this.#i32, this.#layout);
-    for (const store of [...this.#stores]) store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
+    for (const store of [...this.#stores])
+      store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
     void this.close();
   }
 }

@@ -4,6 +4,14 @@
  */
 import {
   H_CAPACITY,
+  H_DEBUG,
+  H_LAYOUT_VERSION,
+  H_MAGIC,
+  H_MAX_STORES,
+  H_ROOTS_PER_STORE,
+  H_TRANSFERS,
+  LAYOUT_VERSION,
+  MAGIC,
   H_COLLECTIONS,
   H_CREATED,
   H_DISPOSED,
@@ -17,6 +25,21 @@ import {
   R_DISPOSED,
   regionBase,
 } from './layout';
+
+/**
+ * The creator only, before any other thread can see the buffer: writes the words that describe
+ * the heap (magic, layout version, sizes, debug flag). Plain writes: the buffer reaches other
+ * threads by message, which orders them.
+ */
+export function writeHeader(i32: Int32Array, layout: Layout, debug: boolean): void {
+  i32[H_MAGIC] = MAGIC;
+  i32[H_LAYOUT_VERSION] = LAYOUT_VERSION;
+  i32[H_CAPACITY] = layout.capacity;
+  i32[H_MAX_STORES] = layout.maxStores;
+  i32[H_ROOTS_PER_STORE] = layout.rootsPerStore;
+  i32[H_TRANSFERS] = layout.transfers;
+  i32[H_DEBUG] = debug ? 1 : 0;
+}
 
 /** The raw counters `heap.stats()` is made from. */
 export interface HeaderCounters {

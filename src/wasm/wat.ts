@@ -12,6 +12,7 @@
  */
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type wabtInit from 'wabt';
+import { createSignalLink, linkWait, signalArm, signalPeerExited, signalRaise } from '../shared/mailbox';
 import { entryFile } from '../thread-entry';
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
@@ -31,7 +32,7 @@ const COMPILE_TIMEOUT_MS = 60_000;
 
 function startCompiler(): NonNullable<typeof compiler> {
   const { port1, port2 } = new MessageChannel();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag = createSignalLink();
   const { filename, execArgv } = entryFile('wat-compiler');
   const link: CompilerLink = { port: port2, flag };
   const worker = new Worker(filename, { workerData: link, transferList: [port2], execArgv, name: 'sharedref-wat' });
@@ -40,15 +41,21 @@ function startCompiler(): NonNullable<typeof compiler> {
   return { worker, port: port1, flag };
 }
 
-/** Compiles WAT text (reference types, threads, bulk memory and multi-value enabled) to a Wasm binary; throws `SyntaxError` with wabt's message. */
+/**
+ * Compiles WAT text (reference types, threads, bulk memory and multi-value enabled) to a Wasm binary; throws
+ * `SyntaxError` with wabt's message.
+ */
 export function watToBinary(text: string): Uint8Array {
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
   compiler ??= startCompiler();
-  Atomics.store(compiler.flag, 0, 0);
+  signalArm(compiler.flag, 0);
   compiler.port.postMessage(text);
-  if (Atomics.wait(compiler.flag, 0, 0, COMPILE_TIMEOUT_MS) === 'timed-out') {
-    throw new Error(`Module.fromText: the WAT compiler thread did not answer within ${COMPILE_TIMEOUT_MS} ms`);
+  const waited = linkWait(compiler.flag, COMPILE_TIMEOUT_MS);
+  if (waited !== 'signalled') {
+    const why = waited === 'gone' ? 'exited' : `did not answer within ${COMPILE_TIMEOUT_MS} ms`;
+    if (waited === 'gone') compiler = null; // the next call starts a new one
+    throw new Error(`Module.fromText: the WAT compiler thread ${why}`);
   }
   const got = receiveMessageOnPort(compiler.port);
   const reply = got?.message as WatReply | undefined;
@@ -62,11 +69,18 @@ export function watToBinary(text: string): Uint8Array {
 export function serveWat(link: CompilerLink): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ready = (require('wabt') as typeof wabtInit)() as Promise<Wabt>;
+  // A caller blocked in `watToBinary` gives up at once instead of at its deadline.
+  process.once('exit', () => signalPeerExited(link.flag));
   link.port.on('message', (text: string) => {
     void ready.then((wabt) => {
       let reply: WatReply;
       try {
-        const mod = wabt.parseWat('module.wat', text, { reference_types: true, threads: true, bulk_memory: true, multi_value: true });
+        const mod = wabt.parseWat('module.wat', text, {
+          reference_types: true,
+          threads: true,
+          bulk_memory: true,
+          multi_value: true,
+        });
         try {
           // No mod.validate(): wabt's validator ignores the threads feature (it rejects shared
           // memories); V8 validates when it compiles the binary.
@@ -79,8 +93,7 @@ export function serveWat(link: CompilerLink): void {
         reply = { ok: false, message: err instanceof Error ? err.message : String(err) };
       }
       link.port.postMessage(reply);
-      Atomics.store(link.flag, 0, 1);
-      Atomics.notify(link.flag, 0);
+      signalRaise(link.flag, 0);
     });
   });
 }
