@@ -39,10 +39,27 @@ type Progress = (msg: string) => void;
  * one process, gave 5.7–13.8× where alone they gave 4.8–7.8× (four runs each). JMH forks a JVM
  * per benchmark for the same reason.
  */
-function inOwnProcess<G extends Group>(group: G, quick: boolean, started: number, label = ''): Promise<Awaited<ReturnType<(typeof GROUPS)[G]>>> {
+function inOwnProcess<G extends Group>(
+  group: G,
+  quick: boolean,
+  started: number,
+  label = '',
+): Promise<Awaited<ReturnType<(typeof GROUPS)[G]>>> {
   const dir = mkdtempSync(join(tmpdir(), 'sharedref-bench-'));
   const out = join(dir, `${group}.json`);
-  const args = [...process.execArgv, __filename, '--group', group, '--out', out, '--started', String(started), '--label', label, ...(quick ? ['--quick'] : [])];
+  const args = [
+    ...process.execArgv,
+    __filename,
+    '--group',
+    group,
+    '--out',
+    out,
+    '--started',
+    String(started),
+    '--label',
+    label,
+    ...(quick ? ['--quick'] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
@@ -65,7 +82,9 @@ type ForkedRow = Row & { readonly forks: readonly number[] };
 /** The figure a row is judged by: its ratio to its baseline, or its median where it has none. */
 function figureOf(r: Row): number {
   if (r.baselineSample === null) return r.sample.median;
-  return r.higherIsBetter === true ? r.baselineSample.median / r.sample.median : r.sample.median / r.baselineSample.median;
+  return r.higherIsBetter === true
+    ? r.baselineSample.median / r.sample.median
+    : r.sample.median / r.baselineSample.median;
 }
 
 /**
@@ -75,7 +94,12 @@ function figureOf(r: Row): number {
  * cross-thread row's ratio depends on which cores its threads landed on in that process; a
  * single process is one draw of both. JMH runs several forks for the same reason.
  */
-async function forked(group: 'local' | 'cross' | 'wasm', quick: boolean, started: number, forks: number): Promise<ForkedRow[]> {
+async function forked(
+  group: 'local' | 'cross' | 'wasm',
+  quick: boolean,
+  started: number,
+  forks: number,
+): Promise<ForkedRow[]> {
   const runs: Row[][] = [];
   for (let f = 0; f < forks; f++) runs.push(await inOwnProcess(group, quick, started, `fork ${f + 1} of ${forks}`));
   return runs[0]!.map((first) => {
@@ -87,7 +111,8 @@ async function forked(group: 'local' | 'cross' | 'wasm', quick: boolean, started
 
 /** In a group's own process: runs it and writes its result to `--out`. */
 async function runGroup(group: string, out: string, quick: boolean, progress: Progress): Promise<void> {
-  if (!(group in GROUPS)) throw new Error(`unknown bench group ${JSON.stringify(group)}; expected one of ${Object.keys(GROUPS).join(', ')}`);
+  if (!(group in GROUPS))
+    throw new Error(`unknown bench group ${JSON.stringify(group)}; expected one of ${Object.keys(GROUPS).join(', ')}`);
   const result = await GROUPS[group as Group](quick, progress);
   writeFileSync(out, JSON.stringify(result));
 }
@@ -101,7 +126,10 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const started = Number(argAfter('--started') ?? Date.now());
   const label = argAfter('--label') ?? '';
-  const progress: Progress = (msg) => void process.stderr.write(`  … ${msg}${label === '' ? '' : `, ${label}`} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  const progress: Progress = (msg) =>
+    void process.stderr.write(
+      `  … ${msg}${label === '' ? '' : `, ${label}`} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+    );
   const group = argAfter('--group');
   if (group !== undefined) {
     await runGroup(group, argAfter('--out') ?? '', quick, progress);
@@ -141,7 +169,14 @@ async function main(): Promise<void> {
   }));
   console.table(table);
   console.log('Reference figures (no target; for comparing designs):');
-  console.table(baselines.map((b) => ({ id: b.id, what: b.what, median: fmt(b.sample.median), 'p10–p90': `${fmt(b.sample.p10)} – ${fmt(b.sample.p90)}` })));
+  console.table(
+    baselines.map((b) => ({
+      id: b.id,
+      what: b.what,
+      median: fmt(b.sample.median),
+      'p10–p90': `${fmt(b.sample.p10)} – ${fmt(b.sample.p90)}`,
+    })),
+  );
   const json = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) },
     node: process.version,
@@ -161,13 +196,26 @@ async function main(): Promise<void> {
       control: r.control === true,
       forks: r.forks,
     })),
-    baselines: baselines.map((b) => ({ id: b.id, what: b.what, median: b.sample.median, unit: 'ns', p10: b.sample.p10, p90: b.sample.p90 })),
+    baselines: baselines.map((b) => ({
+      id: b.id,
+      what: b.what,
+      median: b.sample.median,
+      unit: 'ns',
+      p10: b.sample.p10,
+      p90: b.sample.p90,
+    })),
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   const macro = {
     seedCallsPerSecond: { bare1Thread: seed.bare, sharedref1Worker: seed.one, sharedref2Workers: seed.two },
-    // Cores used (CPU seconds per wall second) by each run, and the scaling the machine allows at the 1-worker run's CPU per call.
-    seedCpu: { cores: availableParallelism(), oneWorker: seed.cpuOne, twoWorkers: seed.cpuTwo, ceiling2v1: seed.ceiling },
+    // Cores used (CPU seconds per wall second) by each run, and the scaling the machine allows at the 1-worker run's
+    // CPU per call.
+    seedCpu: {
+      cores: availableParallelism(),
+      oneWorker: seed.cpuOne,
+      twoWorkers: seed.cpuTwo,
+      ceiling2v1: seed.ceiling,
+    },
   };
   writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ ...json, macro }, null, 2) + '\n');
   const kcalls = (v: number): string => `${(v / 1000).toFixed(0)} k host calls/s`;
@@ -183,16 +231,25 @@ async function main(): Promise<void> {
       kcalls,
     ),
   );
-  console.log(`seed workload: bare 1 thread ${kcalls(seed.bare)}, sharedref 1 worker ${kcalls(seed.one)}, 2 workers ${kcalls(seed.two)}`);
+  console.log(
+    `seed workload: bare 1 thread ${kcalls(seed.bare)}, sharedref 1 worker ${kcalls(seed.one)}, 2 workers ` +
+      `${kcalls(seed.two)}`,
+  );
   const use = (c: CpuUse): string =>
-    `${c.total.toFixed(2)} cores: worker${c.workers.length > 1 ? 's' : ''} ${c.workers.map((w) => w.toFixed(2)).join(' + ')}, main ${c.main.toFixed(2)}, ` +
+    `${c.total.toFixed(2)} cores: worker${c.workers.length > 1 ? 's' : ''} ` +
+    `${c.workers.map((w) => w.toFixed(2)).join(' + ')}, main ${c.main.toFixed(2)}, ` +
     `coordinator and helper threads ${c.other.toFixed(2)} (busiest ${c.busiestOther.toFixed(2)})`;
   if (seed.cpuOne !== null && seed.cpuTwo !== null && seed.ceiling !== null) {
     console.log(`seed workload CPU (${availableParallelism()} cores here): 1 worker used ${use(seed.cpuOne)}`);
     console.log(`                                     2 workers used ${use(seed.cpuTwo)}`);
-    console.log(`  at the 1-worker run's CPU per host call, ${availableParallelism()} cores allow at most ${seed.ceiling.toFixed(2)}× its throughput (target ${seed.row.target}×)`);
+    console.log(
+      `  at the 1-worker run's CPU per host call, ${availableParallelism()} cores allow at most ` +
+        `${seed.ceiling.toFixed(2)}× its throughput (target ${seed.row.target}×)`,
+    );
   }
-  process.stderr.write(`wrote bench/results/latest.json and macro.svg in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(
+    `wrote bench/results/latest.json and macro.svg in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 }
 
 main().catch((err: unknown) => {

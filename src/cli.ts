@@ -21,7 +21,9 @@ if (command === 'demo') {
   runDemo(args).then(
     (summary) => process.exit(summary.everyValueDisposedExactlyOnce ? 0 : 1),
     (err: unknown) => {
-      process.stderr.write(`sharedref demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `sharedref demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       process.exit(1);
     },
   );

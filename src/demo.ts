@@ -41,8 +41,18 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     const num = (min: number, max: number, integer: boolean): number => {
       const text = argv[++i];
       const v = Number(text);
-      if (text === undefined || text === '' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-        throw new RangeError(`${flag} needs ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, received ${text === undefined ? 'nothing' : JSON.stringify(text)}`);
+      if (
+        text === undefined ||
+        text === '' ||
+        !Number.isFinite(v) ||
+        v < min ||
+        v > max ||
+        (integer && !Number.isInteger(v))
+      ) {
+        throw new RangeError(
+          `${flag} needs ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, received ` +
+            `${text === undefined ? 'nothing' : JSON.stringify(text)}`,
+        );
       }
       return v;
     };
@@ -52,7 +62,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     else if (flag === '--json') json = true;
     else throw new TypeError(`unknown option ${JSON.stringify(flag)}\n${DEMO_USAGE}`);
   }
-  if (objects < workers) throw new RangeError(`--objects (${objects}) must be at least --workers (${workers}): every worker owns board slots`);
+  if (objects < workers)
+    throw new RangeError(
+      `--objects (${objects}) must be at least --workers (${workers}): every worker owns board slots`,
+    );
   return { workers, duration, objects, json };
 }
 
@@ -89,7 +102,10 @@ export interface DemoSummary {
   readonly pauseP99Ms: number;
   /** What each worker did. */
   readonly perWorker: readonly WorkerReport[];
-  /** Every value created was disposed before close (by the collector, or recycled unposted by its store), and none is left: see `runDemo`. */
+  /**
+   * Every value created was disposed before close (by the collector, or recycled unposted by its store), and none is
+   * left: see `runDemo`.
+   */
   readonly everyValueDisposedExactlyOnce: boolean;
 }
 
@@ -105,16 +121,31 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
   const heap = await Heap.create();
   const tty = !args.json && (out as { isTTY?: boolean }).isTTY === true;
   const slotsBytes = BOARD_AT + args.objects * 8;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(slotsBytes / 65536), maximum: Math.ceil(slotsBytes / 65536), shared: true });
+  const memory = new WebAssembly.Memory({
+    initial: Math.ceil(slotsBytes / 65536),
+    maximum: Math.ceil(slotsBytes / 65536),
+    shared: true,
+  });
   const board = new Int32Array(memory.buffer);
-  const pool = heap.createPool({ filename: entryFile('demo-tasks').filename, minThreads: args.workers, maxThreads: args.workers });
+  const pool = heap.createPool({
+    filename: entryFile('demo-tasks').filename,
+    minThreads: args.workers,
+    maxThreads: args.workers,
+  });
   const pauses: number[] = [];
   let peakLive = 0;
   try {
     const ms = args.duration * 1000;
     const reports = Promise.all(
       Array.from({ length: args.workers }, (_, worker) =>
-        pool.run('work', { memory, worker, workers: args.workers, slots: args.objects, ms, seed: 0x9e3779b9 + worker * 7919 }),
+        pool.run('work', {
+          memory,
+          worker,
+          workers: args.workers,
+          slots: args.objects,
+          ms,
+          seed: 0x9e3779b9 + worker * 7919,
+        }),
       ),
     ) as Promise<WorkerReport[]>;
     // The workers start together once all have compiled and linked the module: the clock starts then.
@@ -141,7 +172,9 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
         let rounds = 0;
         for (let w = 0; w < args.workers; w++) rounds += board[w * 2]!;
         const secs = (now - t0) / 1000;
-        const line = `${secs.toFixed(1).padStart(5)} s  ${fmtInt(rounds / secs).padStart(9)} rounds/s  live ${fmtInt(s.live).padStart(7)}  collections ${fmtInt(s.collections)}`;
+        const line =
+          `${secs.toFixed(1).padStart(5)} s  ${fmtInt(rounds / secs).padStart(9)} rounds/s  live ` +
+          `${fmtInt(s.live).padStart(7)}  collections ${fmtInt(s.collections)}`;
         out.write(tty ? `\r${line}   ` : `${line}\n`);
       }
     }
@@ -172,7 +205,12 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
       pauseP50Ms: round(q(0.5), 3),
       pauseP99Ms: round(q(0.99), 3),
       perWorker,
-      everyValueDisposedExactlyOnce: boardEmpty && created === after.created && beforeClose.live === 0 && beforeClose.disposed === after.created && after.disposed === after.created,
+      everyValueDisposedExactlyOnce:
+        boardEmpty &&
+        created === after.created &&
+        beforeClose.live === 0 &&
+        beforeClose.disposed === after.created &&
+        after.disposed === after.created,
     };
     out.write(args.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
     return summary;
@@ -204,11 +242,18 @@ export function formatSummary(s: DemoSummary): string {
     ['collection pause p50 / p99', `${s.pauseP50Ms} ms / ${s.pauseP99Ms} ms`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  const lines = ['', 'sharedref demo: the seed host-string module in Wasm on a worker pool, raw handles through shared memory', ''];
+  const lines = [
+    '',
+    'sharedref demo: the seed host-string module in Wasm on a worker pool, raw handles through shared memory',
+    '',
+  ];
   for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);
   lines.push('', '  per worker      thread   rounds      strings created   board slots held at the end');
   for (const w of s.perWorker) {
-    lines.push(`  worker ${String(w.worker).padEnd(8)} ${String(w.threadId).padEnd(8)} ${fmtInt(w.rounds).padEnd(11)} ${fmtInt(w.created).padEnd(17)} ${fmtInt(w.held)}`);
+    lines.push(
+      `  worker ${String(w.worker).padEnd(8)} ${String(w.threadId).padEnd(8)} ${fmtInt(w.rounds).padEnd(11)} ` +
+        `${fmtInt(w.created).padEnd(17)} ${fmtInt(w.held)}`,
+    );
   }
   lines.push('', `  every value disposed exactly once: ${s.everyValueDisposedExactlyOnce ? 'yes' : 'NO'}`, '');
   return lines.join('\n');

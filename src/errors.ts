@@ -20,7 +20,10 @@ export const ErrorCode = {
   INVALID_HANDLE: 'ERR_INVALID_HANDLE',
   /** A root used with another store or heap, or `fromOwnedRaw` of a handle whose count this store does not own. */
   CROSS_STORE: 'ERR_CROSS_STORE',
-  /** A value that cannot be structured-cloned (given to `new`, returned by `dataMut` or `call`), or a value built in place read as data: `NotCloneableError`. */
+  /**
+   * A value that cannot be structured-cloned (given to `new`, returned by `dataMut` or `call`), or a value built in
+   * place read as data: `NotCloneableError`.
+   */
   NOT_CLONEABLE: 'ERR_NOT_CLONEABLE',
   /** The heap is closed: `HeapClosedError`. */
   HEAP_CLOSED: 'ERR_HEAP_CLOSED',
@@ -244,7 +247,8 @@ export function deserializeError(s: SerializedError): unknown {
     if (s.code !== undefined) Object.defineProperty(err, 'code', { value: s.code, enumerable: true });
   }
   if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, configurable: true });
-  if (s.stack !== undefined) Object.defineProperty(err, 'stack', { value: s.stack, configurable: true, writable: true });
+  if (s.stack !== undefined)
+    Object.defineProperty(err, 'stack', { value: s.stack, configurable: true, writable: true });
   return err;
 }
 

@@ -17,11 +17,16 @@ export interface HeapOptions {
   maxStores?: number;
   /** Roots one store can hold at once (scoped, manual and Wasm-held). Default 65536; 16 … 2^20. */
   rootsPerStore?: number;
-  /** Slots a store reserves at a time for `ExternRef.new` without a round trip (never more than half the free slots). Default 1024; 1 … 4096. */
+  /**
+   * Slots a store reserves at a time for `ExternRef.new` without a round trip (never more than half the free slots).
+   * Default 1024; 1 … 4096.
+   */
   batchSize?: number;
   /** In-flight transfers of references between threads at once. Default 4096; 16 … 2^20. */
   transfers?: number;
-  /** A `dataMut` holder that does not commit within this many ms loses its lease (`ERR_LEASE_TIMEOUT`). Default 10000. */
+  /**
+   * A `dataMut` holder that does not commit within this many ms loses its lease (`ERR_LEASE_TIMEOUT`). Default 10000.
+   */
   leaseTimeoutMs?: number;
   /**
    * Entries in a store's local read cache (two-way set-associative by slot index). Default 1024; 0
@@ -121,7 +126,9 @@ export function resolveHeapOptions(options: unknown): ResolvedHeapOptions {
       throw new TypeError(`options.hostModule must be a non-empty path string, received ${describe(o.hostModule)}`);
     }
     if (!isAbsolute(o.hostModule) && !o.hostModule.startsWith('file:')) {
-      throw new TypeError(`options.hostModule must be an absolute path or file: URL, received ${describe(o.hostModule)}`);
+      throw new TypeError(
+        `options.hostModule must be an absolute path or file: URL, received ${describe(o.hostModule)}`,
+      );
     }
     hostModule = o.hostModule;
   }

@@ -19,7 +19,10 @@ const port = data.port;
 // A coordinator that dies must not leave any thread waiting for it (I8).
 const die = (err: unknown): void => {
   closeHeapAndWakeAll(i32, layout);
-  writeSync(2, `sharedref: the coordinator thread failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  writeSync(
+    2,
+    `sharedref: the coordinator thread failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(70);
 };
 process.on('uncaughtException', die);

@@ -12,7 +12,10 @@
  */
 import { defineTasks, ExternRef, Linker, Module, type Rooted, type TaskContext } from '../src/worker';
 
-/** Byte offset of the board in the shared memory; below it, one 8-byte progress counter per worker, then the start barrier. */
+/**
+ * Byte offset of the board in the shared memory; below it, one 8-byte progress counter per worker, then the start
+ * barrier.
+ */
 export const BOARD_AT = 1024;
 /** Most workers the demo runs (one counter each below READY_AT). */
 export const MAX_WORKERS = 64;
@@ -69,10 +72,14 @@ const DEMO_WAT = `
 
   ;; n rounds of: new string a; b = a string from a random slot; c = concat(a, b) (or a when
   ;; the slot was empty); publish c in a random slot of ours. Returns the next seed.
-  (func (export "run") (param $n i32) (param $w i32) (param $workers i32) (param $slots i32) (param $seed i32) (result i32)
+  (func (export "run")
+      (param $n i32) (param $w i32) (param $workers i32) (param $slots i32) (param $seed i32) (result i32)
     (local $a i32) (local $b i32) (local $c i32) (local $mine i32)
     ;; slots w, w+W, w+2W, ... below $slots are ours
-    (local.set $mine (i32.div_u (i32.sub (i32.add (local.get $slots) (local.get $workers)) (i32.add (local.get $w) (i32.const 1))) (local.get $workers)))
+    (local.set $mine
+      (i32.div_u
+        (i32.sub (i32.add (local.get $slots) (local.get $workers)) (i32.add (local.get $w) (i32.const 1)))
+        (local.get $workers)))
     (loop $round
       (local.set $a (call $new))
       (local.set $seed (call $next (local.get $seed)))
@@ -139,10 +146,15 @@ module.exports = defineTasks({
         created++;
         return ExternRef.new(store, `w${plan.worker}.${serial++}`);
       })
-      .funcWrap('host-string', 'concat', { params: ['handle', 'handle'], results: ['handle'] }, (_caller, a: Rooted, b: Rooted) => {
-        created++;
-        return ExternRef.new(store, `${String(a.dataSync())}+${String(b.dataSync())}`.slice(-MAX_TEXT));
-      });
+      .funcWrap(
+        'host-string',
+        'concat',
+        { params: ['handle', 'handle'], results: ['handle'] },
+        (_caller, a: Rooted, b: Rooted) => {
+          created++;
+          return ExternRef.new(store, `${String(a.dataSync())}+${String(b.dataSync())}`.slice(-MAX_TEXT));
+        },
+      );
     const instance = linker.instantiate(Module.fromText(DEMO_WAT));
     const run = instance.getTypedFunc('run', { params: ['i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] });
     const clear = instance.getTypedFunc('clear', { params: ['i32', 'i32', 'i32'], results: ['i32'] });
@@ -151,7 +163,8 @@ module.exports = defineTasks({
     const ready = READY_AT >> 2;
     Atomics.add(words, ready, 1);
     Atomics.notify(words, ready);
-    for (let n = Atomics.load(words, ready); n < plan.workers; n = Atomics.load(words, ready)) Atomics.wait(words, ready, n, 1000);
+    for (let n = Atomics.load(words, ready); n < plan.workers; n = Atomics.load(words, ready))
+      Atomics.wait(words, ready, n, 1000);
     const until = Date.now() + plan.ms;
     let seed = plan.seed | 1;
     let rounds = 0;

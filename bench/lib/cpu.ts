@@ -35,7 +35,11 @@ export function osThreadId(): number | null {
 }
 
 /** Cores each thread used over `seconds` of wall time, between two `threadCpuNs` readings. */
-export function coresByThread(before: Map<number, number>, after: Map<number, number>, seconds: number): Map<number, number> {
+export function coresByThread(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  seconds: number,
+): Map<number, number> {
   const out = new Map<number, number>();
   for (const [tid, ns] of after) out.set(tid, (ns - (before.get(tid) ?? 0)) / 1e9 / seconds);
   return out;

@@ -51,9 +51,15 @@ interface SeedPool {
 
 async function openSeedPool(workers: number): Promise<SeedPool> {
   const heap = await Heap.create({ capacity: 1 << 20, batchSize: 1024 });
-  const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: workers, maxThreads: workers });
+  const pool = heap.createPool({
+    filename: join(fixtures, 'bench-tasks.ts'),
+    minThreads: workers,
+    maxThreads: workers,
+  });
   // Compile + warm up; each worker answers with its OS thread id.
-  const tids = new Set((await Promise.all(Array.from({ length: workers }, () => pool.run('seedWarmUp', 500)))) as (number | null)[]);
+  const tids = new Set(
+    (await Promise.all(Array.from({ length: workers }, () => pool.run('seedWarmUp', 500)))) as (number | null)[],
+  );
   return { heap, pool, workers, tids };
 }
 
@@ -109,11 +115,18 @@ function summarizeRuns(runs: readonly Interval[]): PoolRun {
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   const calls = runs.reduce((a, r) => a + r.calls, 0);
   if (runs.some((r) => r.cpu === null)) return { callsPerSecond: calls / seconds, cpu: null };
-  const sum = (f: (c: NonNullable<Interval['cpu']>) => number): number => runs.reduce((a, r) => a + f(r.cpu!), 0) / seconds;
+  const sum = (f: (c: NonNullable<Interval['cpu']>) => number): number =>
+    runs.reduce((a, r) => a + f(r.cpu!), 0) / seconds;
   const workers = runs[0]!.cpu!.workers.map((_, w) => sum((c) => c.workers[w]!));
   return {
     callsPerSecond: calls / seconds,
-    cpu: { total: sum((c) => c.total), workers, main: sum((c) => c.main), other: sum((c) => c.other), busiestOther: Math.max(...runs.map((r) => r.cpu!.busiestOther / r.seconds)) },
+    cpu: {
+      total: sum((c) => c.total),
+      workers,
+      main: sum((c) => c.main),
+      other: sum((c) => c.other),
+      busiestOther: Math.max(...runs.map((r) => r.cpu!.busiestOther / r.seconds)),
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
-import { ExternRef, Heap, Module, type Rooted, type Store } from '../../src';
+import { ExternRef, Heap, Module, type Store } from '../../src';
 import { type Sample, sampleOf, timeAsyncPair, timeSync, timeSyncPair } from '../lib/measure';
 
 /** One result row. */
@@ -17,7 +17,9 @@ export interface Row {
   readonly sample: Sample;
   readonly baseline: string;
   readonly baselineSample: Sample | null;
-  /** The target: ratio ≤ this (or, with no baseline, median ns ≤ this); with `higherIsBetter`, baseline/subject ≥ this. */
+  /**
+   * The target: ratio ≤ this (or, with no baseline, median ns ≤ this); with `higherIsBetter`, baseline/subject ≥ this.
+   */
   readonly target: number;
   /** For throughput rows: the figure is baseline time over subject time, and must reach the target. */
   readonly higherIsBetter?: boolean;
@@ -86,37 +88,53 @@ export function runBaselines(quick: boolean): Baseline[] {
   out.push({
     id: 'js-atomics-pair',
     what: 'JS Atomics.add + Atomics.sub on a SharedArrayBuffer',
-    sample: timeSync((n) => {
-      for (let i = 0; i < n; i++) {
-        Atomics.add(i32, 3, 1);
-        Atomics.sub(i32, 3, 1);
-      }
-    }, 200_000, samples),
+    sample: timeSync(
+      (n) => {
+        for (let i = 0; i < n; i++) {
+          Atomics.add(i32, 3, 1);
+          Atomics.sub(i32, 3, 1);
+        }
+      },
+      200_000,
+      samples,
+    ),
   });
   const wasm = new WebAssembly.Instance(Module.fromText(WASM_ATOMICS_WAT).wasm).exports as {
     pairs(n: number): void;
     inc(at: number): number;
     dec(at: number): number;
   };
-  out.push({ id: 'wasm-atomics-pair', what: 'Wasm i32.atomic.rmw add + sub on shared memory, loop in Wasm', sample: timeSync((n) => wasm.pairs(n), 1_000_000, samples) });
+  out.push({
+    id: 'wasm-atomics-pair',
+    what: 'Wasm i32.atomic.rmw add + sub on shared memory, loop in Wasm',
+    sample: timeSync((n) => wasm.pairs(n), 1_000_000, samples),
+  });
   out.push({
     id: 'wasm-atomics-pair-from-js',
     what: 'the same pair, one JS→Wasm call per operation',
-    sample: timeSync((n) => {
-      for (let i = 0; i < n; i++) {
-        wasm.inc(64);
-        wasm.dec(64);
-      }
-    }, 200_000, samples),
+    sample: timeSync(
+      (n) => {
+        for (let i = 0; i < n; i++) {
+          wasm.inc(64);
+          wasm.dec(64);
+        }
+      },
+      200_000,
+      samples,
+    ),
   });
   const slab = new SlabHeap();
   const kept = slab.add({ a: 1 });
   out.push({
     id: 'slab-clone-drop',
     what: 'wasm-bindgen-style JS slab: add(get(i)) + drop, one thread',
-    sample: timeSync((n) => {
-      for (let i = 0; i < n; i++) slab.drop(slab.add(slab.get(kept)));
-    }, 200_000, samples),
+    sample: timeSync(
+      (n) => {
+        for (let i = 0; i < n; i++) slab.drop(slab.add(slab.get(kept)));
+      },
+      200_000,
+      samples,
+    ),
   });
   return out;
 }
@@ -129,7 +147,7 @@ export function runBaselines(quick: boolean): Baseline[] {
 async function garbageForTheCollector(store: Store, n: number): Promise<void> {
   await store.scope(async () => {
     for (let i = 0; i < n; i++) ExternRef.new(store, i);
-    await null;
+    await Promise.resolve(); // past the microtask that posts the values
   });
 }
 
@@ -164,23 +182,64 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
 
     progress('clone-drop');
     const root = ExternRef.newManuallyRooted(store, { a: 1 });
-    const cloneDrop = timeSyncPair((n) => {
-      for (let i = 0; i < n; i++) root.clone().unroot();
-    }, atomicsPair, 200_000, samples);
-    rows.push({ id: 'clone-drop', what: 'ManuallyRooted clone + unroot', sample: cloneDrop.subject, baseline: 'JS Atomics add+sub', baselineSample: cloneDrop.baseline, target: 1.5, gap: 'the new root object V8 cannot fold away costs more when the machine is busy: docs/performance.md, clone-drop' });
+    const cloneDrop = timeSyncPair(
+      (n) => {
+        for (let i = 0; i < n; i++) root.clone().unroot();
+      },
+      atomicsPair,
+      200_000,
+      samples,
+    );
+    rows.push({
+      id: 'clone-drop',
+      what: 'ManuallyRooted clone + unroot',
+      sample: cloneDrop.subject,
+      baseline: 'JS Atomics add+sub',
+      baselineSample: cloneDrop.baseline,
+      target: 1.5,
+      gap:
+        'the new root object V8 cannot fold away costs more when the machine is busy: ' +
+        'docs/performance.md, clone-drop',
+    });
 
     progress('fromraw-drop');
     const raw = root.toRaw();
-    const fromRaw = timeSyncPair((n) => {
-      for (let i = 0; i < n; i++) ExternRef.fromRawManuallyRooted(store, raw)!.unroot();
-    }, atomicsPair, 200_000, samples);
-    rows.push({ id: 'fromraw-drop', what: 'fromRaw + unroot', sample: fromRaw.subject, baseline: 'JS Atomics add+sub', baselineSample: fromRaw.baseline, target: 2, gap: 'the new root object V8 cannot fold away costs more when the machine is busy: docs/performance.md, fromraw-drop' });
+    const fromRaw = timeSyncPair(
+      (n) => {
+        for (let i = 0; i < n; i++) ExternRef.fromRawManuallyRooted(store, raw)!.unroot();
+      },
+      atomicsPair,
+      200_000,
+      samples,
+    );
+    rows.push({
+      id: 'fromraw-drop',
+      what: 'fromRaw + unroot',
+      sample: fromRaw.subject,
+      baseline: 'JS Atomics add+sub',
+      baselineSample: fromRaw.baseline,
+      target: 2,
+      gap:
+        'the new root object V8 cannot fold away costs more when the machine is busy: ' +
+        'docs/performance.md, fromraw-drop',
+    });
 
     progress('datasync-cached');
-    const cached = timeSync((n) => {
-      for (let i = 0; i < n; i++) root.dataSync();
-    }, 200_000, samples);
-    rows.push({ id: 'datasync-cached', what: 'dataSync of a value this store created', sample: cached, baseline: '(absolute: ns)', baselineSample: null, target: 1000 });
+    const cached = timeSync(
+      (n) => {
+        for (let i = 0; i < n; i++) root.dataSync();
+      },
+      200_000,
+      samples,
+    );
+    rows.push({
+      id: 'datasync-cached',
+      what: 'dataSync of a value this store created',
+      sample: cached,
+      baseline: '(absolute: ns)',
+      baselineSample: null,
+      target: 1000,
+    });
 
     progress('new-main');
     const small = { id: 1, name: 'small', tags: ['a', 'b'] };
@@ -196,7 +255,14 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
       20_000,
       samples,
     );
-    rows.push({ id: 'new-main', what: 'ExternRef.new of a small object (main thread)', sample: newMain.subject, baseline: 'structuredClone', baselineSample: newMain.baseline, target: 4 });
+    rows.push({
+      id: 'new-main',
+      what: 'ExternRef.new of a small object (main thread)',
+      sample: newMain.subject,
+      baseline: 'structuredClone',
+      baselineSample: newMain.baseline,
+      target: 4,
+    });
     root.unroot();
   });
 }
@@ -214,7 +280,14 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     progress('new-in-worker');
     // Local work in the worker, not a round trip: as many samples as the local rows take.
     const nv = (await pool.run('newVsClone', 20_000, quick ? 15 : 41)) as { newNs: number[]; cloneNs: number[] };
-    rows.push({ id: 'new-in-worker', what: 'ExternRef.new of a small object in a worker', sample: sampleOf(nv.newNs), baseline: 'structuredClone (same worker)', baselineSample: sampleOf(nv.cloneNs), target: 4 });
+    rows.push({
+      id: 'new-in-worker',
+      what: 'ExternRef.new of a small object in a worker',
+      sample: sampleOf(nv.newNs),
+      baseline: 'structuredClone (same worker)',
+      baselineSample: sampleOf(nv.cloneNs),
+      target: 4,
+    });
     await heap.gc();
 
     const echo = new Worker(join(fixtures, 'echo-worker.ts'));
@@ -248,7 +321,14 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
         pings.push(pingNs);
       }
     }
-    rows.push({ id: 'datasync-first-read', what: 'dataSync of a value a worker created (first read)', sample: sampleOf(firstReads), baseline: 'postMessage round trip, same thread', baselineSample: sampleOf(pings), target: 1.2 });
+    rows.push({
+      id: 'datasync-first-read',
+      what: 'dataSync of a value a worker created (first read)',
+      sample: sampleOf(firstReads),
+      baseline: 'postMessage round trip, same thread',
+      baselineSample: sampleOf(pings),
+      target: 1.2,
+    });
     pingPort.close();
     await pool.run('dropAll');
 
@@ -260,15 +340,40 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     const echoPort = uncachedHeap._echoPort('comlink');
     const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(echoPort as never));
     const u = ExternRef.newManuallyRooted(uncachedHeap.store, { i: 1 });
-    const dc = await timeAsyncPair(() => u.data(), () => bare.read({ i: 1 }) as Promise<unknown>, 100, samples);
-    rows.push({ id: 'data-comlink', what: 'data() over comlink (uncached)', sample: dc.subject, baseline: 'bare comlink call, same thread', baselineSample: dc.baseline, target: 1.1 });
+    const dc = await timeAsyncPair(
+      () => u.data(),
+      () => bare.read({ i: 1 }) as Promise<unknown>,
+      100,
+      samples,
+    );
+    rows.push({
+      id: 'data-comlink',
+      what: 'data() over comlink (uncached)',
+      sample: dc.subject,
+      baseline: 'bare comlink call, same thread',
+      baselineSample: dc.baseline,
+      target: 1.1,
+    });
     // Control: a bare call to another thread (the echo worker) against the same bare call to
     // the coordinator's thread. Identical code on both sides; the ratio is where the threads ran.
     const { port1, port2 } = new MessageChannel();
     echo.postMessage({ t: 'comlink', port: port2 }, [port2]);
     const other = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(port1 as never));
-    const aaComlink = await timeAsyncPair(() => other.read({ i: 1 }) as Promise<unknown>, () => bare.read({ i: 1 }) as Promise<unknown>, 100, samples);
-    rows.push({ id: 'data-comlink-aa-control', what: 'the same bare comlink call to another thread (control)', sample: aaComlink.subject, baseline: 'bare comlink call, same thread', baselineSample: aaComlink.baseline, target: 1.1, control: true });
+    const aaComlink = await timeAsyncPair(
+      () => other.read({ i: 1 }) as Promise<unknown>,
+      () => bare.read({ i: 1 }) as Promise<unknown>,
+      100,
+      samples,
+    );
+    rows.push({
+      id: 'data-comlink-aa-control',
+      what: 'the same bare comlink call to another thread (control)',
+      sample: aaComlink.subject,
+      baseline: 'bare comlink call, same thread',
+      baselineSample: aaComlink.baseline,
+      target: 1.1,
+      control: true,
+    });
     port1.close();
     echoPort.close();
     u.unroot();
@@ -281,14 +386,44 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     // on another pool's worker measured placement as much as sharedref (the control below).
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
-    const pr = await timeAsyncPair(() => pool.run('two', a, b), () => pool._bareRun(3), 100, samples);
-    rows.push({ id: 'pool-run-2-refs', what: 'pool.run with two references', sample: pr.subject, baseline: 'bare piscina task, same worker', baselineSample: pr.baseline, target: 1.5 });
+    const pr = await timeAsyncPair(
+      () => pool.run('two', a, b),
+      () => pool._bareRun(3),
+      100,
+      samples,
+    );
+    rows.push({
+      id: 'pool-run-2-refs',
+      what: 'pool.run with two references',
+      sample: pr.subject,
+      baseline: 'bare piscina task, same worker',
+      baselineSample: pr.baseline,
+      target: 1.5,
+    });
     // Control: the same bare task on a worker of a separate piscina pool, against the bare task
     // on the row's worker. Identical work on both sides; the ratio is where the threads ran.
-    const bareP = new Piscina({ filename: join(fixtures, 'bare-task.js'), minThreads: 1, maxThreads: 1, atomics: 'disabled' });
-    const aaPool = await timeAsyncPair(() => bareP.run({ a: 1, b: 2 }), () => pool._bareRun(3), 100, samples);
+    const bareP = new Piscina({
+      filename: join(fixtures, 'bare-task.js'),
+      minThreads: 1,
+      maxThreads: 1,
+      atomics: 'disabled',
+    });
+    const aaPool = await timeAsyncPair(
+      () => bareP.run({ a: 1, b: 2 }),
+      () => pool._bareRun(3),
+      100,
+      samples,
+    );
     await bareP.destroy();
-    rows.push({ id: 'pool-run-aa-control', what: 'a bare task on another piscina pool (control: same work both sides)', sample: aaPool.subject, baseline: 'bare piscina task, same worker', baselineSample: aaPool.baseline, target: 1.5, control: true });
+    rows.push({
+      id: 'pool-run-aa-control',
+      what: 'a bare task on another piscina pool (control: same work both sides)',
+      sample: aaPool.subject,
+      baseline: 'bare piscina task, same worker',
+      baselineSample: aaPool.baseline,
+      target: 1.5,
+      control: true,
+    });
     a.unroot();
     b.unroot();
     await pool.close();
@@ -308,7 +443,14 @@ export async function runGc(quick: boolean, progress: (msg: string) => void): Pr
       if (report.freed > 0) gcNs.push((report.pauseMs * 1e6) / report.freed);
     }
     if (gcNs.length === 0) throw new Error('gc-per-object: no collection freed anything');
-    rows.push({ id: 'gc-per-object', what: 'collection cost per freed object', sample: sampleOf(gcNs), baseline: '(absolute: ns)', baselineSample: null, target: 200 });
+    rows.push({
+      id: 'gc-per-object',
+      what: 'collection cost per freed object',
+      sample: sampleOf(gcNs),
+      baseline: '(absolute: ns)',
+      baselineSample: null,
+      target: 200,
+    });
     progress('gc-live-independence');
     // The same garbage (10 000 objects) collected with 10 000 and then 100 000 live objects.
     const pauseWith = async (live: number): Promise<number[]> => {
@@ -328,6 +470,13 @@ export async function runGc(quick: boolean, progress: (msg: string) => void): Pr
     };
     const fewLive = await pauseWith(10_000);
     const manyLive = await pauseWith(100_000);
-    rows.push({ id: 'gc-live-independence', what: 'collection of 10 000 objects with 100 000 live (vs 10 000 live)', sample: sampleOf(manyLive), baseline: 'same collection, 10 000 live', baselineSample: sampleOf(fewLive), target: 1.5 });
+    rows.push({
+      id: 'gc-live-independence',
+      what: 'collection of 10 000 objects with 100 000 live (vs 10 000 live)',
+      sample: sampleOf(manyLive),
+      baseline: 'same collection, 10 000 live',
+      baselineSample: sampleOf(fewLive),
+      target: 1.5,
+    });
   });
 }

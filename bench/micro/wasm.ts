@@ -66,8 +66,24 @@ export async function runWasm(quick: boolean, progress: (msg: string) => void): 
     b.unroot();
     if (sink < 0) console.log(sink);
     return [
-      { id: 'wasm-import-2-handles', what: 'Wasm import call, two handles (raw ABI)', sample: raw.subject, baseline: 'same import, bare V8 externref', baselineSample: raw.baseline, target: 10, gap: 'docs/performance.md: wasm-import' },
-      { id: 'wasm-import-2-externrefs', what: 'Wasm import call, two externrefs (native ABI)', sample: native.subject, baseline: 'same import, bare V8 externref', baselineSample: native.baseline, target: 10, gap: 'docs/performance.md: wasm-import' },
+      {
+        id: 'wasm-import-2-handles',
+        what: 'Wasm import call, two handles (raw ABI)',
+        sample: raw.subject,
+        baseline: 'same import, bare V8 externref',
+        baselineSample: raw.baseline,
+        target: 10,
+        gap: 'docs/performance.md: wasm-import',
+      },
+      {
+        id: 'wasm-import-2-externrefs',
+        what: 'Wasm import call, two externrefs (native ABI)',
+        sample: native.subject,
+        baseline: 'same import, bare V8 externref',
+        baselineSample: native.baseline,
+        target: 10,
+        gap: 'docs/performance.md: wasm-import',
+      },
     ];
   } finally {
     await heap.close();

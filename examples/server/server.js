@@ -46,7 +46,11 @@ function send(res, status, body, headers = {}) {
     return;
   }
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(json),
+    ...headers,
+  });
   res.end(json);
 }
 
@@ -56,7 +60,8 @@ async function readText(req) {
   let size = 0;
   for await (const chunk of req) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError(413, 'body_too_large', `the body must be at most ${MAX_BODY} bytes`, { Connection: 'close' });
+    if (size > MAX_BODY)
+      throw new HttpError(413, 'body_too_large', `the body must be at most ${MAX_BODY} bytes`, { Connection: 'close' });
     chunks.push(chunk);
   }
   try {
@@ -97,8 +102,17 @@ function routes(heap, sessions) {
             } catch {
               throw new HttpError(400, 'bad_json', 'the body must be JSON: {"content": "..."} (or empty)');
             }
-            if (body === null || typeof body !== 'object' || Array.isArray(body) || (body.content !== undefined && typeof body.content !== 'string')) {
-              throw new HttpError(400, 'bad_body', 'the body must be an object whose "content", if present, is a string');
+            if (
+              body === null ||
+              typeof body !== 'object' ||
+              Array.isArray(body) ||
+              (body.content !== undefined && typeof body.content !== 'string')
+            ) {
+              throw new HttpError(
+                400,
+                'bad_body',
+                'the body must be an object whose "content", if present, is a string',
+              );
             }
             content = body.content ?? '';
           }
@@ -168,7 +182,9 @@ function handler(server, table) {
       const fn = Object.hasOwn(route.methods, req.method) ? route.methods[req.method] : undefined;
       if (fn === undefined) {
         const allow = Object.keys(route.methods).join(', ');
-        throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${path} (allowed: ${allow})`, { Allow: allow });
+        throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${path} (allowed: ${allow})`, {
+          Allow: allow,
+        });
       }
       return fn(req, pathParam(route.path.exec(path)[1]));
     };
@@ -177,19 +193,21 @@ function handler(server, table) {
       // clients to drop idle keep-alive connections.
       if (!server.listening && !res.headersSent) res.setHeader('Connection', 'close');
     };
-    run().then(
-      ([status, body]) => {
-        closing();
-        send(res, status, body);
-      },
-      (err) => {
-        closing();
-        sendError(res, err);
-      },
-    ).catch((err) => {
-      console.error('could not answer:', err);
-      res.destroy();
-    });
+    run()
+      .then(
+        ([status, body]) => {
+          closing();
+          send(res, status, body);
+        },
+        (err) => {
+          closing();
+          sendError(res, err);
+        },
+      )
+      .catch((err) => {
+        console.error('could not answer:', err);
+        res.destroy();
+      });
   };
 }
 
@@ -218,10 +236,12 @@ async function main() {
   // Expiry: unroot idle sessions, then collect what they (and replaced contents) held.
   let sweeping = Promise.resolve();
   const sweep = () => {
-    sweeping = sweeping.then(async () => {
-      sessions.expire();
-      await sessions.collect();
-    }).catch((err) => console.error('sweep failed:', err));
+    sweeping = sweeping
+      .then(async () => {
+        sessions.expire();
+        await sessions.collect();
+      })
+      .catch((err) => console.error('sweep failed:', err));
   };
   const sweeper = setInterval(sweep, Math.max(10, Math.min(1000, Math.floor(ttlMs / 2))));
 
@@ -238,7 +258,9 @@ async function main() {
     throw err; // the port is taken, for example
   }
   const threadsText = `${threads} pool thread${threads === 1 ? '' : 's'}`;
-  console.log(`sharedref example server listening on http://127.0.0.1:${server.address().port} (${threadsText}, session TTL ${ttlMs} ms)`);
+  console.log(
+    `sharedref example server listening on http://127.0.0.1:${server.address().port} (${threadsText}, session TTL ${ttlMs} ms)`,
+  );
 
   let stopping = null;
   const shutdown = (signal) => {

@@ -214,7 +214,9 @@ export class Coordinator {
    */
   #whenPresent(index: number, handle: number): Promise<void> | null {
     if (!this.#values.has(index) && !this.#table.markWanted(index, handle)) {
-      return Promise.reject(new InvalidHandleError(handle, 'the object was freed before its value reached the coordinator'));
+      return Promise.reject(
+        new InvalidHandleError(handle, 'the object was freed before its value reached the coordinator'),
+      );
     }
     return this.#values.whenPresent(index, handle);
   }
@@ -234,7 +236,10 @@ export class Coordinator {
   #dataOf(index: number, what: string): unknown {
     if (this.#values.isInPlace(index)) {
       const type = typeNameOf(this.#values.get(index));
-      throw new NotCloneableError(what, new TypeError(`the ${type} value was built in place by newWith; use call(method)`));
+      throw new NotCloneableError(
+        what,
+        new TypeError(`the ${type} value was built in place by newWith; use call(method)`),
+      );
     }
     return this.#values.get(index);
   }
@@ -307,15 +312,25 @@ export class Coordinator {
     });
   }
 
-  async #construct(storeId: number, index: number, generation: number, factory: string, args: unknown[]): Promise<number> {
+  async #construct(
+    storeId: number,
+    index: number,
+    generation: number,
+    factory: string,
+    args: unknown[],
+  ): Promise<number> {
     if (this.#closed) throw new HeapClosedError('newWith');
     if (!this.#table.isReservedFor(index, generation, storeId)) {
       throw new GenericSharedRefError(ErrorCode.INTERNAL, `slot ${index} is not reserved for store ${storeId}`);
     }
     const fn = this.#host?.[factory];
     if (typeof fn !== 'function') {
-      const known = this.#host === null ? 'no hostModule was given to Heap.create' : `known: ${Object.keys(this.#host).join(', ')}`;
-      throw new GenericSharedRefError(ErrorCode.NO_SUCH_FACTORY, `newWith: no factory named ${JSON.stringify(factory)} (${known})`);
+      const known =
+        this.#host === null ? 'no hostModule was given to Heap.create' : `known: ${Object.keys(this.#host).join(', ')}`;
+      throw new GenericSharedRefError(
+        ErrorCode.NO_SUCH_FACTORY,
+        `newWith: no factory named ${JSON.stringify(factory)} (${known})`,
+      );
     }
     const value: unknown = await (fn as (...a: unknown[]) => unknown)(...args);
     if (!this.#table.isReservedFor(index, generation, storeId)) {
@@ -371,7 +386,11 @@ export class Coordinator {
   /** Handles every message already queued on the stores' control ports, in order. */
   #drainControlQueues(): void {
     for (const link of [...this.#stores.values()]) {
-      for (let m = receiveMessageOnPort(link.ports.control); m !== undefined; m = receiveMessageOnPort(link.ports.control)) {
+      for (
+        let m = receiveMessageOnPort(link.ports.control);
+        m !== undefined;
+        m = receiveMessageOnPort(link.ports.control)
+      ) {
         this.#onControl(link, m.message as ControlMessage);
         if (link.gone) break;
       }

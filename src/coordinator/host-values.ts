@@ -66,7 +66,10 @@ export class HostValues {
   whenPresent(index: number, handle: number): Promise<void> | null {
     const s = this.#state[index];
     if (s === PRESENT || s === IN_PLACE) return null;
-    if (s === LOST) return Promise.reject(new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'));
+    if (s === LOST)
+      return Promise.reject(
+        new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'),
+      );
     if (this.#closed) return Promise.reject(new HeapClosedError('read'));
     return new Promise<void>((resolve, reject) => {
       const list = this.#waiters.get(index);
@@ -79,7 +82,10 @@ export class HostValues {
   markLost(index: number, handle: number): void {
     if (this.has(index)) return;
     this.#state[index] = LOST;
-    this.#failWaiters(index, () => new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'));
+    this.#failWaiters(
+      index,
+      () => new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'),
+    );
   }
 
   #failWaiters(index: number, makeError: () => unknown): void {

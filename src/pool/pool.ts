@@ -22,7 +22,13 @@ import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
-import { type BareTaskMessage, isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import {
+  type BareTaskMessage,
+  isAttachMessage,
+  type PoolWorkerData,
+  type TaskMessage,
+  type TaskOutcome,
+} from './protocol';
 import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
@@ -82,22 +88,37 @@ export class Pool implements AsyncDisposable {
 
   /** @internal Use `heap.createPool(options)`. */
   constructor(host: PoolHost, options: PoolOptions, entry: { filename: string; execArgv: string[] | undefined }) {
-    if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, received ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`options must be an object, received ${describe(options)}`);
     if (typeof options.filename !== 'string' || options.filename.length === 0) {
       throw new TypeError(`options.filename must be the path of a worker file, received ${describe(options.filename)}`);
     }
     const cpus = availableParallelism();
-    const maxThreads = options.maxThreads === undefined ? cpus : checkInteger('maxThreads', options.maxThreads, 1, 1024);
+    const maxThreads =
+      options.maxThreads === undefined ? cpus : checkInteger('maxThreads', options.maxThreads, 1, 1024);
     const minThreads =
-      options.minThreads === undefined ? Math.min(maxThreads, Math.max(1, cpus >> 1)) : checkInteger('minThreads', options.minThreads, 0, maxThreads);
-    const idleTimeout = options.idleTimeout === undefined ? 60_000 : checkInteger('idleTimeout', options.idleTimeout, 0, 2 ** 31 - 1);
-    this.#closeTimeout = options.closeTimeout === undefined ? 10_000 : checkInteger('closeTimeout', options.closeTimeout, 0, 2 ** 31 - 1);
+      options.minThreads === undefined
+        ? Math.min(maxThreads, Math.max(1, cpus >> 1))
+        : checkInteger('minThreads', options.minThreads, 0, maxThreads);
+    const idleTimeout =
+      options.idleTimeout === undefined ? 60_000 : checkInteger('idleTimeout', options.idleTimeout, 0, 2 ** 31 - 1);
+    this.#closeTimeout =
+      options.closeTimeout === undefined ? 10_000 : checkInteger('closeTimeout', options.closeTimeout, 0, 2 ** 31 - 1);
     if (maxThreads > host.options.maxStores - 1) {
-      throw new RangeError(`options.maxThreads must leave a store for the creating thread: at most ${host.options.maxStores - 1} (options.maxStores - 1), received ${maxThreads}`);
+      throw new RangeError(
+        `options.maxThreads must leave a store for the creating thread: at most ${host.options.maxStores - 1} ` +
+          `(options.maxStores - 1), received ${maxThreads}`,
+      );
     }
     this.#host = host;
     const workerData: PoolWorkerData = {
-      sharedref: { memory: host.memory, heapId: host.id, options: host.options, filename: resolvePath(options.filename), abandoned: this.#abandoned },
+      sharedref: {
+        memory: host.memory,
+        heapId: host.id,
+        options: host.options,
+        filename: resolvePath(options.filename),
+        abandoned: this.#abandoned,
+      },
       user: options.workerData,
     };
     this.#piscina = new Piscina<TaskMessage | BareTaskMessage, unknown>({
@@ -127,16 +148,23 @@ export class Pool implements AsyncDisposable {
   /** Like `run`, with options (an `AbortSignal`). */
   async runTask(options: RunTaskOptions): Promise<unknown> {
     if (this.#closing !== null || this.#host.closed) {
-      throw new GenericSharedRefError(ErrorCode.POOL_CLOSED, `run(${JSON.stringify(options.task)}): the pool is closed`);
+      throw new GenericSharedRefError(
+        ErrorCode.POOL_CLOSED,
+        `run(${JSON.stringify(options.task)}): the pool is closed`,
+      );
     }
-    if (typeof options.task !== 'string') throw new TypeError(`task must be a task name, received ${describe(options.task)}`);
+    if (typeof options.task !== 'string')
+      throw new TypeError(`task must be a task name, received ${describe(options.task)}`);
     const store = this.#host.store;
     const sent: TransferToken[] = [];
     const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
     try {
       const args = packRoots(options.args ?? [], this.#host.id, sent) as unknown[];
-      outcome = (await this.#piscina.run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {})) as TaskOutcome;
+      outcome = (await this.#piscina.run(
+        { task: options.task, args, replyTo },
+        options.signal !== undefined ? { signal: options.signal } : {},
+      )) as TaskOutcome;
     } catch (err) {
       // The worker may have packed results before it died, or may still be packing them (piscina
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release

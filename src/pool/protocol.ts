@@ -53,7 +53,8 @@ export function isBareTask(m: TaskMessage | BareTaskMessage): m is BareTaskMessa
 }
 
 /** Worker → pool: one task's outcome. Roots in `value` are transfer tokens. */
-export type TaskOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedError };
+export type TaskOutcome =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedError };
 
 /** True for the attach message. */
 export function isAttachMessage(m: unknown): m is AttachMessage {

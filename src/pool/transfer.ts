@@ -42,7 +42,13 @@ export interface TransferOwner {
  * receives every token made, so the caller can release those nobody adopts. `owner` names the
  * store whose death releases them (default: the root's own store).
  */
-export function packRoots(value: unknown, heapId: number, sent: TransferToken[], owner?: TransferOwner, depth = 0): unknown {
+export function packRoots(
+  value: unknown,
+  heapId: number,
+  sent: TransferToken[],
+  owner?: TransferOwner,
+  depth = 0,
+): unknown {
   if (value instanceof RootBase) {
     const store = value._store;
     if (store.heapId !== heapId) throw new CrossStoreError('a root passed to a pool of another heap');
@@ -50,7 +56,10 @@ export function packRoots(value: unknown, heapId: number, sent: TransferToken[],
     store._hold(value);
     const token = store._transfers.send(owner?.storeId ?? store.id, value._index, value._handle, owner?.tag ?? 0);
     if (token === null) {
-      throw new GenericSharedRefError(ErrorCode.TRANSFER_LIMIT, `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`);
+      throw new GenericSharedRefError(
+        ErrorCode.TRANSFER_LIMIT,
+        `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`,
+      );
     }
     sent.push(token);
     const wire: WireRef = { [MARK]: 1, token, manual: value instanceof ManuallyRooted };
@@ -94,7 +103,10 @@ export function unpackRoots(value: unknown, store: Store, allScoped = false): un
   const out = walk(value, 0);
   if (lost > 0) {
     for (const r of adopted) r._release();
-    throw new GenericSharedRefError(ErrorCode.TRANSFER_LOST, `transfer: ${lost} reference(s) were released before they arrived (the sending thread died)`);
+    throw new GenericSharedRefError(
+      ErrorCode.TRANSFER_LOST,
+      `transfer: ${lost} reference(s) were released before they arrived (the sending thread died)`,
+    );
   }
   return out;
 }

@@ -20,7 +20,14 @@ import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
 import { isAbandoned } from '../shared/abandoned-tags';
-import { type AttachMessage, type BareTaskMessage, isBareTask, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import {
+  type AttachMessage,
+  type BareTaskMessage,
+  isBareTask,
+  type PoolWorkerData,
+  type TaskMessage,
+  type TaskOutcome,
+} from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 /** What every task receives first. */
@@ -48,13 +55,17 @@ export interface TaskTable {
  * Declares the tasks of a pool worker file: `module.exports = defineTasks({ name(ctx, ...args) {…} })`.
  * Each task runs in its own root scope on the worker's store (`ctx.store`).
  */
-export function defineTasks<T extends Record<string, Task>>(tasks: T): TaskTable & {
+export function defineTasks<T extends Record<string, Task>>(
+  tasks: T,
+): TaskTable & {
   /** The task functions, as given. */
   readonly tasks: T;
 } {
-  if (typeof tasks !== 'object' || tasks === null) throw new TypeError('defineTasks: expected an object of task functions');
+  if (typeof tasks !== 'object' || tasks === null)
+    throw new TypeError('defineTasks: expected an object of task functions');
   for (const [name, fn] of Object.entries(tasks)) {
-    if (typeof fn !== 'function') throw new TypeError(`defineTasks: task ${JSON.stringify(name)} must be a function, received ${typeof fn}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`defineTasks: task ${JSON.stringify(name)} must be a function, received ${typeof fn}`);
   }
   return { [kTasks]: Object.freeze({ ...tasks }), tasks };
 }
@@ -66,14 +77,25 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
   const i32 = new Int32Array(memory.buffer);
   const storeId = claimRegion(i32, layoutOf(i32));
   if (storeId === 0) {
-    throw new GenericSharedRefError(ErrorCode.STORE_LIMIT, `pool worker: all ${options.maxStores} store regions are in use (options.maxStores)`);
+    throw new GenericSharedRefError(
+      ErrorCode.STORE_LIMIT,
+      `pool worker: all ${options.maxStores} store regions are in use (options.maxStores)`,
+    );
   }
   const control = new MessageChannel();
   const reply = new MessageChannel();
   const rpc = new MessageChannel();
-  const attach: AttachMessage = { sharedrefAttach: { storeId, ports: { control: control.port1, reply: reply.port1, rpc: rpc.port1 } } };
+  const attach: AttachMessage = {
+    sharedrefAttach: { storeId, ports: { control: control.port1, reply: reply.port1, rpc: rpc.port1 } },
+  };
   parentPort!.postMessage(attach, [control.port1, reply.port1, rpc.port1]);
-  const store = new Store({ memory, heapId, storeId, options, ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 } });
+  const store = new Store({
+    memory,
+    heapId,
+    storeId,
+    options,
+    ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 },
+  });
   const ctx: TaskContext = Object.freeze({ store, workerData: data.user, threadId });
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -89,7 +111,10 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
       try {
         const fn = table[msg.task];
         if (fn === undefined) {
-          throw new GenericSharedRefError(ErrorCode.NO_SUCH_TASK, `no task named ${JSON.stringify(msg.task)} in ${filename} (known: ${Object.keys(table).join(', ')})`);
+          throw new GenericSharedRefError(
+            ErrorCode.NO_SUCH_TASK,
+            `no task named ${JSON.stringify(msg.task)} in ${filename} (known: ${Object.keys(table).join(', ')})`,
+          );
         }
         const args = unpackRoots(msg.args, store, true) as never[];
         const result = await fn(ctx, ...args);

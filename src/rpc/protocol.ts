@@ -60,7 +60,10 @@ export type SyncOp = keyof CoordinatorApi;
 
 /** Store → coordinator, on the control port. */
 export type ControlMessage =
-  /** Values of `ExternRef.new`: `values[k]` belongs to the object `handles[k]` (a typed array: one copy to deserialize, not one item per handle). */
+  /**
+   * Values of `ExternRef.new`: `values[k]` belongs to the object `handles[k]` (a typed array: one copy to deserialize,
+   * not one item per handle).
+   */
   | { readonly t: 'put'; readonly handles: Uint32Array; readonly values: unknown[] }
   /** A synchronous request; the answer comes on the reply port, then the mailbox word flips. */
   | { readonly t: 'sync'; readonly op: SyncOp; readonly args: unknown[] }
@@ -69,8 +72,7 @@ export type ControlMessage =
 
 /** Coordinator → store, on the reply port. */
 export type ReplyMessage =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: SerializedError };
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedError };
 
 /** The ports a store uses, store side (what travels to the store's thread). */
 export interface StorePorts {

@@ -81,7 +81,16 @@ export interface Kernel {
    * `entryByte`: compare-exchanges its state from `free` to `claimed`, writes handle, owner and
    * tag, adds the count, and publishes `inFlight`. Returns 1, or 0 if the entry was taken first.
    */
-  send_transfer(entryByte: number, free: number, claimed: number, inFlight: number, handle: number, owner: number, tag: number, index: number): number;
+  send_transfer(
+    entryByte: number,
+    free: number,
+    claimed: number,
+    inFlight: number,
+    handle: number,
+    owner: number,
+    tag: number,
+    index: number,
+  ): number;
   /**
    * Adopts the transfer at `entryByte`: compare-exchanges its state from `inFlight` to `free`
    * and, if that won, writes `handle` into the root entry at `rootByte`. Returns 1, or 0 if the
@@ -128,7 +137,8 @@ export function kernelWat(): string {
   const OWNER = S_OWNER * 4;
   // Snippets are written out in each function instead of called: a call would be a point where
   // a terminate() could land in the middle of an operation.
-  const slot = (i: string): string => `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
+  const slot = (i: string): string =>
+    `(i32.add (global.get $slots) (i32.mul (local.get ${i}) (i32.const ${SLOT_BYTES})))`;
   // Gives back one count of slot $i (base address $b), leaving the count before in $before; if
   // that was the last, runs `onLast` (which may return), then marks the slot DYING, claims a
   // release-queue position and fills it. A decrement from 0 or below is a bug: it is undone, and
@@ -172,12 +182,14 @@ export function kernelWat(): string {
     (local.set $i (i32.and (local.get $h) (global.get $indexMask)))
     (if (i32.ge_u (local.get $i) (global.get $capacity)) (then (return (i32.const -1))))
     (local.set $b ${slot('$i')})
-    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))`;
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits)))
+      (then (return (i32.const -1))))`;
   // The generation read again after the word that `live_index` or `check` looked at: if the slot
   // was freed and reused in between, the word may belong to the next object, but then the
   // generation has moved on (it only grows), so the answer is -1.
   const recheck = `
-    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits))) (then (return (i32.const -1))))`;
+    (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits)))
+      (then (return (i32.const -1))))`;
   return `(module
   (import "sharedref" "memory" (memory 1 65536 shared))
   (global $slots (mut i32) (i32.const 0))
@@ -206,18 +218,21 @@ export function kernelWat(): string {
     (if (i32.ge_s (local.get $entry) (i32.const 0)) (then (i32.store (local.get $entry) (i32.const 0))))
     (local.set $b ${slot('$i')})${dropCountThen(recycleOwn)}
     (local.get $before))
-  (func (export "release_transfer") (param $stateAt i32) (param $inFlight i32) (param $free i32) (param $i i32) (result i32)
+  (func (export "release_transfer")
+      (param $stateAt i32) (param $inFlight i32) (param $free i32) (param $i i32) (result i32)
     (local $b i32) (local $before i32) (local $pos i32)
     ;; Exactly one of adopt and release wins this compare-exchange; the winner here gives the
     ;; transfer's count back in the same function, so a kill cannot land between the two.
-    (if (i32.ne (i32.atomic.rmw.cmpxchg (local.get $stateAt) (local.get $inFlight) (local.get $free)) (local.get $inFlight))
+    (if (i32.ne (i32.atomic.rmw.cmpxchg (local.get $stateAt) (local.get $inFlight) (local.get $free))
+                (local.get $inFlight))
       (then (return (i32.const 0))))
     (local.set $b ${slot('$i')})${dropCount}
     (if (i32.le_s (local.get $before) (i32.const 0)) (then (return (i32.const -1))))
     (i32.const 1))
   (func (export "send_transfer") (param $at i32) (param $free i32) (param $claimed i32) (param $inFlight i32)
       (param $h i32) (param $owner i32) (param $tag i32) (param $i i32) (result i32)
-    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $free) (local.get $claimed)) (local.get $free))
+    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $free) (local.get $claimed))
+                (local.get $free))
       (then (return (i32.const 0))))
     (i32.atomic.store offset=${T_HANDLE * 4} (local.get $at) (local.get $h))
     (i32.atomic.store offset=${T_OWNER * 4} (local.get $at) (local.get $owner))
@@ -226,8 +241,10 @@ export function kernelWat(): string {
     (drop (i32.atomic.rmw.add offset=${COUNT} ${slot('$i')} (i32.const 1)))
     (i32.atomic.store offset=${T_STATE * 4} (local.get $at) (local.get $inFlight))
     (i32.const 1))
-  (func (export "adopt_transfer") (param $at i32) (param $inFlight i32) (param $free i32) (param $root i32) (param $h i32) (result i32)
-    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $inFlight) (local.get $free)) (local.get $inFlight))
+  (func (export "adopt_transfer")
+      (param $at i32) (param $inFlight i32) (param $free i32) (param $root i32) (param $h i32) (result i32)
+    (if (i32.ne (i32.atomic.rmw.cmpxchg offset=${T_STATE * 4} (local.get $at) (local.get $inFlight) (local.get $free))
+                (local.get $inFlight))
       (then (return (i32.const 0))))
     (i32.store (local.get $root) (local.get $h))
     (i32.const 1))
@@ -243,7 +260,8 @@ export function kernelWat(): string {
       (local.set $c (i32.atomic.load offset=${COUNT} (local.get $b)))
       (if (i32.le_s (local.get $c) (i32.const 0)) (then (return (i32.const -1))))
       (br_if $retry
-        (i32.ne (i32.atomic.rmw.cmpxchg offset=${COUNT} (local.get $b) (local.get $c) (i32.add (local.get $c) (i32.const 1)))
+        (i32.ne (i32.atomic.rmw.cmpxchg offset=${COUNT} (local.get $b)
+                  (local.get $c) (i32.add (local.get $c) (i32.const 1)))
                 (local.get $c))))
     (i32.store (local.get $entry) (local.get $h))
     ;; The slot may have been freed and reused between the generation check and the increment:
@@ -254,7 +272,8 @@ export function kernelWat(): string {
         (return (i32.const -1))))
     (local.get $i))
   (func (export "live_index") (param $h i32) (result i32)${resolve}
-    (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0)) (then (return (i32.const -1))))${recheck}
+    (if (i32.le_s (i32.atomic.load offset=${COUNT} (local.get $b)) (i32.const 0))
+      (then (return (i32.const -1))))${recheck}
     (local.get $i))
   (func (export "pop_released") (result i32)
     (local $head i32) (local $at i32) (local $v i32)
@@ -285,9 +304,11 @@ export function kernelWat(): string {
     (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_FREE}))
     (i32.const 1))
   (func (export "check") (param $h i32) (result i32)${resolve}
-    (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE})) (then (return (i32.const -1))))${recheck}
+    (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE}))
+      (then (return (i32.const -1))))${recheck}
     (local.get $i))
-  (func (export "publish") (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (param $flags i32) (result i32)
+  (func (export "publish")
+      (param $i i32) (param $tag i32) (param $entry i32) (param $created i32) (param $flags i32) (result i32)
     (local $b i32) (local $h i32)
     (local.set $b ${slot('$i')})
     (local.set $h (i32.or (i32.shl (i32.atomic.load offset=${GEN} (local.get $b)) (global.get $bits)) (local.get $i)))

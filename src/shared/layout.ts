@@ -43,7 +43,11 @@ export const H_MAX_STORES = 3;
 export const H_ROOTS_PER_STORE = 4;
 /** Transfer entries. Written once. */
 export const H_TRANSFERS = 5;
-/** Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by every thread before each operation (a plain read: advisory, see header.ts `isHeapClosed`) and by blocked waiters (Atomics.load). */
+/**
+ * Heap state, HEAP_OPEN or HEAP_CLOSED. Written by the coordinator or the creator at close (Atomics.store); read by
+ * every thread before each operation (a plain read: advisory, see header.ts `isHeapClosed`) and by blocked waiters
+ * (Atomics.load).
+ */
 export const H_STATE = 6;
 // Word 7 is unused (it was a shared live counter: every `new` and every free did a contended
 // read-modify-write on it; live objects are now created − disposed, see header.ts).
@@ -53,7 +57,10 @@ export const H_STATE = 6;
  * attached now are in their own regions' `R_CREATED`.
  */
 export const H_CREATED = 8;
-/** Values disposed by the coordinator, and by stores that are gone (their `R_DISPOSED`, folded in). The coordinator adds (Atomics.add); stats add every region's `R_DISPOSED`. */
+/**
+ * Values disposed by the coordinator, and by stores that are gone (their `R_DISPOSED`, folded in). The coordinator adds
+ * (Atomics.add); stats add every region's `R_DISPOSED`.
+ */
 export const H_DISPOSED = 9;
 /** Collections run. The coordinator adds. */
 export const H_COLLECTIONS = 10;
@@ -61,11 +68,17 @@ export const H_COLLECTIONS = 10;
 export const H_STORES = 11;
 /** Slots retired because their generation would wrap. The coordinator adds. */
 export const H_RETIRED = 12;
-/** Release queue: next position the coordinator will read. The coordinator writes (Atomics.store); stats read (Atomics.load). */
+/**
+ * Release queue: next position the coordinator will read. The coordinator writes (Atomics.store); stats read
+ * (Atomics.load).
+ */
 export const H_RQ_HEAD = 13;
 /** Release queue: next position a producer claims (Atomics.add by any thread). */
 export const H_RQ_TAIL = 14;
-/** Interned type names published. The coordinator writes the name bytes, then Atomics.store's this; readers Atomics.load it first. */
+/**
+ * Interned type names published. The coordinator writes the name bytes, then Atomics.store's this; readers Atomics.load
+ * it first.
+ */
 export const H_TYPE_COUNT = 15;
 /** Debug mode flag (1 = on). Written once by the creator. */
 export const H_DEBUG = 16;
@@ -85,7 +98,10 @@ export const HEAP_CLOSED = 1;
  * 0. The thread whose decrement takes it to 0 moves the slot to SLOT_DYING and queues it.
  */
 export const S_COUNT = 0;
-/** Generation of the value in the slot (or of the next value while FREE/RESERVED). Coordinator writes when freeing (Atomics.store); everyone reads (Atomics.load) to validate handles (I1). */
+/**
+ * Generation of the value in the slot (or of the next value while FREE/RESERVED). Coordinator writes when freeing
+ * (Atomics.store); everyone reads (Atomics.load) to validate handles (I1).
+ */
 export const S_GEN = 1;
 /** One of SLOT_*. Written as documented on each state. */
 export const S_STATE = 2;
@@ -102,11 +118,17 @@ export const S_OWNER = 3;
 export const OWNER_STORE_MASK = 0xffff;
 /** `S_OWNER` flag: the creating store has not posted the value to the coordinator yet. */
 export const OWNER_UNPOSTED = 1 << 30;
-/** `S_OWNER` flag: a request at the coordinator waits for the value; the slot must be freed by the coordinator, which fails the request. */
+/**
+ * `S_OWNER` flag: a request at the coordinator waits for the value; the slot must be freed by the coordinator, which
+ * fails the request.
+ */
 export const OWNER_WANTED = 1 << 29;
 /** Type tag (see type-names.ts). Written by the creating store before publishing SLOT_LIVE. */
 export const S_TAG = 4;
-/** Version of the value; the coordinator adds 1 after every committed mutation or call. Stores compare it with their cache (Atomics.load). */
+/**
+ * Version of the value; the coordinator adds 1 after every committed mutation or call. Stores compare it with their
+ * cache (Atomics.load).
+ */
 export const S_VERSION = 5;
 /** Words per slot. */
 export const SLOT_WORDS = 6;
@@ -125,11 +147,19 @@ export const TYPE_NAMES_MAX = 256;
 export const TYPE_NAME_BYTES = 64;
 
 // ---- Store region ---------------------------------------------------------------------------
-/** Region state, one of REGION_*. CAS FREE→ATTACHED by the attaching thread; the coordinator stores FREE after cleaning. */
+/**
+ * Region state, one of REGION_*. CAS FREE→ATTACHED by the attaching thread; the coordinator stores FREE after cleaning.
+ */
 export const R_STATE = 0;
-/** Sync mailbox word. The store stores 0 before a request; the coordinator stores 1 after posting the reply, then notifies. */
+/**
+ * Sync mailbox word. The store stores 0 before a request; the coordinator stores 1 after posting the reply, then
+ * notifies.
+ */
 export const R_MAILBOX = 1;
-/** High-water mark of root entries used. Store writes (plain: read only after the store's thread is gone or has said goodbye, which orders it). */
+/**
+ * High-water mark of root entries used. Store writes (plain: read only after the store's thread is gone or has said
+ * goodbye, which orders it).
+ */
 export const R_HIGH_WATER = 2;
 /**
  * Values this store created. Its only writer is the store's kernel `publish` (an atomic load and

@@ -13,7 +13,21 @@
  * plain store. Rejected: one entry per (store, object) with a per-store count, which saves space
  * for many roots of one object but needs a hash lookup on every clone.
  */
-import { H_CREATED, H_DISPOSED, H_STORES, R_CREATED, R_DISPOSED, R_HIGH_WATER, R_MAILBOX, R_STATE, REGION_ATTACHED, REGION_FREE, REGION_HEADER_WORDS, type Layout, regionBase } from './layout';
+import {
+  H_CREATED,
+  H_DISPOSED,
+  H_STORES,
+  R_CREATED,
+  R_DISPOSED,
+  R_HIGH_WATER,
+  R_MAILBOX,
+  R_STATE,
+  REGION_ATTACHED,
+  REGION_FREE,
+  REGION_HEADER_WORDS,
+  type Layout,
+  regionBase,
+} from './layout';
 
 /** Result of `alloc` when the region is full. */
 export const REGION_FULL = -1;
@@ -110,7 +124,12 @@ export class RootRegion {
  * Coordinator only: calls `release(handle)` for every entry of a region whose store is gone, and
  * clears the entries. The region stays ATTACHED until `freeRegion`.
  */
-export function drainRegion(i32: Int32Array, layout: Layout, storeId: number, release: (handle: number) => void): number {
+export function drainRegion(
+  i32: Int32Array,
+  layout: Layout,
+  storeId: number,
+  release: (handle: number) => void,
+): number {
   const base = regionBase(layout, storeId);
   const entries = base + REGION_HEADER_WORDS;
   const highWater = Math.min(i32[base + R_HIGH_WATER]!, layout.rootsPerStore);

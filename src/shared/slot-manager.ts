@@ -137,7 +137,13 @@ export class SlotManager {
       const state = Atomics.load(this.#i32, t.word(i, S_STATE));
       const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
       byState[state] = (byState[state] ?? 0) + 1;
-      if (state === SLOT_FREE && (count !== 0 || (this.#poison && Atomics.load(this.#i32, t.word(i, S_TAG)) !== POISON_TAG && Atomics.load(this.#i32, t.word(i, S_GEN)) > 1))) {
+      if (
+        state === SLOT_FREE &&
+        (count !== 0 ||
+          (this.#poison &&
+            Atomics.load(this.#i32, t.word(i, S_TAG)) !== POISON_TAG &&
+            Atomics.load(this.#i32, t.word(i, S_GEN)) > 1))
+      ) {
         throw new Error(`invariant: free slot ${i} has count ${count} or lost its poison`);
       }
       if (state === SLOT_LIVE && count < 0) throw new Error(`invariant: live slot ${i} has count ${count}`);
@@ -152,7 +158,10 @@ export class SlotManager {
     const upper = createdAfter - disposedBefore;
     const lower = createdBefore - disposedAfter - layout.maxStores;
     if (seen > upper || seen < lower) {
-      throw new Error(`invariant: the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots, outside ${lower}..${upper} from the counters`);
+      throw new Error(
+        `invariant: the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots, outside ` +
+          `${lower}..${upper} from the counters`,
+      );
     }
     return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
   }

@@ -166,7 +166,16 @@ export class SlotTable {
    * (a kill between the count and the publication would leak the count). False if the entry was
    * taken first.
    */
-  sendTransfer(entryWord: number, free: number, claimed: number, inFlight: number, handle: number, owner: number, tag: number, index: number): boolean {
+  sendTransfer(
+    entryWord: number,
+    free: number,
+    claimed: number,
+    inFlight: number,
+    handle: number,
+    owner: number,
+    tag: number,
+    index: number,
+  ): boolean {
     return this.#k.send_transfer(entryWord * 4, free, claimed, inFlight, handle, owner, tag, index) === 1;
   }
 
@@ -218,7 +227,8 @@ export class SlotTable {
     // Tag, version 0, count 1, the creating store's `R_CREATED` at `createdWord` (first: live
     // objects may be over-counted for a moment, never under-counted; checked in debug mode), the
     // root entry, the UNPOSTED flag for a value still to be posted, and last the LIVE state.
-    return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4, unposted ? OWNER_UNPOSTED : 0) >>> 0) as RawHandle;
+    return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4, unposted ? OWNER_UNPOSTED : 0) >>>
+      0) as RawHandle;
   }
 
   /**
@@ -238,7 +248,10 @@ export class SlotTable {
     const index = handleIndex(this.codec, handle);
     if (index >= this.capacity) return false;
     const base = this.#slots + index * SLOT_WORDS;
-    return (Atomics.load(this.i32, base + S_OWNER) & OWNER_WANTED) !== 0 && Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle);
+    return (
+      (Atomics.load(this.i32, base + S_OWNER) & OWNER_WANTED) !== 0 &&
+      Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle)
+    );
   }
 
   /**
@@ -250,7 +263,10 @@ export class SlotTable {
   markWanted(index: number, handle: number): boolean {
     const base = this.#slots + index * SLOT_WORDS;
     Atomics.or(this.i32, base + S_OWNER, OWNER_WANTED);
-    return Atomics.load(this.i32, base + S_COUNT) > 0 && Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle);
+    return (
+      Atomics.load(this.i32, base + S_COUNT) > 0 &&
+      Atomics.load(this.i32, base + S_GEN) === handleGeneration(this.codec, handle)
+    );
   }
 
   /** True when slot `index` is reserved for `storeId` (the coordinator checks before filling it). */

@@ -64,7 +64,19 @@ export class TransferTable {
       if ((word & STATE_MASK) !== TRANSFER_FREE) continue;
       const sequence = ((word >>> STATE_BITS) + 1) & 0x3fffffff;
       // Claim, fill, count and publish in one kernel call: a kill cannot land in between.
-      if (!this.#slots.sendTransfer(at, word, (sequence << STATE_BITS) | TRANSFER_CLAIMED, (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT, handle, owner, tag, index)) continue;
+      if (
+        !this.#slots.sendTransfer(
+          at,
+          word,
+          (sequence << STATE_BITS) | TRANSFER_CLAIMED,
+          (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT,
+          handle,
+          owner,
+          tag,
+          index,
+        )
+      )
+        continue;
       this.#hint = entry + 1;
       return { entry, sequence, handle };
     }
@@ -83,7 +95,8 @@ export class TransferTable {
     const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
     if (Atomics.load(this.#i32, at + T_HANDLE) !== (token.handle | 0)) return -1;
     // The compare-exchange and the root entry in one kernel call: a kill cannot land in between.
-    if (!this.#slots.adoptTransfer(at, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE, entryWord, token.handle)) return -1;
+    if (!this.#slots.adoptTransfer(at, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE, entryWord, token.handle))
+      return -1;
     return this.#slots.indexOf(token.handle); // the adopted count keeps the slot live
   }
 
@@ -92,7 +105,12 @@ export class TransferTable {
     if (!this.#valid(token)) return false;
     const at = this.#base + token.entry * TRANSFER_WORDS;
     const inFlight = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
-    return this.#slots.releaseTransfer(at + T_STATE, inFlight, (token.sequence << STATE_BITS) | TRANSFER_FREE, this.#slots.indexOf(token.handle));
+    return this.#slots.releaseTransfer(
+      at + T_STATE,
+      inFlight,
+      (token.sequence << STATE_BITS) | TRANSFER_FREE,
+      this.#slots.indexOf(token.handle),
+    );
   }
 
   /** Releases every transfer still in flight owned by `owner` with tag `tag` (the results of a failed task). */

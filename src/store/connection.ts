@@ -75,7 +75,8 @@ export class Connection {
 
   /** Throws ERR_HEAP_CLOSED / ERR_STORE_CLOSED if this link can no longer be used. */
   ensureOpen(what: string): void {
-    if (isHeapClosed(this.#i32) || this.#closed) this.#refuse(what); // before every root operation: kept small (see roots.ts `unrooted`)
+    // Before every root operation: kept small (see roots.ts `unrooted`).
+    if (isHeapClosed(this.#i32) || this.#closed) this.#refuse(what);
   }
 
   #refuse(what: string): never {

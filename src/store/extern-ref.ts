@@ -58,7 +58,13 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
   const e = entryFor(store, index, what);
-  const handle = store._slots.publishLive(index, builtinTagOf(copy), store._region.wordOf(e), store._region.createdWord, true);
+  const handle = store._slots.publishLive(
+    index,
+    builtinTagOf(copy),
+    store._region.wordOf(e),
+    store._region.createdWord,
+    true,
+  );
   store._cache.set(handle, index, copy, 0);
   store._conn.post(handle, copy);
   return store._wrap(scoped, index, handle, e);
@@ -66,10 +72,17 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
 
 function construct(store: Store, factory: string, args: unknown[], scoped: boolean, sync: true): RootBase;
 function construct(store: Store, factory: string, args: unknown[], scoped: boolean, sync: false): Promise<RootBase>;
-function construct(store: Store, factory: string, args: unknown[], scoped: boolean, sync: boolean): RootBase | Promise<RootBase> {
+function construct(
+  store: Store,
+  factory: string,
+  args: unknown[],
+  scoped: boolean,
+  sync: boolean,
+): RootBase | Promise<RootBase> {
   const what = sync ? 'ExternRef.newWithSync' : 'ExternRef.newWith';
   assertStore(store, what);
-  if (typeof factory !== 'string') throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
+  if (typeof factory !== 'string')
+    throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
   store._ensureOpen(what);
   const index = store._takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, store._slots.capacity);

@@ -77,7 +77,8 @@ export abstract class RootBase {
    * belonged to the slot's next object (I1). A counted root keeps its slot, so only borrowed ones check.
    */
   _recheck(what: string): void {
-    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0) freedDuringCall(this._handle, what);
+    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0)
+      freedDuringCall(this._handle, what);
   }
 
   /** @internal Gives back this root's count (once; later calls do nothing). */
@@ -119,7 +120,10 @@ export abstract class RootBase {
     return count;
   }
 
-  /** The value's `typeof`, or for objects its constructor's name (`'Object'`, `'Map'`, a class name for values built in place). No round trip. */
+  /**
+   * The value's `typeof`, or for objects its constructor's name (`'Object'`, `'Map'`, a class name for values built in
+   * place). No round trip.
+   */
   typeOf(store?: Store): string {
     this._check('typeOf', store);
     const tag = this._store._slots.tag(this._index);
@@ -193,7 +197,8 @@ export abstract class RootBase {
     let next: unknown;
     try {
       const r = fn(grant.value as T);
-      if (r instanceof Promise) throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
+      if (r instanceof Promise)
+        throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
       next = r === undefined ? grant.value : r;
       cloneCheck(next, 'dataMutSync');
     } catch (err) {
@@ -261,7 +266,10 @@ function cloneCheck(value: unknown, what: string): void {
  * A root owned by a scope: released when its scope ends (`store.scope(fn)` or a `RootScope`);
  * one made outside any scope belongs to the store until the store or heap closes.
  */
+// The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface Rooted extends RootBase {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class Rooted {
   /** @internal */
   constructor(store: Store, index: number, handle: number, entry: number) {
@@ -286,7 +294,10 @@ export class Rooted {
  * made them cost more than the rest of the call (the wasm-import row). One that took a count
  * (`Store._hold`) is listed and released like any `Rooted`.
  */
+// The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface BorrowedRoot extends Rooted {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class BorrowedRoot {
   /** @internal */ declare _scope: RootScope;
   /** @internal The scope's epoch when this root was made. */
@@ -309,7 +320,10 @@ export class BorrowedRoot {
 }
 
 /** A root owned by the caller: it holds its object until `unroot()` (or the store closes). */
+// The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface ManuallyRooted extends RootBase {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class ManuallyRooted {
   /** @internal */
   constructor(store: Store, index: number, handle: number, entry: number) {

@@ -86,7 +86,9 @@ export class Store {
     this._types = new TypeNames(i32, layout);
     this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
-    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) => this.#beforePost(handle));
+    this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) =>
+      this.#beforePost(handle),
+    );
     this.#storeScope = Object.create(RootScope.prototype) as RootScope;
     Object.assign(this.#storeScope, { store: this, _roots: [], _ctx: undefined, _open: true });
   }
@@ -277,7 +279,10 @@ export class Store {
   }
 
   #rootLimit(what: string): never {
-    throw new GenericSharedRefError(ErrorCode.ROOT_LIMIT, `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`);
+    throw new GenericSharedRefError(
+      ErrorCode.ROOT_LIMIT,
+      `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`,
+    );
   }
 
   /** @internal Wraps a count already recorded in entry `e` as a root of this store (in `scope`, or the current one). */
@@ -303,7 +308,10 @@ export class Store {
     region.free(e);
   }
 
-  /** @internal `_cloneRoot` for a manual root (`ManuallyRooted#clone`), small enough to inline whole with the unroot after it. */
+  /**
+   * @internal `_cloneRoot` for a manual root (`ManuallyRooted#clone`), small enough to inline whole with the unroot
+   * after it.
+   */
   _cloneManual(root: ManuallyRooted): ManuallyRooted {
     const e = this._allocEntry('clone');
     this._slots.cloneHeld(root._index, this._region.wordOf(e), root._handle);
@@ -386,7 +394,8 @@ export class Store {
       if (this._slots.check(handle) < 0) throw new InvalidHandleError(raw);
       throw new GenericSharedRefError(
         ErrorCode.CROSS_STORE,
-        `fromOwnedRaw: handle 0x${handle.toString(16)} owns no count in this store (use intoRaw on this store, or fromRaw to add a count)`,
+        `fromOwnedRaw: handle 0x${handle.toString(16)} owns no count in this store (use intoRaw on this ` +
+          `store, or fromRaw to add a count)`,
       );
     }
     if (list!.length === 0) this.#ownedRaw.delete(handle);

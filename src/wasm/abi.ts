@@ -35,16 +35,20 @@ export interface Signature {
 
 /** Throws a `TypeError` naming the problem unless `sig` is a valid signature. */
 export function checkSignature(sig: unknown, what: string): Signature {
-  if (typeof sig !== 'object' || sig === null) throw new TypeError(`${what}: signature must be { params: [...], results: [...] }`);
+  if (typeof sig !== 'object' || sig === null)
+    throw new TypeError(`${what}: signature must be { params: [...], results: [...] }`);
   const { params, results } = sig as Partial<Signature>;
   for (const [name, list] of [
     ['params', params],
     ['results', results],
   ] as const) {
-    if (!Array.isArray(list)) throw new TypeError(`${what}: signature.${name} must be an array of ${VAL_TYPES.join(', ')}`);
+    if (!Array.isArray(list))
+      throw new TypeError(`${what}: signature.${name} must be an array of ${VAL_TYPES.join(', ')}`);
     for (const t of list) {
       if (!(VAL_TYPES as readonly unknown[]).includes(t)) {
-        throw new TypeError(`${what}: signature.${name} has ${JSON.stringify(t)}; expected one of ${VAL_TYPES.join(', ')}`);
+        throw new TypeError(
+          `${what}: signature.${name} has ${JSON.stringify(t)}; expected one of ${VAL_TYPES.join(', ')}`,
+        );
       }
     }
   }
@@ -67,7 +71,8 @@ export class ExternRefObject {
 
   /** @internal The object, if `x` is a genuine object of heap `heapId`. */
   static #checked(x: unknown, heapId: number): ExternRefObject {
-    if (typeof x !== 'object' || x === null || !(#handle in x)) throw new InvalidHandleError(0, 'the externref is not a sharedref reference');
+    if (typeof x !== 'object' || x === null || !(#handle in x))
+      throw new InvalidHandleError(0, 'the externref is not a sharedref reference');
     const o = x as ExternRefObject;
     if (o.#heapId !== heapId) throw new CrossStoreError('externref');
     return o;
@@ -165,7 +170,9 @@ export function toWasm(store: Store, t: ValType, v: unknown, what: string): unkn
 export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope): unknown {
   switch (t) {
     case 'externref':
-      return v === null || v === undefined ? null : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
+      return v === null || v === undefined
+        ? null
+        : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
     case 'handle': {
       const raw = (v as number) >>> 0;
       return raw === 0 ? null : store._rootFromRaw(raw, true, scope);

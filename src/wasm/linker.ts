@@ -64,7 +64,8 @@ export class Linker {
    */
   funcWrap(module: string, name: string, signature: Signature, fn: HostFunction): this {
     const what = `funcWrap(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
-    if (typeof module !== 'string' || typeof name !== 'string') throw new TypeError(`${what}: module and name must be strings`);
+    if (typeof module !== 'string' || typeof name !== 'string')
+      throw new TypeError(`${what}: module and name must be strings`);
     if (typeof fn !== 'function') throw new TypeError(`${what}: fn must be a function, received ${describe(fn)}`);
     this.#funcs.set(`${module}\0${name}`, { sig: checkSignature(signature, what), fn });
     return this;
@@ -73,9 +74,17 @@ export class Linker {
   /** Defines the import `module`.`name` as a value: a `WebAssembly.Memory`, `Table` or `Global`. */
   define(module: string, name: string, value: WebAssembly.Memory | WebAssembly.Table | WebAssembly.Global): this {
     const what = `define(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
-    if (typeof module !== 'string' || typeof name !== 'string') throw new TypeError(`${what}: module and name must be strings`);
-    if (!(value instanceof WebAssembly.Memory || value instanceof WebAssembly.Table || value instanceof WebAssembly.Global)) {
-      throw new TypeError(`${what}: expected a WebAssembly.Memory, Table or Global, received ${describe(value)}${typeof value === 'function' ? ' (host functions go through funcWrap)' : ''}`);
+    if (typeof module !== 'string' || typeof name !== 'string')
+      throw new TypeError(`${what}: module and name must be strings`);
+    if (!(
+      value instanceof WebAssembly.Memory ||
+      value instanceof WebAssembly.Table ||
+      value instanceof WebAssembly.Global
+    )) {
+      throw new TypeError(
+        `${what}: expected a WebAssembly.Memory, Table or Global, received ` +
+          `${describe(value)}${typeof value === 'function' ? ' (host functions go through funcWrap)' : ''}`,
+      );
     }
     this.#values.set(`${module}\0${name}`, value);
     return this;
@@ -83,7 +92,8 @@ export class Linker {
 
   /** Instantiates `module`; imports the linker does not define fail here, each named. */
   instantiate(module: Module): Instance {
-    if (!(module instanceof Module)) throw new TypeError(`instantiate: expected a Module, received ${describe(module)}`);
+    if (!(module instanceof Module))
+      throw new TypeError(`instantiate: expected a Module, received ${describe(module)}`);
     this.store._ensureOpen('instantiate');
     const ctx: { instance: Instance | null } = { instance: null };
     const imports: Imports = {};
@@ -93,7 +103,12 @@ export class Linker {
       let value: unknown;
       if (imp.kind === 'function') {
         const def = this.#funcs.get(key);
-        value = def !== undefined ? this.#hostImport(imp.module, imp.name, def, ctx) : imp.module === 'sharedref' ? sharedrefImport(this.store, imp.name) : undefined;
+        value =
+          def !== undefined
+            ? this.#hostImport(imp.module, imp.name, def, ctx)
+            : imp.module === 'sharedref'
+              ? sharedrefImport(this.store, imp.name)
+              : undefined;
       } else {
         value = this.#values.get(key);
       }
@@ -101,7 +116,10 @@ export class Linker {
       else (imports[imp.module] ??= {})[imp.name] = value;
     }
     if (missing.length > 0) {
-      throw new GenericSharedRefError(ErrorCode.MISSING_IMPORT, `instantiate: the module imports ${missing.join(', ')}, which the linker does not define`);
+      throw new GenericSharedRefError(
+        ErrorCode.MISSING_IMPORT,
+        `instantiate: the module imports ${missing.join(', ')}, which the linker does not define`,
+      );
     }
     let raw: WebAssembly.Instance;
     try {
@@ -115,7 +133,12 @@ export class Linker {
     return instance;
   }
 
-  #hostImport(module: string, name: string, def: FuncDef, ctx: { instance: Instance | null }): (...args: unknown[]) => unknown {
+  #hostImport(
+    module: string,
+    name: string,
+    def: FuncDef,
+    ctx: { instance: Instance | null },
+  ): (...args: unknown[]) => unknown {
     const store = this.store;
     const { sig, fn } = def;
     const where = `${module}.${name}`;
@@ -146,7 +169,18 @@ export class Linker {
       s.close();
       idle = s;
     };
-    const env: ImportEnv = { store, caller, call, open, done, finish: finisher(store, results, where), trap, where, keepsHandles, conv: params.map((t) => argumentFor(store, t)) };
+    const env: ImportEnv = {
+      store,
+      caller,
+      call,
+      open,
+      done,
+      finish: finisher(store, results, where),
+      trap,
+      where,
+      keepsHandles,
+      conv: params.map((t) => argumentFor(store, t)),
+    };
     return compileImport(params.length, env);
   }
 }
@@ -156,7 +190,11 @@ export class Linker {
  * result count: V8 inlines the converter into the import's wrapper, and a converter for every
  * count at once was large enough to use up the inlining budget that the argument conversions need.
  */
-function finisher(store: Store, results: readonly ValType[], where: string): (r: unknown, outer: RootScope | null) => unknown {
+function finisher(
+  store: Store,
+  results: readonly ValType[],
+  where: string,
+): (r: unknown, outer: RootScope | null) => unknown {
   const notSync = (): never => {
     throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
   };
@@ -176,7 +214,8 @@ function finisher(store: Store, results: readonly ValType[], where: string): (r:
     default:
       return (r, outer) => {
         if (r instanceof Promise) notSync();
-        if (!Array.isArray(r) || r.length !== results.length) throw new TypeError(`${where}: expected an array of ${results.length} results`);
+        if (!Array.isArray(r) || r.length !== results.length)
+          throw new TypeError(`${where}: expected an array of ${results.length} results`);
         return results.map((t, i) => resultToWasm(store, t, r[i], outer!, where));
       };
   }
@@ -291,7 +330,7 @@ function sharedrefImport(store: Store, name: string): ((...args: number[]) => nu
         if (raw !== 0) ExternRef.fromOwnedRaw(store, raw)!.unroot();
       });
     case 'eq':
-      return guard((a: number, b: number) => ((a >>> 0) === (b >>> 0) ? 1 : 0));
+      return guard((a: number, b: number) => (a >>> 0 === b >>> 0 ? 1 : 0));
     case 'is_null':
       return guard((h: number) => (h === 0 ? 1 : 0));
     case 'strong_count':
@@ -327,15 +366,19 @@ export class Instance {
     const what = `getTypedFunc(${JSON.stringify(name)})`;
     const sig = checkSignature(signature, what);
     const f = this.exports[name];
-    if (typeof f !== 'function') throw new TypeError(`${what}: the instance exports no function named ${JSON.stringify(name)}`);
+    if (typeof f !== 'function')
+      throw new TypeError(`${what}: the instance exports no function named ${JSON.stringify(name)}`);
     if (f.length !== sig.params.length) {
-      throw new TypeError(`${what}: the function takes ${f.length} parameters but the signature has ${sig.params.length}`);
+      throw new TypeError(
+        `${what}: the function takes ${f.length} parameters but the signature has ${sig.params.length}`,
+      );
     }
     const store = this.store;
     const { params, results } = sig;
     const call = f as (...a: unknown[]) => unknown;
     return (...args: unknown[]): unknown => {
-      if (args.length !== params.length) throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
+      if (args.length !== params.length)
+        throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
       store._ensureOpen(name);
       const callerScope = store._currentScope();
       // Handles returned by host functions during this call live in this scope until it returns.

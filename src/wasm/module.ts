@@ -33,7 +33,10 @@ export class Module {
     this.exports = WebAssembly.Module.exports(wasm);
   }
 
-  /** Compiles WAT text (reference types, threads, bulk memory and multi-value enabled). Throws `SyntaxError` for bad text. */
+  /**
+   * Compiles WAT text (reference types, threads, bulk memory and multi-value enabled). Throws `SyntaxError` for bad
+   * text.
+   */
   static fromText(wat: string): Module {
     if (typeof wat !== 'string') throw new TypeError(`Module.fromText: expected WAT text, received ${typeof wat}`);
     const hit = byText.get(wat);
@@ -56,7 +59,8 @@ export class Module {
 
   /** Wraps a module compiled elsewhere (for example `module.wasm` received from another thread). */
   static fromCompiled(wasm: WebAssembly.Module): Module {
-    if (!(wasm instanceof WebAssembly.Module)) throw new TypeError('Module.fromCompiled: expected a WebAssembly.Module');
+    if (!(wasm instanceof WebAssembly.Module))
+      throw new TypeError('Module.fromCompiled: expected a WebAssembly.Module');
     return new Module(wasm);
   }
 }

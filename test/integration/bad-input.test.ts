@@ -26,24 +26,35 @@ describe('bad input (BRIEF §5)', () => {
         throw Object.assign(new Error('host function failed'), { code: 'E_HOST' });
       });
 
-  it('a forged or random u32 passed to fromRaw or into a Wasm import: ERR_INVALID_HANDLE (a trap inside Wasm), never another object', () => {
-    const live = ExternRef.newManuallyRooted(heap.store, 7);
-    const use = linker().instantiate(Module.fromText(USE_WAT)).getTypedFunc('use', { params: ['i32'], results: ['i32'] });
-    for (const forged of [live.toRaw() ^ 1, live.toRaw() ^ (1 << 20), 0xdeadbeef]) {
-      throwsCode(() => ExternRef.fromRaw(heap.store, forged), 'ERR_INVALID_HANDLE');
-      const trap = throwsCode(() => use(forged | 0), 'ERR_WASM_TRAP');
-      expect((trap.cause as { code: string }).code).to.equal('ERR_INVALID_HANDLE');
-    }
-    expect(use(live.toRaw() | 0)).to.equal(7);
-    live.unroot();
-  });
+  it(
+    'a forged or random u32 passed to fromRaw or into a Wasm import: ERR_INVALID_HANDLE (a trap ' +
+      'inside Wasm), never another object',
+    () => {
+      const live = ExternRef.newManuallyRooted(heap.store, 7);
+      const use = linker()
+        .instantiate(Module.fromText(USE_WAT))
+        .getTypedFunc('use', { params: ['i32'], results: ['i32'] });
+      for (const forged of [live.toRaw() ^ 1, live.toRaw() ^ (1 << 20), 0xdeadbeef]) {
+        throwsCode(() => ExternRef.fromRaw(heap.store, forged), 'ERR_INVALID_HANDLE');
+        const trap = throwsCode(() => use(forged | 0), 'ERR_WASM_TRAP');
+        expect((trap.cause as { code: string }).code).to.equal('ERR_INVALID_HANDLE');
+      }
+      expect(use(live.toRaw() | 0)).to.equal(7);
+      live.unroot();
+    },
+  );
 
   it('a handle whose object was freed: ERR_INVALID_HANDLE, even after its slot is reused', async () => {
     const old = heap.store.scope(() => ExternRef.new(heap.store, 'old').toRaw());
     await heap.gc();
     throwsCode(() => ExternRef.fromRaw(heap.store, old), 'ERR_INVALID_HANDLE');
-    const fresh = heap.store.scope(() => Array.from({ length: 40 }, (_, i) => ExternRef.new(heap.store, i).toManuallyRooted()));
-    expect(fresh.some((m) => (m.toRaw() & 0x3f) === (old & 0x3f)), 'the old slot holds a new object').to.equal(true);
+    const fresh = heap.store.scope(() =>
+      Array.from({ length: 40 }, (_, i) => ExternRef.new(heap.store, i).toManuallyRooted()),
+    );
+    expect(
+      fresh.some((m) => (m.toRaw() & 0x3f) === (old & 0x3f)),
+      'the old slot holds a new object',
+    ).to.equal(true);
     throwsCode(() => ExternRef.fromRaw(heap.store, old), 'ERR_INVALID_HANDLE');
     for (const m of fresh) m.unroot();
   });
@@ -68,8 +79,13 @@ describe('bad input (BRIEF §5)', () => {
     const other = await Heap.create();
     try {
       const foreign = ExternRef.newManuallyRooted(other.store, 'x');
-      const id = new Linker(heap.store).instantiate(Module.fromText('(module (func (export "id") (param externref) (result externref) local.get 0))'));
-      throwsCode(() => id.getTypedFunc('id', { params: ['externref'], results: ['externref'] })(foreign), 'ERR_CROSS_STORE');
+      const id = new Linker(heap.store).instantiate(
+        Module.fromText('(module (func (export "id") (param externref) (result externref) local.get 0))'),
+      );
+      throwsCode(
+        () => id.getTypedFunc('id', { params: ['externref'], results: ['externref'] })(foreign),
+        'ERR_CROSS_STORE',
+      );
       throwsCode(() => foreign.dataSync(heap.store), 'ERR_CROSS_STORE');
       throwsCode(() => foreign.toRaw(heap.createStore()), 'ERR_CROSS_STORE');
       foreign.unroot();
@@ -99,7 +115,11 @@ describe('bad input (BRIEF §5)', () => {
     expect((err as GcHeapOutOfMemory<typeof value>).intoInner()).to.equal(value);
     held.pop()!.unroot();
     await heap.gc();
-    heap.store.scope(() => expect(ExternRef.new(heap.store, (err as GcHeapOutOfMemory<typeof value>).intoInner()).dataSync()).to.deep.equal(value));
+    heap.store.scope(() =>
+      expect(ExternRef.new(heap.store, (err as GcHeapOutOfMemory<typeof value>).intoInner()).dataSync()).to.deep.equal(
+        value,
+      ),
+    );
     for (const m of held) m.unroot();
   });
 
@@ -120,17 +140,23 @@ describe('bad input (BRIEF §5)', () => {
     }
   });
 
-  it('a host function that throws inside Wasm: the call traps with the cause attached; the call’s roots are released', () => {
-    const fail = linker().instantiate(Module.fromText(USE_WAT)).getTypedFunc('fail', { params: ['handle'], results: [] });
-    heap.store.scope(() => {
-      const r = ExternRef.new(heap.store, 1);
-      const trap = throwsCode(() => fail(r), 'ERR_WASM_TRAP');
-      expect(trap).to.be.instanceOf(WasmTrap);
-      expect((trap.cause as { code: string; message: string }).code).to.equal('E_HOST');
-      expect(r.strongCount()).to.equal(1);
-    });
-    expect(heap.store.rootCount).to.equal(0);
-  });
+  it(
+    'a host function that throws inside Wasm: the call traps with the cause attached; the call’s ' +
+      'roots are released',
+    () => {
+      const fail = linker()
+        .instantiate(Module.fromText(USE_WAT))
+        .getTypedFunc('fail', { params: ['handle'], results: [] });
+      heap.store.scope(() => {
+        const r = ExternRef.new(heap.store, 1);
+        const trap = throwsCode(() => fail(r), 'ERR_WASM_TRAP');
+        expect(trap).to.be.instanceOf(WasmTrap);
+        expect((trap.cause as { code: string; message: string }).code).to.equal('E_HOST');
+        expect(r.strongCount()).to.equal(1);
+      });
+      expect(heap.store.rootCount).to.equal(0);
+    },
+  );
 
   it('any call after heap.close(): ERR_HEAP_CLOSED', async () => {
     const h = await Heap.create();
@@ -157,8 +183,14 @@ describe('bad input (BRIEF §5)', () => {
     await Heap.create({ batchSize: 'many' } as never).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(TypeError);
     expect((err as Error).message).to.equal('options.batchSize must be an integer, received "many"');
-    expect(() => heap.createPool({ filename: 42 } as never)).to.throw(TypeError, 'options.filename must be the path of a worker file, received 42');
-    expect(() => heap.createPool({ filename: tasksFile, maxThreads: 0 })).to.throw(RangeError, 'options.maxThreads must be between 1 and 1024, received 0');
+    expect(() => heap.createPool({ filename: 42 } as never)).to.throw(
+      TypeError,
+      'options.filename must be the path of a worker file, received 42',
+    );
+    expect(() => heap.createPool({ filename: tasksFile, maxThreads: 0 })).to.throw(
+      RangeError,
+      'options.maxThreads must be between 1 and 1024, received 0',
+    );
     expect(() => new Linker({} as never)).to.throw(TypeError, /expected a Store, received an object/);
   });
 });

@@ -36,11 +36,22 @@ describe('demo', () => {
   });
 
   it('parses its options and names the bad one', () => {
-    expect(parseDemoArgs(['--workers', '3', '--duration', '2.5', '--objects', '100', '--json'])).to.deep.equal({ workers: 3, duration: 2.5, objects: 100, json: true });
+    expect(parseDemoArgs(['--workers', '3', '--duration', '2.5', '--objects', '100', '--json'])).to.deep.equal({
+      workers: 3,
+      duration: 2.5,
+      objects: 100,
+      json: true,
+    });
     expect(parseDemoArgs([]).duration).to.equal(10);
-    expect(() => parseDemoArgs(['--workers', '0'])).to.throw(RangeError, /--workers needs an integer from 1 to 64, received "0"/);
+    expect(() => parseDemoArgs(['--workers', '0'])).to.throw(
+      RangeError,
+      /--workers needs an integer from 1 to 64, received "0"/,
+    );
     expect(() => parseDemoArgs(['--duration'])).to.throw(RangeError, /--duration needs a number .* received nothing/);
-    expect(() => parseDemoArgs(['--objects', '2', '--workers', '4'])).to.throw(RangeError, /--objects \(2\) must be at least --workers \(4\)/);
+    expect(() => parseDemoArgs(['--objects', '2', '--workers', '4'])).to.throw(
+      RangeError,
+      /--objects \(2\) must be at least --workers \(4\)/,
+    );
     expect(() => parseDemoArgs(['--fast'])).to.throw(TypeError, /unknown option "--fast"/);
   });
 });

@@ -79,43 +79,49 @@ describe('kill atomicity of the count kernel', () => {
     worker = undefined;
   });
 
-  it(`a worker terminated at a random point never separates a count from the root entry or transfer that owns it (seed ${SEED}; regression: JS Atomics pairs could be split by terminate)`, async () => {
-    const rand = seeded(SEED);
-    for (let trial = 0; trial < TRIALS; trial++) {
-      const { t, memory, handle, entry } = freshHeap();
-      const flag = new SharedArrayBuffer(4);
-      worker = new Worker(LOOP, { eval: true, workerData: { memory, handle, slot: SLOT, entry, flag } });
-      const exited = new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
-      worker.once('error', () => undefined);
-      const go = new Int32Array(flag);
-      for (let spins = 0; Atomics.load(go, 0) === 0; spins++) {
-        expect(spins, 'the worker started its loop').to.be.below(2000);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      await new Promise((r) => setTimeout(r, rand() * 12));
-      await worker.terminate();
-      await exited;
-      worker = undefined;
+  it(
+    `a worker terminated at a random point never separates a count from the root entry or transfer that owns ` +
+      `it (seed ${SEED}; regression: JS Atomics pairs could be split by terminate)`,
+    async () => {
+      const rand = seeded(SEED);
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const { t, memory, handle, entry } = freshHeap();
+        const flag = new SharedArrayBuffer(4);
+        worker = new Worker(LOOP, { eval: true, workerData: { memory, handle, slot: SLOT, entry, flag } });
+        const exited = new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
+        worker.once('error', () => undefined);
+        const go = new Int32Array(flag);
+        for (let spins = 0; Atomics.load(go, 0) === 0; spins++) {
+          expect(spins, 'the worker started its loop').to.be.below(2000);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await new Promise((r) => setTimeout(r, rand() * 12));
+        await worker.terminate();
+        await exited;
+        worker = undefined;
 
-      let owners = 1; // entry 0: the base count
-      for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) owners++;
-      const tt = new TransferTable(t.i32, t.layout, t);
-      let claimed = 0;
-      for (let x = 0; x < t.layout.transfers; x++) {
-        const state = t.i32[t.layout.transferTable + x * L.TRANSFER_WORDS + L.T_STATE]! & 3;
-        if (state === L.TRANSFER_IN_FLIGHT) owners++;
-        if (state === L.TRANSFER_CLAIMED) claimed++;
+        let owners = 1; // entry 0: the base count
+        for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) owners++;
+        const tt = new TransferTable(t.i32, t.layout, t);
+        let claimed = 0;
+        for (let x = 0; x < t.layout.transfers; x++) {
+          const state = t.i32[t.layout.transferTable + x * L.TRANSFER_WORDS + L.T_STATE]! & 3;
+          if (state === L.TRANSFER_IN_FLIGHT) owners++;
+          if (state === L.TRANSFER_CLAIMED) claimed++;
+        }
+        expect(claimed, `trial ${trial}: a transfer left half-claimed`).to.equal(0);
+        expect(t.count(SLOT), `trial ${trial}: the count against the records that own it`).to.equal(owners);
+        expect(t.state(SLOT), `trial ${trial}`).to.equal(L.SLOT_LIVE);
+        expect(t.pendingReleases(), `trial ${trial}: nothing was queued`).to.equal(0);
+        // What a dead store's clean-up does: release every record; the object is then released once.
+        expect(tt.releaseOwnedBy(2)).to.equal(
+          owners - 1 - [...Array(ENTRIES).keys()].filter((k) => t.i32[entry + k + 1] !== 0).length,
+        );
+        for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) t.drop(SLOT, entry + k);
+        expect(t.count(SLOT)).to.equal(1);
+        t.drop(SLOT, entry);
+        expect([t.state(SLOT), t.popReleased(), t.popReleased()]).to.deep.equal([L.SLOT_DYING, SLOT, -1]);
       }
-      expect(claimed, `trial ${trial}: a transfer left half-claimed`).to.equal(0);
-      expect(t.count(SLOT), `trial ${trial}: the count against the records that own it`).to.equal(owners);
-      expect(t.state(SLOT), `trial ${trial}`).to.equal(L.SLOT_LIVE);
-      expect(t.pendingReleases(), `trial ${trial}: nothing was queued`).to.equal(0);
-      // What a dead store's clean-up does: release every record; the object is then released once.
-      expect(tt.releaseOwnedBy(2)).to.equal(owners - 1 - [...Array(ENTRIES).keys()].filter((k) => t.i32[entry + k + 1] !== 0).length);
-      for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) t.drop(SLOT, entry + k);
-      expect(t.count(SLOT)).to.equal(1);
-      t.drop(SLOT, entry);
-      expect([t.state(SLOT), t.popReleased(), t.popReleased()]).to.deep.equal([L.SLOT_DYING, SLOT, -1]);
-    }
-  });
+    },
+  );
 });

@@ -92,7 +92,10 @@ function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
     if (state === SLOT_FREE || state === SLOT_RESERVED || state === SLOT_RETIRED) continue;
     const h = t.handleOf(i);
     if (expected.has(h)) continue;
-    out.push(`0x${h.toString(16)} state ${state} count ${t.count(i)} owner ${heap.store._slots.i32[t.word(i, S_OWNER)]} type ${heap.store._types.name(t.tag(i))}`);
+    out.push(
+      `0x${h.toString(16)} state ${state} count ${t.count(i)} owner ` +
+        `${heap.store._slots.i32[t.word(i, S_OWNER)]} type ${heap.store._types.name(t.tag(i))}`,
+    );
   }
   return out.length === 0 ? `none (pending releases ${heap.stats().pendingRelease})` : out.join('; ');
 }
@@ -107,11 +110,15 @@ async function drainAndAccount(heap: Heap, pool: Pool, books: Books): Promise<vo
   await waitFor(() => heap.stats().stores === 1, 'every worker store to be released');
   const mine = new Map<number, number>();
   for (const m of books.held) mine.set(m.toRaw(), (mine.get(m.toRaw()) ?? 0) + 1);
-  for (const m of books.held) expect(m.strongCount(), `count of 0x${m.toRaw().toString(16)}`).to.equal(mine.get(m.toRaw()));
+  for (const m of books.held)
+    expect(m.strongCount(), `count of 0x${m.toRaw().toString(16)}`).to.equal(mine.get(m.toRaw()));
   expect(heap.store.rootCount).to.equal(books.held.length + 2);
   await heap.gc();
   const expected = new Set([...mine.keys(), books.disposals.toRaw(), books.creations.toRaw()]);
-  expect(heap.stats().live, `live objects after the pool drained: the held ones and the two logs; also live: ${liveBesides(heap, expected)}`).to.equal(mine.size + 2);
+  expect(
+    heap.stats().live,
+    `live objects after the pool drained: the held ones and the two logs; also live: ${liveBesides(heap, expected)}`,
+  ).to.equal(mine.size + 2);
 
   for (const m of books.held.splice(0)) m.unroot();
   await heap.gc();
@@ -202,9 +209,11 @@ describe('kill points', () => {
       });
 
     const rounds = 8;
-    await Promise.all([0, 1].map(async (lane) => {
-      for (let n = lane; n < rounds; n += 2) await round(n);
-    }));
+    await Promise.all(
+      [0, 1].map(async (lane) => {
+        for (let n = lane; n < rounds; n += 2) await round(n);
+      }),
+    );
     expect(tally.resolved + tally.killed + tally.collateral).to.equal(rounds);
     expect(tally.killed, 'workers were killed').to.be.greaterThan(0);
     await drainAndAccount(h, pool, books);
@@ -231,127 +240,145 @@ describe('kill points', () => {
     await drainAndAccount(h, pool, books);
   });
 
-  it(`a worker killed holding a dataMut lease loses it: the others go on and no update is lost or applied twice (seed ${SEED})`, async () => {
-    const rand = seeded(SEED ^ 0xb);
-    // With this timeout a lease could only be given back by its holder's death: the waiting
-    // mutations below finish because the coordinator breaks a dead store's leases (I4, I8).
-    const h = (heap = await Heap.create({ hostModule: countingHostModule, leaseTimeoutMs: 600_000 }));
-    const pool = h.createPool({ filename: killTasksFile, minThreads: 2, maxThreads: 2 });
-    const books = await openBooks(h, 2, 2);
-    const counter = ExternRef.newManuallyRooted(h.store, { n: 0, sum: 0 });
-    books.held.push(counter);
-    const step = (v: { n: number; sum: number }): { n: number; sum: number } => ({ n: v.n + 1, sum: v.sum + v.n + 1 });
-    let sure = 0; // steps certainly committed
-    let maybe = 0; // steps of tasks killed at a random point: any number of them may have committed
+  it(
+    `a worker killed holding a dataMut lease loses it: the others go on and no update is lost or applied ` +
+      `twice (seed ${SEED})`,
+    async () => {
+      const rand = seeded(SEED ^ 0xb);
+      // With this timeout a lease could only be given back by its holder's death: the waiting
+      // mutations below finish because the coordinator breaks a dead store's leases (I4, I8).
+      const h = (heap = await Heap.create({ hostModule: countingHostModule, leaseTimeoutMs: 600_000 }));
+      const pool = h.createPool({ filename: killTasksFile, minThreads: 2, maxThreads: 2 });
+      const books = await openBooks(h, 2, 2);
+      const counter = ExternRef.newManuallyRooted(h.store, { n: 0, sum: 0 });
+      books.held.push(counter);
+      const step = (v: { n: number; sum: number }): { n: number; sum: number } => ({
+        n: v.n + 1,
+        sum: v.sum + v.n + 1,
+      });
+      let sure = 0; // steps certainly committed
+      let maybe = 0; // steps of tasks killed at a random point: any number of them may have committed
 
-    const kinds = ['exitInside', 'spinAbort', 'asyncAbort', 'abortAnywhere'] as const;
-    const modes = [...kinds, kinds[Math.floor(rand() * kinds.length)]!];
-    for (const mode of modes) {
-      const flag = newFlag();
-      const ac = new AbortController();
-      let victim: Promise<unknown>;
-      if (mode === 'exitInside') {
-        const commits = Math.floor(rand() * 3);
-        sure += commits;
-        victim = pool.run('mutateThenExit', counter, commits, flag);
-      } else if (mode === 'spinAbort') {
-        victim = pool.runTask({ task: 'mutateAndSpin', args: [counter, flag], signal: ac.signal });
-      } else if (mode === 'asyncAbort') {
-        victim = pool.runTask({ task: 'mutateAsyncAndHang', args: [counter, flag], signal: ac.signal });
-      } else {
-        victim = pool.runTask({ task: 'bump', args: [counter, 300], signal: ac.signal });
-      }
-      if (mode !== 'abortAnywhere') expect(await reached(flag, 0, victim), `${mode}: the victim holds the lease`).to.equal(true);
-      // Competitors: the main thread, and a task on the other worker; both queue behind the lease.
-      const mainMut = counter.dataMut(step);
-      const other = pool.run('bump', counter, 5);
-      sure += 6;
-      if (mode === 'exitInside') {
-        go(flag, 1);
-      } else if (mode === 'abortAnywhere') {
-        setTimeout(() => ac.abort(), rand() * 15);
-      } else {
-        ac.abort();
-      }
-      try {
-        expect(await victim, `${mode} only finishes if the abort came too late`).to.equal(300);
-        sure += 300;
-      } catch (err) {
-        if (mode === 'exitInside') expectExited(err, 13);
-        else expectAborted(err);
-        if (mode === 'abortAnywhere') maybe += 300;
-      }
-      expect(await mainMut).to.have.property('n').that.is.greaterThan(0);
-      expect(await other).to.equal(5);
-    }
-
-    const v = counter.dataSync() as { n: number; sum: number };
-    expect(v.sum, 'no torn or lost update: sum = n(n+1)/2').to.equal((v.n * (v.n + 1)) / 2);
-    expect(v.n).to.be.within(sure, sure + maybe);
-    await h.store.scope(async () => expect(await pool.run('read', counter)).to.deep.equal(v));
-    await drainAndAccount(h, pool, books);
-  });
-
-  it(`a worker killed mid-Wasm call releases the guest's and the call's counts while other workers go on (seed ${SEED})`, async () => {
-    const rand = seeded(SEED ^ 0xc);
-    const h = (heap = await Heap.create({ hostModule: countingHostModule }));
-    const pool = h.createPool({ filename: killTasksFile, minThreads: 2, maxThreads: 2 });
-    const books = await openBooks(h, 0, 2);
-    const a = ExternRef.newManuallyRooted(h.store, 'Hello, ');
-    const b = ExternRef.newManuallyRooted(h.store, 'World!');
-    books.held.push(a, b);
-    const steps = Module.fromText(STEPS_WAT).wasm;
-    const seed = Module.fromText(SEED_WAT).wasm;
-
-    let victimsDone = false;
-    let survivorRuns = 0;
-    const survivors = (async () => {
-      while (!victimsDone) {
-        await h.store.scope(async () => {
-          expect(await pool.run('wasmSteps', steps, a.toRooted(), 32, -1, -1, newFlag())).to.equal(32);
-          expect(await pool.run('seedWasmLoop', seed, a.toRooted(), b.toRooted(), 2, -1)).to.equal('Hello, World!');
-        });
-        survivorRuns++;
-        await new Promise((r) => setTimeout(r, 10)); // leave the cores to the replacement workers
-      }
-    })();
-
-    const kinds = ['exitInImport', 'abortInLoop', 'exitInSeedConcat'] as const;
-    const modes = [...kinds, kinds[Math.floor(rand() * kinds.length)]!];
-    let killed = 0;
-    try {
+      const kinds = ['exitInside', 'spinAbort', 'asyncAbort', 'abortAnywhere'] as const;
+      const modes = [...kinds, kinds[Math.floor(rand() * kinds.length)]!];
       for (const mode of modes) {
-        await h.store.scope(async () => {
-          const flag = newFlag();
-          const ac = new AbortController();
-          try {
-            if (mode === 'exitInImport') {
-              await pool.run('wasmSteps', steps, a.toRooted(), 64, Math.floor(rand() * 64), -1, flag);
-            } else if (mode === 'exitInSeedConcat') {
-              await pool.run('seedWasmLoop', seed, a.toRooted(), b.toRooted(), 40, Math.floor(rand() * 40));
-            } else {
-              const task = pool.runTask({ task: 'wasmSteps', args: [steps, a.toRooted(), 20_000, -1, Math.floor(rand() * 200), flag], signal: ac.signal });
-              if (await reached(flag, 0, task)) ac.abort();
-              expect(await task, 'the guest finished before the abort').to.equal(20_000);
-              return;
-            }
-            expect.fail(`${mode} returned`);
-          } catch (err) {
-            if (mode === 'exitInImport') expectExited(err, 14);
-            else if (mode === 'exitInSeedConcat') expectExited(err, 15);
-            else expectAborted(err);
-            killed++;
-          }
-        });
+        const flag = newFlag();
+        const ac = new AbortController();
+        let victim: Promise<unknown>;
+        if (mode === 'exitInside') {
+          const commits = Math.floor(rand() * 3);
+          sure += commits;
+          victim = pool.run('mutateThenExit', counter, commits, flag);
+        } else if (mode === 'spinAbort') {
+          victim = pool.runTask({ task: 'mutateAndSpin', args: [counter, flag], signal: ac.signal });
+        } else if (mode === 'asyncAbort') {
+          victim = pool.runTask({ task: 'mutateAsyncAndHang', args: [counter, flag], signal: ac.signal });
+        } else {
+          victim = pool.runTask({ task: 'bump', args: [counter, 300], signal: ac.signal });
+        }
+        if (mode !== 'abortAnywhere')
+          expect(await reached(flag, 0, victim), `${mode}: the victim holds the lease`).to.equal(true);
+        // Competitors: the main thread, and a task on the other worker; both queue behind the lease.
+        const mainMut = counter.dataMut(step);
+        const other = pool.run('bump', counter, 5);
+        sure += 6;
+        if (mode === 'exitInside') {
+          go(flag, 1);
+        } else if (mode === 'abortAnywhere') {
+          setTimeout(() => ac.abort(), rand() * 15);
+        } else {
+          ac.abort();
+        }
+        try {
+          expect(await victim, `${mode} only finishes if the abort came too late`).to.equal(300);
+          sure += 300;
+        } catch (err) {
+          if (mode === 'exitInside') expectExited(err, 13);
+          else expectAborted(err);
+          if (mode === 'abortAnywhere') maybe += 300;
+        }
+        expect(await mainMut)
+          .to.have.property('n')
+          .that.is.greaterThan(0);
+        expect(await other).to.equal(5);
       }
-    } finally {
-      victimsDone = true;
-      await survivors;
-    }
-    expect(killed, 'workers were killed').to.be.greaterThan(0);
-    expect(survivorRuns, 'the other workers went on').to.be.greaterThan(0);
-    await drainAndAccount(h, pool, books);
-  });
+
+      const v = counter.dataSync() as { n: number; sum: number };
+      expect(v.sum, 'no torn or lost update: sum = n(n+1)/2').to.equal((v.n * (v.n + 1)) / 2);
+      expect(v.n).to.be.within(sure, sure + maybe);
+      await h.store.scope(async () => expect(await pool.run('read', counter)).to.deep.equal(v));
+      await drainAndAccount(h, pool, books);
+    },
+  );
+
+  it(
+    `a worker killed mid-Wasm call releases the guest's and the call's counts while other workers go on ` +
+      `(seed ${SEED})`,
+    async () => {
+      const rand = seeded(SEED ^ 0xc);
+      const h = (heap = await Heap.create({ hostModule: countingHostModule }));
+      const pool = h.createPool({ filename: killTasksFile, minThreads: 2, maxThreads: 2 });
+      const books = await openBooks(h, 0, 2);
+      const a = ExternRef.newManuallyRooted(h.store, 'Hello, ');
+      const b = ExternRef.newManuallyRooted(h.store, 'World!');
+      books.held.push(a, b);
+      const steps = Module.fromText(STEPS_WAT).wasm;
+      const seed = Module.fromText(SEED_WAT).wasm;
+
+      let victimsDone = false;
+      let survivorRuns = 0;
+      const survivors = (async () => {
+        while (!victimsDone) {
+          await h.store.scope(async () => {
+            expect(await pool.run('wasmSteps', steps, a.toRooted(), 32, -1, -1, newFlag())).to.equal(32);
+            expect(await pool.run('seedWasmLoop', seed, a.toRooted(), b.toRooted(), 2, -1)).to.equal('Hello, World!');
+          });
+          survivorRuns++;
+          await new Promise((r) => setTimeout(r, 10)); // leave the cores to the replacement workers
+        }
+      })();
+
+      const kinds = ['exitInImport', 'abortInLoop', 'exitInSeedConcat'] as const;
+      const modes = [...kinds, kinds[Math.floor(rand() * kinds.length)]!];
+      let killed = 0;
+      try {
+        for (const mode of modes) {
+          await h.store.scope(async () => {
+            const flag = newFlag();
+            const ac = new AbortController();
+            try {
+              if (mode === 'exitInImport') {
+                await pool.run('wasmSteps', steps, a.toRooted(), 64, Math.floor(rand() * 64), -1, flag);
+              } else if (mode === 'exitInSeedConcat') {
+                await pool.run('seedWasmLoop', seed, a.toRooted(), b.toRooted(), 40, Math.floor(rand() * 40));
+              } else {
+                const task = pool.runTask({
+                  task: 'wasmSteps',
+                  args: [steps, a.toRooted(), 20_000, -1, Math.floor(rand() * 200), flag],
+                  signal: ac.signal,
+                });
+                if (await reached(flag, 0, task)) ac.abort();
+                expect(await task, 'the guest finished before the abort').to.equal(20_000);
+                return;
+              }
+              expect.fail(`${mode} returned`);
+            } catch (err) {
+              if (mode === 'exitInImport') expectExited(err, 14);
+              else if (mode === 'exitInSeedConcat') expectExited(err, 15);
+              else expectAborted(err);
+              killed++;
+            }
+          });
+        }
+      } finally {
+        victimsDone = true;
+        await survivors;
+      }
+      expect(killed, 'workers were killed').to.be.greaterThan(0);
+      expect(survivorRuns, 'the other workers went on').to.be.greaterThan(0);
+      await drainAndAccount(h, pool, books);
+    },
+  );
 
   it(`workers killed while collections run leave exact accounting (seed ${SEED})`, async () => {
     const rand = seeded(SEED ^ 0xd);
@@ -378,7 +405,11 @@ describe('kill points', () => {
         const exitAt = rand() < 0.35 ? Math.floor(rand() * STEPS) : -1;
         const signalAt = exitAt < 0 && rand() < 0.6 ? Math.floor(rand() * STEPS) : -1;
         const picks = pick(rand, books.held, 1 + Math.floor(rand() * 4));
-        const task = pool.runTask({ task: 'churn', args: [picks, SEED + n, STEPS, 1000 * (n + 1), exitAt, signalAt, flag], signal: ac.signal });
+        const task = pool.runTask({
+          task: 'churn',
+          args: [picks, SEED + n, STEPS, 1000 * (n + 1), exitAt, signalAt, flag],
+          signal: ac.signal,
+        });
         if (signalAt >= 0 && (await reached(flag, 0, task))) {
           // Kill the worker with a collection in flight.
           const collecting = h.gc();
@@ -398,9 +429,11 @@ describe('kill points', () => {
 
     const rounds = 10;
     try {
-      await Promise.all([0, 1].map(async (lane) => {
-        for (let n = lane; n < rounds; n += 2) await round(n);
-      }));
+      await Promise.all(
+        [0, 1].map(async (lane) => {
+          for (let n = lane; n < rounds; n += 2) await round(n);
+        }),
+      );
     } finally {
       stop = true;
       await collector;

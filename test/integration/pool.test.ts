@@ -20,7 +20,10 @@ describe('worker pool', () => {
 
   it('runs the seed host-string new and concat as tasks on two workers, read back on the main thread', async () => {
     await heap.store.scope(async () => {
-      const [hello, world] = (await Promise.all([pool.run('newString', 'Hello, '), pool.run('newString', 'World!')])) as [Rooted, Rooted];
+      const [hello, world] = (await Promise.all([
+        pool.run('newString', 'Hello, '),
+        pool.run('newString', 'World!'),
+      ])) as [Rooted, Rooted];
       const joined = (await pool.run('concat', hello, world)) as Rooted;
       expect(joined.dataSync()).to.equal('Hello, World!');
       const joinedAsync = (await pool.run('concatAsync', hello, world)) as Rooted;
@@ -51,7 +54,12 @@ describe('worker pool', () => {
     await heap.store.scope(async () => {
       const a = ExternRef.new(heap.store, 'a');
       const m = ExternRef.newManuallyRooted(heap.store, 'm');
-      const out = (await pool.run('echo', [a, { inner: a }], m, 42, 'text')) as [[Rooted, { inner: Rooted }], ManuallyRooted, number, string];
+      const out = (await pool.run('echo', [a, { inner: a }], m, 42, 'text')) as [
+        [Rooted, { inner: Rooted }],
+        ManuallyRooted,
+        number,
+        string,
+      ];
       expect(ExternRef.ptrEq(out[0][0], a)).to.equal(true);
       expect(ExternRef.ptrEq(out[0][1].inner, a)).to.equal(true);
       expect(out.slice(2)).to.deep.equal([42, 'text']);
@@ -63,21 +71,25 @@ describe('worker pool', () => {
     expect(heap.store.rootCount).to.equal(0);
   });
 
-  it('a task that takes manual roots and then exits the process: after gc() the main count is the only one left, and the pool goes on', async () => {
-    await heap.store.scope(async () => {
-      const r = ExternRef.new(heap.store, 'survivor');
-      const died = await pool.run('keepAndExit', r, 50).then(
-        () => false,
-        () => true,
-      );
-      expect(died).to.equal(true);
-      await waitFor(() => r.strongCount() === 1, 'the dead worker’s counts to be released');
-      await heap.gc();
-      expect(r.strongCount()).to.equal(1);
-      expect(r.dataSync()).to.equal('survivor');
-      expect(await pool.run('newString', 'still here').then((x) => (x as Rooted).dataSync())).to.equal('still here');
-    });
-  });
+  it(
+    'a task that takes manual roots and then exits the process: after gc() the main count is the ' +
+      'only one left, and the pool goes on',
+    async () => {
+      await heap.store.scope(async () => {
+        const r = ExternRef.new(heap.store, 'survivor');
+        const died = await pool.run('keepAndExit', r, 50).then(
+          () => false,
+          () => true,
+        );
+        expect(died).to.equal(true);
+        await waitFor(() => r.strongCount() === 1, 'the dead worker’s counts to be released');
+        await heap.gc();
+        expect(r.strongCount()).to.equal(1);
+        expect(r.dataSync()).to.equal('survivor');
+        expect(await pool.run('newString', 'still here').then((x) => (x as Rooted).dataSync())).to.equal('still here');
+      });
+    },
+  );
 
   it('a raw handle written to a SharedArrayBuffer by one worker resolves in another', async () => {
     const shared = new Int32Array(new SharedArrayBuffer(16));
@@ -98,11 +110,13 @@ describe('worker pool', () => {
     });
   });
 
-  it('a bare task (the benchmark\'s same-worker baseline) is answered as sent, without touching a store', async () => {
+  it("a bare task (the benchmark's same-worker baseline) is answered as sent, without touching a store", async () => {
     const before = heap.stats();
     expect(await pool._bareRun({ a: 1, b: [2, 3] })).to.deep.equal({ a: 1, b: [2, 3] });
     expect(heap.stats().created).to.equal(before.created);
-    await heap.store.scope(async () => expect(((await pool.run('newString', 'after')) as Rooted).dataSync()).to.equal('after'));
+    await heap.store.scope(async () =>
+      expect(((await pool.run('newString', 'after')) as Rooted).dataSync()).to.equal('after'),
+    );
   });
 
   it('thousands of values made and dropped in workers are collected', async () => {
@@ -115,20 +129,26 @@ describe('worker pool', () => {
     expect(after.live).to.equal(before.live);
   });
 
-  it('results packed by a store that dies before the caller adopts them are not lost (regression: result transfers were owned by the sender)', async () => {
-    const sender = heap.createStore();
-    const sent: TransferToken[] = [];
-    const packed = sender.scope(() => packRoots([ExternRef.new(sender, 'result')], heap.id, sent, { storeId: heap.store.id, tag: 7 }));
-    sender.close(); // the sending thread is gone before the caller reads the result
-    await heap.gc();
-    await heap.store.scope(async () => {
-      const [r] = unpackRoots(packed, heap.store) as [Rooted];
-      expect(r.dataSync()).to.equal('result');
-      expect(r.strongCount()).to.equal(1);
-    });
-    await heap.gc();
-    expect(heap.stats().live).to.equal(0);
-  });
+  it(
+    'results packed by a store that dies before the caller adopts them are not lost (regression: ' +
+      'result transfers were owned by the sender)',
+    async () => {
+      const sender = heap.createStore();
+      const sent: TransferToken[] = [];
+      const packed = sender.scope(() =>
+        packRoots([ExternRef.new(sender, 'result')], heap.id, sent, { storeId: heap.store.id, tag: 7 }),
+      );
+      sender.close(); // the sending thread is gone before the caller reads the result
+      await heap.gc();
+      await heap.store.scope(async () => {
+        const [r] = unpackRoots(packed, heap.store) as [Rooted];
+        expect(r.dataSync()).to.equal('result');
+        expect(r.strongCount()).to.equal(1);
+      });
+      await heap.gc();
+      expect(heap.stats().live).to.equal(0);
+    },
+  );
 
   it('results of a failed task are released by its tag, and only those', async () => {
     const sender = heap.createStore();
@@ -147,49 +167,59 @@ describe('worker pool', () => {
     sender.close();
   });
 
-  it('results a worker publishes after the caller gave up, and then dies before it sees the mark, are released by a later sweep (regression: found by the kill storm)', async () => {
-    const worker = heap.createStore(); // stands for the pool worker
-    const keep = ExternRef.newManuallyRooted(heap.store, 'result');
-    const failed = new FailedTasks();
-    // The caller: the task with tag 9 failed; it marks it and sweeps (nothing is there yet).
-    failed.add(9);
-    expect(failed.sweep(heap.store)).to.equal(0);
-    // The worker publishes its results late (owned by the caller, tagged), then dies before it
-    // checks the abandoned mark, so it never releases them itself.
-    worker.scope(() => {
-      const r = ExternRef.fromRaw(worker, keep.toRaw())!;
-      packRoots([r, r], heap.id, [], { storeId: heap.store.id, tag: 9 });
-    });
-    worker.close();
-    expect(keep.strongCount()).to.equal(3);
-    // Results of other tasks are not touched; the next sweep releases the late ones, once.
-    const other = heap.store.scope(() => packRoots([keep.toRooted()], heap.id, [], { storeId: heap.store.id, tag: 10 }));
-    expect(failed.sweep(heap.store)).to.equal(2);
-    expect(failed.sweep(heap.store)).to.equal(0);
-    expect(keep.strongCount()).to.equal(2);
-    const [adopted] = unpackRoots(other, heap.store) as [Rooted];
-    expect(ExternRef.ptrEq(adopted, keep)).to.equal(true);
-    keep.unroot();
-  });
+  it(
+    'results a worker publishes after the caller gave up, and then dies before it sees the mark, are ' +
+      'released by a later sweep (regression: found by the kill storm)',
+    async () => {
+      const worker = heap.createStore(); // stands for the pool worker
+      const keep = ExternRef.newManuallyRooted(heap.store, 'result');
+      const failed = new FailedTasks();
+      // The caller: the task with tag 9 failed; it marks it and sweeps (nothing is there yet).
+      failed.add(9);
+      expect(failed.sweep(heap.store)).to.equal(0);
+      // The worker publishes its results late (owned by the caller, tagged), then dies before it
+      // checks the abandoned mark, so it never releases them itself.
+      worker.scope(() => {
+        const r = ExternRef.fromRaw(worker, keep.toRaw())!;
+        packRoots([r, r], heap.id, [], { storeId: heap.store.id, tag: 9 });
+      });
+      worker.close();
+      expect(keep.strongCount()).to.equal(3);
+      // Results of other tasks are not touched; the next sweep releases the late ones, once.
+      const other = heap.store.scope(() =>
+        packRoots([keep.toRooted()], heap.id, [], { storeId: heap.store.id, tag: 10 }),
+      );
+      expect(failed.sweep(heap.store)).to.equal(2);
+      expect(failed.sweep(heap.store)).to.equal(0);
+      expect(keep.strongCount()).to.equal(2);
+      const [adopted] = unpackRoots(other, heap.store) as [Rooted];
+      expect(ExternRef.ptrEq(adopted, keep)).to.equal(true);
+      keep.unroot();
+    },
+  );
 
-  it('a worker recovers from ERR_GC_HEAP_OOM by collecting from its own store (store.gcSync) and retrying with intoInner()', async () => {
-    const small = await Heap.create({ capacity: 1024 });
-    const p = small.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
-    try {
-      const before = small.stats();
-      const r = (await p.run('fillAndRecover', 5000)) as { made: number; recoveries: number; lastValue: unknown };
-      expect(r.made).to.equal(5000);
-      expect(r.recoveries, 'the heap ran out at least once').to.be.greaterThan(0);
-      expect(r.lastValue).to.deep.equal({ i: 4999 });
-      await small.store.gc();
-      const after = small.stats();
-      expect(after.created - before.created).to.equal(5000);
-      expect(after.live).to.equal(before.live);
-    } finally {
-      await p.close();
-      await small.close();
-    }
-  });
+  it(
+    'a worker recovers from ERR_GC_HEAP_OOM by collecting from its own store (store.gcSync) and ' +
+      'retrying with intoInner()',
+    async () => {
+      const small = await Heap.create({ capacity: 1024 });
+      const p = small.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+      try {
+        const before = small.stats();
+        const r = (await p.run('fillAndRecover', 5000)) as { made: number; recoveries: number; lastValue: unknown };
+        expect(r.made).to.equal(5000);
+        expect(r.recoveries, 'the heap ran out at least once').to.be.greaterThan(0);
+        expect(r.lastValue).to.deep.equal({ i: 4999 });
+        await small.store.gc();
+        const after = small.stats();
+        expect(after.created - before.created).to.equal(5000);
+        expect(after.live).to.equal(before.live);
+      } finally {
+        await p.close();
+        await small.close();
+      }
+    },
+  );
 
   it('a forged handle in a worker is ERR_INVALID_HANDLE', async () => {
     expect(await pool.run('tryRaw', 0x7fff1234)).to.equal('ERR_INVALID_HANDLE');

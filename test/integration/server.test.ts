@@ -20,8 +20,11 @@ interface Json {
 /** Builds dist/ (the example requires the built package); rejects with tsc's output. */
 function build(): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repo }, (err, stdout, stderr) =>
-      err === null ? resolve() : reject(new Error(`the build failed:\n${stdout}${stderr}`)),
+    execFile(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: repo },
+      (err, stdout, stderr) => (err === null ? resolve() : reject(new Error(`the build failed:\n${stdout}${stderr}`))),
     );
   });
 }
@@ -54,7 +57,11 @@ describe('example HTTP server', () => {
   async function request(method: string, path: string, body?: string | Uint8Array<ArrayBuffer>): Promise<Json> {
     const res = await fetch(base + path, { method, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+    };
   }
 
   async function stats(): Promise<HeapStats> {
@@ -121,7 +128,9 @@ describe('example HTTP server', () => {
   it('concurrent appends to one session all land, one at a time, while other sessions run in parallel', async () => {
     const sessions = await Promise.all([newSession('a:'), newSession('b:')]);
     const tokens = Array.from({ length: 8 }, (_, i) => `<${i}>`);
-    const results = await Promise.all(sessions.flatMap(({ id }) => tokens.map((t) => request('POST', `/sessions/${id}/append`, t))));
+    const results = await Promise.all(
+      sessions.flatMap(({ id }) => tokens.map((t) => request('POST', `/sessions/${id}/append`, t))),
+    );
     expect(results.map((r) => r.status)).to.deep.equal(results.map(() => 200));
     for (const [i, { id }] of sessions.entries()) {
       const content = (await request('GET', `/sessions/${id}`)).body.content as string;
@@ -140,7 +149,18 @@ describe('example HTTP server', () => {
     const res = await request('GET', '/stats');
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^application\/json/);
-    for (const field of ['capacity', 'live', 'free', 'reserved', 'created', 'disposed', 'collections', 'stores', 'pendingRelease', 'retired']) {
+    for (const field of [
+      'capacity',
+      'live',
+      'free',
+      'reserved',
+      'created',
+      'disposed',
+      'collections',
+      'stores',
+      'pendingRelease',
+      'retired',
+    ]) {
       expect(res.body[field], field).to.be.a('number');
     }
     const s = res.body as unknown as HeapStats;
@@ -174,7 +194,12 @@ describe('example HTTP server', () => {
     for (const [method, path, body] of cases.slice(3)) responses.push(await request(method, path, body));
     for (const [i, [method, path, , status, error]] of cases.entries()) {
       const res = responses[i]!;
-      expect([method, path.slice(0, 40), res.status, res.body.error]).to.deep.equal([method, path.slice(0, 40), status, error]);
+      expect([method, path.slice(0, 40), res.status, res.body.error]).to.deep.equal([
+        method,
+        path.slice(0, 40),
+        status,
+        error,
+      ]);
       expect(res.body.message).to.be.a('string').and.not.equal('');
     }
     expect(responses.at(-3)!.headers.get('allow')).to.equal('GET');
@@ -189,7 +214,10 @@ describe('example HTTP server', () => {
     expect((await request('GET', `/sessions/${id}`)).status).to.equal(404);
     expect((await request('DELETE', `/sessions/${id}`)).status).to.equal(404);
     let now = before;
-    await waitForAsync(async () => (now = await stats()).disposed > before.disposed, 'the deleted session to be disposed');
+    await waitForAsync(
+      async () => (now = await stats()).disposed > before.disposed,
+      'the deleted session to be disposed',
+    );
     expect(now.collections).to.be.above(before.collections);
   });
 

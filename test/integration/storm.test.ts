@@ -23,11 +23,14 @@ describe('kill storm', () => {
     heap = await Heap.create({ hostModule, leaseTimeoutMs: 2000 });
     const pool = heap.createPool({ filename: tasksFile, minThreads: 2, maxThreads: 2 });
     // Scoped, so the temporary Rooted of each newWith is released at once.
-    const log = await heap.store.scope(async () => (await ExternRef.newWith(heap.store, 'disposalLog')).toManuallyRooted());
+    const log = await heap.store.scope(async () =>
+      (await ExternRef.newWith(heap.store, 'disposalLog')).toManuallyRooted(),
+    );
     await log.call('clear');
     const held: ManuallyRooted[] = [];
     for (let i = 0; i < 30; i++) held.push(ExternRef.newManuallyRooted(heap.store, { i }));
-    for (let i = 0; i < 15; i++) held.push(heap.store.scope(() => ExternRef.newWithSync(heap.store, 'tracked', i).toManuallyRooted()));
+    for (let i = 0; i < 15; i++)
+      held.push(heap.store.scope(() => ExternRef.newWithSync(heap.store, 'tracked', i).toManuallyRooted()));
 
     let killed = 0;
     let exited = 0;
@@ -40,7 +43,11 @@ describe('kill storm', () => {
       const timer = abortAfter >= 0 ? setTimeout(() => ac.abort(), abortAfter) : null;
       try {
         await heap.store.scope(async () => {
-          const out = (await pool.runTask({ task: 'mix', args: [picks, SEED + n, exitAt], signal: ac.signal })) as Rooted[];
+          const out = (await pool.runTask({
+            task: 'mix',
+            args: [picks, SEED + n, exitAt],
+            signal: ac.signal,
+          })) as Rooted[];
           for (const r of out) if (rand() < 0.5) held.push(r.toManuallyRooted());
         });
         succeeded++;

@@ -32,7 +32,9 @@ describe('values, collection and close', () => {
     expect(after.created - before.created).to.equal(4096 + 256);
     expect(after.disposed - before.disposed).to.equal(4096 + 256);
     expect(after.live).to.equal(before.live);
-    const entries = (await heap.store.scope(async () => (await ExternRef.newWith(heap.store, 'disposalLog')).call('entries'))) as number[];
+    const entries = (await heap.store.scope(async () =>
+      (await ExternRef.newWith(heap.store, 'disposalLog')).call('entries'),
+    )) as number[];
     expect(entries.length).to.equal(256);
     expect(new Set(entries).size).to.equal(256);
     log.unroot();
@@ -42,83 +44,105 @@ describe('values, collection and close', () => {
     /** The raw handle without `toRaw`, which would post the value first (and so stop the recycling). */
     const rawOf = (r: Rooted | ManuallyRooted): number => (r as unknown as { _handle: number })._handle;
 
-    it('a value dropped before its store posted it is disposed at once, without a collection, and its handle never validates again (I1)', async () => {
-      const store = heap.store;
-      const before = heap.stats();
-      let old = 0;
-      store.scope(() => {
-        old = rawOf(ExternRef.new(store, { secret: 'first' }));
-        for (let i = 0; i < 99; i++) ExternRef.new(store, { i });
-      });
-      const mid = heap.stats();
-      expect(mid.disposed - before.disposed, 'disposed by the store, before any gc()').to.equal(100);
-      expect(mid.live).to.equal(before.live);
-      const next = ExternRef.newManuallyRooted(store, { secret: 'second' });
-      const slots = (store as unknown as { _slots: SlotTable })._slots;
-      expect(slots.indexOf(rawOf(next)), 'the slot is reused at once').to.equal(slots.indexOf(old));
-      expect(rawOf(next)).to.not.equal(old);
-      throwsCode(() => ExternRef.fromRaw(store, old), 'ERR_INVALID_HANDLE');
-      expect(await next.data()).to.deep.equal({ secret: 'second' });
-      const report = await heap.gc();
-      expect(report.freed, 'nothing was left for the collector').to.equal(0);
-      next.unroot();
-      await heap.gc();
-      const after = heap.stats();
-      expect(after.created - before.created).to.equal(101);
-      expect(after.disposed - before.disposed).to.equal(101);
-    });
+    it(
+      'a value dropped before its store posted it is disposed at once, without a collection, and its ' +
+        'handle never validates again (I1)',
+      async () => {
+        const store = heap.store;
+        const before = heap.stats();
+        let old = 0;
+        store.scope(() => {
+          old = rawOf(ExternRef.new(store, { secret: 'first' }));
+          for (let i = 0; i < 99; i++) ExternRef.new(store, { i });
+        });
+        const mid = heap.stats();
+        expect(mid.disposed - before.disposed, 'disposed by the store, before any gc()').to.equal(100);
+        expect(mid.live).to.equal(before.live);
+        const next = ExternRef.newManuallyRooted(store, { secret: 'second' });
+        const slots = (store as unknown as { _slots: SlotTable })._slots;
+        expect(slots.indexOf(rawOf(next)), 'the slot is reused at once').to.equal(slots.indexOf(old));
+        expect(rawOf(next)).to.not.equal(old);
+        throwsCode(() => ExternRef.fromRaw(store, old), 'ERR_INVALID_HANDLE');
+        expect(await next.data()).to.deep.equal({ secret: 'second' });
+        const report = await heap.gc();
+        expect(report.freed, 'nothing was left for the collector').to.equal(0);
+        next.unroot();
+        await heap.gc();
+        const after = heap.stats();
+        expect(after.created - before.created).to.equal(101);
+        expect(after.disposed - before.disposed).to.equal(101);
+      },
+    );
 
-    it('a read waiting at the coordinator for an unposted value stops its store recycling it: the read is answered with that value, never hangs, never sees the next object (I1, I8)', async () => {
-      const a = heap.store;
-      const b = heap.createStore();
-      const first = ExternRef.newManuallyRooted(a, { secret: 'first' }); // queued in a, not posted
-      const h = rawOf(first);
-      const other = ExternRef.fromRawManuallyRooted(b, h)!;
-      const read = other.data(); // b's request; a's queue is not posted by it
-      // Wait (synchronously, so a cannot post) until the coordinator has parked the read.
-      const slots = (a as unknown as { _slots: SlotTable })._slots;
-      const ownerWord = slots.word(slots.indexOf(h), S_OWNER);
-      const deadline = Date.now() + 5000;
-      while ((Atomics.load(slots.i32, ownerWord) & OWNER_WANTED) === 0 && Date.now() < deadline);
-      expect(Atomics.load(slots.i32, ownerWord) & OWNER_WANTED, 'the coordinator marked the slot wanted').to.not.equal(0);
-      other.unroot();
-      first.unroot(); // the last count: the slot goes to the coordinator, not back to a's batch
-      const next = ExternRef.newManuallyRooted(a, { secret: 'second' });
-      expect(slots.indexOf(rawOf(next))).to.not.equal(slots.indexOf(h));
-      // The read was accepted while the object lived: its dead value is still posted for it.
-      // (In debug mode a timed collection may free the slot first: then the read fails.)
-      const outcome = await read.then(
-        (v) => v,
-        (err: { code?: string }) => err.code,
-      );
-      if (process.env.SHAREDREF_DEBUG === undefined) expect(outcome).to.deep.equal({ secret: 'first' });
-      else expect(outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first', JSON.stringify(outcome)).to.equal(true);
-      await heap.gc();
-      throwsCode(() => ExternRef.fromRaw(b, h), 'ERR_INVALID_HANDLE');
-      next.unroot();
-      b.close();
-    });
-
-    it('a read that reaches the coordinator after its object was recycled fails, and does not see the slot\'s next object (I1)', async () => {
-      const a = heap.store;
-      const b = heap.createStore();
-      for (let round = 0; round < 20; round++) {
-        const first = ExternRef.newManuallyRooted(a, { secret: 'first' });
-        const other = ExternRef.fromRawManuallyRooted(b, rawOf(first))!;
-        const read = other.data();
+    it(
+      'a read waiting at the coordinator for an unposted value stops its store recycling it: the read ' +
+        'is answered with that value, never hangs, never sees the next object (I1, I8)',
+      async () => {
+        const a = heap.store;
+        const b = heap.createStore();
+        const first = ExternRef.newManuallyRooted(a, { secret: 'first' }); // queued in a, not posted
+        const h = rawOf(first);
+        const other = ExternRef.fromRawManuallyRooted(b, h)!;
+        const read = other.data(); // b's request; a's queue is not posted by it
+        // Wait (synchronously, so a cannot post) until the coordinator has parked the read.
+        const slots = (a as unknown as { _slots: SlotTable })._slots;
+        const ownerWord = slots.word(slots.indexOf(h), S_OWNER);
+        const deadline = Date.now() + 5000;
+        while ((Atomics.load(slots.i32, ownerWord) & OWNER_WANTED) === 0 && Date.now() < deadline);
+        expect(
+          Atomics.load(slots.i32, ownerWord) & OWNER_WANTED,
+          'the coordinator marked the slot wanted',
+        ).to.not.equal(0);
         other.unroot();
-        first.unroot(); // most likely before the coordinator sees the read: recycled by a
+        first.unroot(); // the last count: the slot goes to the coordinator, not back to a's batch
         const next = ExternRef.newManuallyRooted(a, { secret: 'second' });
+        expect(slots.indexOf(rawOf(next))).to.not.equal(slots.indexOf(h));
+        // The read was accepted while the object lived: its dead value is still posted for it.
+        // (In debug mode a timed collection may free the slot first: then the read fails.)
         const outcome = await read.then(
           (v) => v,
           (err: { code?: string }) => err.code,
         );
-        // Either the read was served while the object lived, or it fails: never the next object.
-        expect(outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first', JSON.stringify(outcome)).to.equal(true);
+        if (process.env.SHAREDREF_DEBUG === undefined) expect(outcome).to.deep.equal({ secret: 'first' });
+        else
+          expect(
+            outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first',
+            JSON.stringify(outcome),
+          ).to.equal(true);
+        await heap.gc();
+        throwsCode(() => ExternRef.fromRaw(b, h), 'ERR_INVALID_HANDLE');
         next.unroot();
-      }
-      b.close();
-    });
+        b.close();
+      },
+    );
+
+    it(
+      'a read that reaches the coordinator after its object was ' +
+        "recycled fails, and does not see the slot's next object (I1)",
+      async () => {
+        const a = heap.store;
+        const b = heap.createStore();
+        for (let round = 0; round < 20; round++) {
+          const first = ExternRef.newManuallyRooted(a, { secret: 'first' });
+          const other = ExternRef.fromRawManuallyRooted(b, rawOf(first))!;
+          const read = other.data();
+          other.unroot();
+          first.unroot(); // most likely before the coordinator sees the read: recycled by a
+          const next = ExternRef.newManuallyRooted(a, { secret: 'second' });
+          const outcome = await read.then(
+            (v) => v,
+            (err: { code?: string }) => err.code,
+          );
+          // Either the read was served while the object lived, or it fails: never the next object.
+          expect(
+            outcome === 'ERR_INVALID_HANDLE' || (outcome as { secret?: string }).secret === 'first',
+            JSON.stringify(outcome),
+          ).to.equal(true);
+          next.unroot();
+        }
+        b.close();
+      },
+    );
   });
 
   it('a value that cannot be cloned is ERR_NOT_CLONEABLE and leaks no slot', async () => {
@@ -135,7 +159,10 @@ describe('values, collection and close', () => {
   it('a dataMut result that cannot be cloned is refused and the value is unchanged', async () => {
     await heap.store.scope(async () => {
       const r = ExternRef.new(heap.store, { n: 1 });
-      await rejectsCode(r.dataMut(() => ({ f: () => 1 })), 'ERR_NOT_CLONEABLE');
+      await rejectsCode(
+        r.dataMut(() => ({ f: () => 1 })),
+        'ERR_NOT_CLONEABLE',
+      );
       throwsCode(() => r.dataMutSync(() => Symbol('x') as never), 'ERR_NOT_CLONEABLE');
       expect(await r.dataMut((v: { n: number }) => ({ n: v.n + 1 }))).to.deep.equal({ n: 2 });
     });
@@ -159,7 +186,8 @@ describe('values, collection and close', () => {
        const { workerData, parentPort } = require('node:worker_threads');
        const { attachStore, ExternRef } = require(${JSON.stringify(require.resolve('../../src'))});
        const store = attachStore(workerData);
-       try { ExternRef.fromRaw(store, 0xdeadbeef); } catch (e) { parentPort.postMessage({ code: e.code, name: e.name }); }
+       try { ExternRef.fromRaw(store, 0xdeadbeef); }
+       catch (e) { parentPort.postMessage({ code: e.code, name: e.name }); }
        store.close();`,
       { eval: true, workerData: link, transferList: link.transferList },
     );
@@ -182,7 +210,9 @@ describe('values, collection and close', () => {
     await heap.store.scope(async () => {
       const c = await ExternRef.newWith(heap.store, 'slowCounter');
       const results = await Promise.all(Array.from({ length: 20 }, () => c.call('add', 1)));
-      expect([...(results as number[])].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect([...(results as number[])].sort((a, b) => a - b)).to.deep.equal(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
       expect(await c.call('stats')).to.deep.equal({ value: 20, maxRunning: 1 });
     });
   });
@@ -218,23 +248,27 @@ describe('values, collection and close', () => {
     other.close();
   });
 
-  it('a read answered before a mutation commits leaves no stale value in the cache (the reader takes the version before it asks)', async () => {
-    const other = heap.createStore();
-    await heap.store.scope(async () => {
-      const r = ExternRef.new(heap.store, { n: 0 });
-      const r2 = ExternRef.fromRaw(other, r.toRaw())!;
-      const bump = (): unknown => r2.dataMutSync((v: { n: number }) => ({ n: v.n + 1 }));
-      for (let n = 2; n <= 40; n += 2) {
-        bump(); // r's cached copy is out of date, so the read below goes to the coordinator
-        const pending = r.data(); // its request is posted now
-        bump(); // and this commits while the answer travels
-        expect(((await pending) as { n: number }).n).to.be.oneOf([n - 1, n]);
-        expect(r.dataSync()).to.deep.equal({ n });
-        expect(await r.data()).to.deep.equal({ n });
-      }
-    });
-    other.close();
-  });
+  it(
+    'a read answered before a mutation commits leaves no stale value in the cache (the reader takes ' +
+      'the version before it asks)',
+    async () => {
+      const other = heap.createStore();
+      await heap.store.scope(async () => {
+        const r = ExternRef.new(heap.store, { n: 0 });
+        const r2 = ExternRef.fromRaw(other, r.toRaw())!;
+        const bump = (): unknown => r2.dataMutSync((v: { n: number }) => ({ n: v.n + 1 }));
+        for (let n = 2; n <= 40; n += 2) {
+          bump(); // r's cached copy is out of date, so the read below goes to the coordinator
+          const pending = r.data(); // its request is posted now
+          bump(); // and this commits while the answer travels
+          expect(((await pending) as { n: number }).n).to.be.oneOf([n - 1, n]);
+          expect(r.dataSync()).to.deep.equal({ n });
+          expect(await r.data()).to.deep.equal({ n });
+        }
+      });
+      other.close();
+    },
+  );
 
   it('a dataMut holder that never commits loses its lease with ERR_LEASE_TIMEOUT and others proceed', async () => {
     await heap.store.scope(async () => {
@@ -272,24 +306,27 @@ describe('values, collection and close', () => {
     });
   });
 
-  it('close() disposes everything left exactly once, is idempotent, and then every call is ERR_HEAP_CLOSED', async () => {
-    const h = await Heap.create({ hostModule });
-    const m = await h.store.scope(async () => (await ExternRef.newWith(h.store, 'tracked', 5)).toManuallyRooted());
-    const v = ExternRef.newManuallyRooted(h.store, 'plain');
-    const p1 = h.close();
-    const p2 = h.close();
-    expect(p1).to.equal(p2);
-    await p1;
-    await h[Symbol.asyncDispose]();
-    throwsCode(() => ExternRef.new(h.store, 1), 'ERR_HEAP_CLOSED');
-    throwsCode(() => v.dataSync(), 'ERR_HEAP_CLOSED');
-    throwsCode(() => m.toRaw(), 'ERR_HEAP_CLOSED');
-    await rejectsCode(m.call('get'), 'ERR_HEAP_CLOSED');
-    await rejectsCode(h.gc(), 'ERR_HEAP_CLOSED');
-    throwsCode(() => h.createStore(), 'ERR_HEAP_CLOSED');
-    expect(h.stats().disposed).to.equal(2);
-    m.unroot(); // after close, unrooting forgets the root and touches nothing shared
-  });
+  it(
+    'close() disposes everything left exactly once, is idempotent, and then every call is ' + 'ERR_HEAP_CLOSED',
+    async () => {
+      const h = await Heap.create({ hostModule });
+      const m = await h.store.scope(async () => (await ExternRef.newWith(h.store, 'tracked', 5)).toManuallyRooted());
+      const v = ExternRef.newManuallyRooted(h.store, 'plain');
+      const p1 = h.close();
+      const p2 = h.close();
+      expect(p1).to.equal(p2);
+      await p1;
+      await h[Symbol.asyncDispose]();
+      throwsCode(() => ExternRef.new(h.store, 1), 'ERR_HEAP_CLOSED');
+      throwsCode(() => v.dataSync(), 'ERR_HEAP_CLOSED');
+      throwsCode(() => m.toRaw(), 'ERR_HEAP_CLOSED');
+      await rejectsCode(m.call('get'), 'ERR_HEAP_CLOSED');
+      await rejectsCode(h.gc(), 'ERR_HEAP_CLOSED');
+      throwsCode(() => h.createStore(), 'ERR_HEAP_CLOSED');
+      expect(h.stats().disposed).to.equal(2);
+      m.unroot(); // after close, unrooting forgets the root and touches nothing shared
+    },
+  );
 
   it('a call pending when the heap closes settles', async () => {
     const h = await Heap.create({ hostModule });
@@ -299,7 +336,10 @@ describe('values, collection and close', () => {
     let release!: () => void;
     const holding = r.dataMut(() => new Promise<number>((res) => (release = () => res(2))));
     await new Promise((res) => setTimeout(res, 20));
-    const pending = rejectsCode(r2.dataMut((v: number) => v + 1), 'ERR_HEAP_CLOSED'); // waits behind the holder
+    const pending = rejectsCode(
+      r2.dataMut((v: number) => v + 1),
+      'ERR_HEAP_CLOSED',
+    ); // waits behind the holder
     const held = rejectsCode(holding, 'ERR_HEAP_CLOSED');
     await h.close();
     release();

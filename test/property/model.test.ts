@@ -24,7 +24,12 @@ const idx = fc.nat(63);
 const store = fc.nat(1);
 /** Operations on this thread's two stores. */
 const localOps: fc.Arbitrary<Op>[] = [
-  fc.record({ t: fc.constant('new' as const), s: store, kind: fc.constantFrom('plain' as const, 'text' as const, 'tracked' as const), manual: fc.boolean() }),
+  fc.record({
+    t: fc.constant('new' as const),
+    s: store,
+    kind: fc.constantFrom('plain' as const, 'text' as const, 'tracked' as const),
+    manual: fc.boolean(),
+  }),
   fc.record({ t: fc.constant('clone' as const), r: idx }),
   fc.record({ t: fc.constant('toRooted' as const), r: idx }),
   fc.record({ t: fc.constant('unroot' as const), r: idx }),
@@ -51,7 +56,8 @@ const killOp: fc.Arbitrary<Op> = fc.constant({ t: 'kill' as const });
 const weighted = (xs: fc.Arbitrary<Op>[], weight: number): { arbitrary: fc.Arbitrary<Op>; weight: number }[] =>
   xs.map((arbitrary, i) => ({ arbitrary, weight: xs === localOps && i === 0 ? weight * 3 : weight }));
 /** Sequences of up to `max` operations, lengths spread over the whole range. */
-const sequences = (op: fc.Arbitrary<Op>, max: number): fc.Arbitrary<Op[]> => fc.array(op, { minLength: 2, maxLength: max, size: 'max' });
+const sequences = (op: fc.Arbitrary<Op>, max: number): fc.Arbitrary<Op[]> =>
+  fc.array(op, { minLength: 2, maxLength: max, size: 'max' });
 
 describe('model-checked operations (fast-check)', function () {
   this.timeout(300_000);
@@ -68,17 +74,35 @@ describe('model-checked operations (fast-check)', function () {
   });
 
   /** Runs the property, then checks that every kind of operation in `kinds` really ran (not only as a no-op). */
-  const check = async (ops: fc.Arbitrary<Op[]>, numRuns: number, b: () => Bench, kinds: readonly Op['t'][]): Promise<void> => {
+  const check = async (
+    ops: fc.Arbitrary<Op[]>,
+    numRuns: number,
+    b: () => Bench,
+    kinds: readonly Op['t'][],
+  ): Promise<void> => {
     opCounts.clear();
     await fc.assert(
       fc.asyncProperty(ops, (seq) => runSequence(b(), seq)),
-      { numRuns, seed: SEED, path: PATH },
+      { numRuns, seed: SEED, ...(PATH !== undefined ? { path: PATH } : {}) },
     );
     if (PATH !== undefined) return; // a replay runs one sequence
     const missing = kinds.filter((k) => (opCounts.get(k) ?? 0) === 0);
     expect(missing, `operations that never ran: ${JSON.stringify(Object.fromEntries(opCounts))}`).to.deep.equal([]);
   };
-  const LOCAL: Op['t'][] = ['new', 'clone', 'toRooted', 'unroot', 'misuse', 'enter', 'exit', 'fromRaw', 'intoRaw', 'fromOwnedRaw', 'dataMut', 'gc'];
+  const LOCAL: Op['t'][] = [
+    'new',
+    'clone',
+    'toRooted',
+    'unroot',
+    'misuse',
+    'enter',
+    'exit',
+    'fromRaw',
+    'intoRaw',
+    'fromOwnedRaw',
+    'dataMut',
+    'gc',
+  ];
   const POOLED: Op['t'][] = [...LOCAL, 'echo', 'keep', 'dropKept', 'bump', 'concat'];
 
   it(`${runs(10_000)} sequences on two stores of one thread (seed ${SEED})`, async () => {
@@ -89,21 +113,33 @@ describe('model-checked operations (fast-check)', function () {
   describe('with a pool worker', () => {
     let pooled: Bench;
     before(() => {
-      const pool = heap.createPool({ filename: join(__dirname, '..', 'fixtures', 'model-tasks.ts'), minThreads: 1, maxThreads: 1 });
+      const pool = heap.createPool({
+        filename: join(__dirname, '..', 'fixtures', 'model-tasks.ts'),
+        minThreads: 1,
+        maxThreads: 1,
+      });
       pooled = { ...bench, pool };
     });
     after(async () => {
       await pooled.pool?.close();
     });
 
-    it(`${runs(1000)} sequences with transfers, worker-kept roots, dataMut and Wasm in the worker (seed ${SEED})`, async () => {
-      const op = fc.oneof(...weighted(localOps, 5), ...weighted(poolOps, 5), { arbitrary: gcOp, weight: 3 });
-      await check(sequences(op, 24), runs(1000), () => pooled, POOLED);
-    });
+    it(
+      `${runs(1000)} sequences with transfers, worker-kept roots, dataMut and Wasm in the worker (seed ` + `${SEED})`,
+      async () => {
+        const op = fc.oneof(...weighted(localOps, 5), ...weighted(poolOps, 5), { arbitrary: gcOp, weight: 3 });
+        await check(sequences(op, 24), runs(1000), () => pooled, POOLED);
+      },
+    );
 
     const killRuns = Math.max(20, runs(40));
     it(`${killRuns} sequences with worker kills (seed ${SEED})`, async () => {
-      const op = fc.oneof(...weighted(localOps, 5), ...weighted(poolOps, 5), { arbitrary: gcOp, weight: 3 }, { arbitrary: killOp, weight: 5 });
+      const op = fc.oneof(
+        ...weighted(localOps, 5),
+        ...weighted(poolOps, 5),
+        { arbitrary: gcOp, weight: 3 },
+        { arbitrary: killOp, weight: 5 },
+      );
       await check(sequences(op, 16), killRuns, () => pooled, ['new', 'keep', 'kill']);
     });
   });

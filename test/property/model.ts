@@ -182,13 +182,19 @@ class Sequence {
         break;
       }
       case 'toRooted': {
-        const r = this.#pick(this.#live((x) => x.manual), op.r);
+        const r = this.#pick(
+          this.#live((x) => x.manual),
+          op.r,
+        );
         if (r === undefined) return false;
         this.#addRoot(r.obj, r.store, (r.real as ManuallyRooted).toRooted(), false);
         break;
       }
       case 'unroot': {
-        const r = this.#pick(this.#live((x) => x.manual), op.r);
+        const r = this.#pick(
+          this.#live((x) => x.manual),
+          op.r,
+        );
         if (r === undefined) return false;
         (r.real as ManuallyRooted).unroot();
         r.live = false;
@@ -196,7 +202,10 @@ class Sequence {
       }
       case 'misuse': {
         // A released root of either kind: every use is ERR_UNROOTED and changes nothing.
-        const r = this.#pick(this.#roots.filter((x) => !x.live), op.r);
+        const r = this.#pick(
+          this.#roots.filter((x) => !x.live),
+          op.r,
+        );
         if (r === undefined) return false;
         expectCode(() => r.real.dataSync(), 'ERR_UNROOTED');
         expectCode(() => r.real.toRaw(), 'ERR_UNROOTED');
@@ -228,7 +237,10 @@ class Sequence {
         break;
       }
       case 'intoRaw': {
-        const r = this.#pick(this.#live((x) => x.manual), op.r);
+        const r = this.#pick(
+          this.#live((x) => x.manual),
+          op.r,
+        );
         if (r === undefined) return false;
         const raw = (r.real as ManuallyRooted).intoRaw();
         expect(raw).to.equal(r.obj.raw);
@@ -293,7 +305,10 @@ class Sequence {
         break;
       }
       case 'bump': {
-        const r = this.#pick(this.#live((x) => x.obj.kind === 'plain'), op.r);
+        const r = this.#pick(
+          this.#live((x) => x.obj.kind === 'plain'),
+          op.r,
+        );
         if (pool === null || r === undefined) return false;
         const want = (r.obj.value as { n: number }).n + op.d;
         expect(await pool.run('bump', r.real, op.d)).to.equal(want);
@@ -305,7 +320,9 @@ class Sequence {
         const a = this.#pick(texts, op.r);
         const b = this.#pick(texts, op.q);
         if (pool === null || a === undefined || b === undefined) return false;
-        const joined = await stores[0]!.scope(async () => ((await pool.run('concat', a.real, b.real)) as Rooted).toManuallyRooted());
+        const joined = await stores[0]!.scope(async () =>
+          ((await pool.run('concat', a.real, b.real)) as Rooted).toManuallyRooted(),
+        );
         const o = this.#newObj('text', `${a.obj.value as string}${b.obj.value as string}`, joined.toRaw());
         this.#addRoot(o, 0, joined, true);
         break;
@@ -319,7 +336,10 @@ class Sequence {
         // The dead worker's counts are given back by the coordinator when it sees the thread
         // go; that happens on another thread, so wait for the heap to agree with the model.
         this.#settle();
-        await waitUntil(() => this.#mismatches().length === 0, () => this.#mismatches().join('; '));
+        await waitUntil(
+          () => this.#mismatches().length === 0,
+          () => this.#mismatches().join('; '),
+        );
         break;
       }
     }
@@ -362,10 +382,12 @@ class Sequence {
       if (got !== want) out.push(`object ${o.id} (${o.kind}): strongCount ${got}, model ${want}`);
       if (r !== undefined && o.kind !== 'tracked') {
         const v = r.real.dataSync();
-        if (JSON.stringify(v) !== JSON.stringify(o.value)) out.push(`object ${o.id}: data ${JSON.stringify(v)}, model ${JSON.stringify(o.value)}`);
+        if (JSON.stringify(v) !== JSON.stringify(o.value))
+          out.push(`object ${o.id}: data ${JSON.stringify(v)}, model ${JSON.stringify(o.value)}`);
       }
     }
-    for (const r of this.#roots) if (!r.live && r.real.isRooted) out.push(`a released root of object ${r.obj.id} says it is rooted`);
+    for (const r of this.#roots)
+      if (!r.live && r.real.isRooted) out.push(`a released root of object ${r.obj.id} says it is rooted`);
     return out;
   }
 

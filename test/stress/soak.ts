@@ -82,7 +82,12 @@ export interface SoakSummary {
   readonly collections: number;
   /** Unexpected failures (at most 20 kept). */
   readonly errors: readonly string[];
-  readonly verdicts: { readonly live: Verdict; readonly rss: Verdict; readonly accounting: Verdict; readonly errors: Verdict };
+  readonly verdicts: {
+    readonly live: Verdict;
+    readonly rss: Verdict;
+    readonly accounting: Verdict;
+    readonly errors: Verdict;
+  };
   readonly ok: boolean;
 }
 
@@ -124,7 +129,11 @@ export function sampleInterval(minutes: number): number {
  *   every 3 s) would exceed it within a few kills. Measured on 2 cores: the medians of 30 s and
  *   2 min runs moved by −8 to +7 MiB, single samples by up to ±45 MiB, hence medians.
  */
-export function judgeFlatness(samples: readonly SoakSample[], lanes: number, workers: number): { live: Verdict; rss: Verdict } {
+export function judgeFlatness(
+  samples: readonly SoakSample[],
+  lanes: number,
+  workers: number,
+): { live: Verdict; rss: Verdict } {
   const n = samples.length;
   if (n < 4) {
     const v = { ok: false, detail: `only ${n} samples: at least 4 are needed to judge` };
@@ -141,7 +150,9 @@ export function judgeFlatness(samples: readonly SoakSample[], lanes: number, wor
   const liveBound = Math.floor(refLive * 1.2) + slack;
   const live: Verdict = {
     ok: endLive <= liveBound,
-    detail: `max live of the last third ${endLive} ≤ 1.2 × ${refLive} (max of the reference window) + ${slack} = ${liveBound}`,
+    detail:
+      `max live of the last third ${endLive} ≤ 1.2 × ${refLive} (max of the reference window) + ` +
+      `${slack} = ${liveBound}`,
   };
 
   const refRss = median(ref.map((s) => s.rssMiB));
@@ -149,7 +160,9 @@ export function judgeFlatness(samples: readonly SoakSample[], lanes: number, wor
   const rssAllowed = Math.max(0.2 * refRss, 64);
   const rss: Verdict = {
     ok: endRss - refRss <= rssAllowed,
-    detail: `median RSS of the last quarter ${endRss.toFixed(1)} MiB vs ${refRss.toFixed(1)} MiB in the reference window: ${signed(endRss - refRss)} MiB, allowed +${rssAllowed.toFixed(1)} MiB`,
+    detail:
+      `median RSS of the last quarter ${endRss.toFixed(1)} MiB vs ${refRss.toFixed(1)} MiB in the ` +
+      `reference window: ${signed(endRss - refRss)} MiB, allowed +${rssAllowed.toFixed(1)} MiB`,
   };
   return { live, rss };
 }
@@ -161,20 +174,29 @@ function signed(x: number): string {
 /** Runs the soak; resolves with its summary (never rejects for a failed check: see `ok`). */
 export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
   const minutes = opts.minutes;
-  if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0) throw new RangeError(`minutes must be a positive number, received ${String(minutes)}`);
+  if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes <= 0)
+    throw new RangeError(`minutes must be a positive number, received ${String(minutes)}`);
   const seed = opts.seed ?? Number(process.env.SHAREDREF_SEED ?? 0x50a4);
   const workers = opts.workers ?? 2;
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, received ${String(workers)}`);
-  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('runSoak needs node --expose-gc (workers collect their V8 heaps on a schedule)');
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`workers must be a positive integer, received ${String(workers)}`);
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function')
+    throw new Error('runSoak needs node --expose-gc (workers collect their V8 heaps on a schedule)');
   const lanes = workers * 2;
   const intervalS = sampleInterval(minutes);
   const rand = seeded(seed);
 
   const heap = await Heap.create({ hostModule: countingHostModule });
-  const pool = heap.createPool({ filename: soakTasksFile, minThreads: workers, maxThreads: workers, workerData: { keptMax: KEPT_MAX, collectEvery: COLLECT_EVERY } });
+  const pool = heap.createPool({
+    filename: soakTasksFile,
+    minThreads: workers,
+    maxThreads: workers,
+    workerData: { keptMax: KEPT_MAX, collectEvery: COLLECT_EVERY },
+  });
   const store = heap.store;
   try {
-    const logOf = (factory: string): Promise<ManuallyRooted> => store.scope(async () => (await ExternRef.newWith(store, factory)).toManuallyRooted());
+    const logOf = (factory: string): Promise<ManuallyRooted> =>
+      store.scope(async () => (await ExternRef.newWith(store, factory)).toManuallyRooted());
     const disposals = await logOf('disposalLog');
     const creations = await logOf('creationLog');
     const counter = ExternRef.newManuallyRooted(store, { n: 0, sum: 0 });
@@ -199,12 +221,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
     let errorCount = 0;
     const fail = (what: string, err: unknown): void => {
       errorCount++;
-      if (errors.length < 20) errors.push(`${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      if (errors.length < 20)
+        errors.push(`${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     };
     const check = (ok: boolean, what: string): void => {
       if (!ok) throw new Error(`check failed: ${what}`);
     };
-    const picks = (n: number): Rooted[] => Array.from({ length: n }, () => held[Math.floor(rand() * held.length)]!.toRooted());
+    const picks = (n: number): Rooted[] =>
+      Array.from({ length: n }, () => held[Math.floor(rand() * held.length)]!.toRooted());
 
     const start = performance.now();
     const deadline = start + minutes * 60_000;
@@ -217,7 +241,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
       const ac = new AbortController();
       const exitAt = byExit ? Math.floor(rand() * VICTIM_STEPS) : -1;
       const signalAt = byExit ? -1 : Math.floor(rand() * VICTIM_STEPS);
-      const task = pool.runTask({ task: 'victim', args: [picks(1 + Math.floor(rand() * 4)), counter.toRooted(), VICTIM_STEPS, signalAt, exitAt, flag], signal: ac.signal });
+      const task = pool.runTask({
+        task: 'victim',
+        args: [picks(1 + Math.floor(rand() * 4)), counter.toRooted(), VICTIM_STEPS, signalAt, exitAt, flag],
+        signal: ac.signal,
+      });
       if (!byExit && (await reached(flag, 0, task))) ac.abort();
       try {
         check((await task) === VICTIM_STEPS, 'a victim that outran its abort finished all its steps');
@@ -245,26 +273,38 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
         } else if (k < 0.4) {
           const sent = picks(1 + Math.floor(rand() * 4));
           const back = (await pool.run('echo', sent)) as Rooted[];
-          check(back.length === sent.length && back.every((r, i) => ExternRef.ptrEq(r, sent[i]!)), 'echo returns the same objects');
+          check(
+            back.length === sent.length && back.every((r, i) => ExternRef.ptrEq(r, sent[i]!)),
+            'echo returns the same objects',
+          );
         } else if (k < 0.54) {
           const count = (await pool.run('cloneDrop', picks(1)[0], 16, rand() < 0.3)) as number;
           check(count >= 2, 'the caller and the task both hold the object');
         } else if (k < 0.66) {
-          if (rand() < 0.5) check(((await pool.run('bump', counter.toRooted(), 8)) as number) === 8, 'bump steps 8 times');
+          if (rand() < 0.5)
+            check(((await pool.run('bump', counter.toRooted(), 8)) as number) === 8, 'bump steps 8 times');
           else await counter.dataMut((v: { n: number; sum: number }) => ({ n: v.n + 1, sum: v.sum + v.n + 1 }));
         } else if (k < 0.8) {
           const out = (await pool.run('seedWasm', seedWasm, hello.toRooted(), world.toRooted())) as Rooted;
           check(out.dataSync() === 'Hello, World!', 'the seed module concatenates');
           if (rand() < 0.2) hold(out.toManuallyRooted());
         } else if (k < 0.9) {
-          if (rand() < 0.5) hold(await store.scope(async () => (await ExternRef.newWith(store, 'countedTracked', nextTrackedId++)).toManuallyRooted()));
+          if (rand() < 0.5)
+            hold(
+              await store.scope(async () =>
+                (await ExternRef.newWith(store, 'countedTracked', nextTrackedId++)).toManuallyRooted(),
+              ),
+            );
           else hold(ExternRef.newManuallyRooted(store, { main: ops }));
         } else {
           // Clone and drop through raw handles on the main thread: fromRaw, intoRaw, fromOwnedRaw.
           const m = held[Math.floor(rand() * held.length)]!;
           const c = ExternRef.fromRawManuallyRooted(store, m.toRaw())!;
           const back = ExternRef.fromOwnedRaw(store, c.intoRaw())!;
-          check(ExternRef.ptrEq(back, m) && back.strongCount() >= 2, 'intoRaw and fromOwnedRaw give back the same object, still counted');
+          check(
+            ExternRef.ptrEq(back, m) && back.strongCount() >= 2,
+            'intoRaw and fromOwnedRaw give back the same object, still counted',
+          );
           back.unroot();
           ExternRef.fromRaw(store, m.toRaw());
         }
@@ -331,7 +371,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
       (detail): Verdict => ({ ok: true, detail }),
       (err: unknown): Verdict => ({ ok: false, detail: err instanceof Error ? err.message : String(err) }),
     );
-    const errorsVerdict: Verdict = { ok: errorCount === 0, detail: errorCount === 0 ? 'no operation failed unexpectedly' : `${errorCount} operations failed unexpectedly` };
+    const errorsVerdict: Verdict = {
+      ok: errorCount === 0,
+      detail: errorCount === 0 ? 'no operation failed unexpectedly' : `${errorCount} operations failed unexpectedly`,
+    };
     return {
       seed,
       minutes,
@@ -379,12 +422,14 @@ async function account(heap: Heap, pool: Pool, h: Holdings): Promise<string> {
   for (const m of roots) mine.set(m.toRaw(), (mine.get(m.toRaw()) ?? 0) + 1);
   for (const m of roots) {
     const expected = mine.get(m.toRaw())!;
-    if (m.strongCount() !== expected) fail(`object 0x${m.toRaw().toString(16)} has count ${m.strongCount()}, the main thread holds ${expected}`);
+    if (m.strongCount() !== expected)
+      fail(`object 0x${m.toRaw().toString(16)} has count ${m.strongCount()}, the main thread holds ${expected}`);
   }
   const v = h.counter.dataSync() as { n: number; sum: number };
   if (v.sum !== (v.n * (v.n + 1)) / 2) fail(`counter torn or an update lost: n ${v.n}, sum ${v.sum}`);
   const held = (await heap.gc()).live;
-  if (held !== mine.size + 2) fail(`${held} objects live after the pool drained; the main thread holds ${mine.size} and the two logs`);
+  if (held !== mine.size + 2)
+    fail(`${held} objects live after the pool drained; the main thread holds ${mine.size} and the two logs`);
 
   for (const m of roots) m.unroot();
   await heap.gc();
@@ -394,17 +439,31 @@ async function account(heap: Heap, pool: Pool, h: Holdings): Promise<string> {
   h.disposals.unroot();
   await heap.gc();
   const s = heap.stats();
-  if (s.live !== 0 || s.pendingRelease !== 0) fail(`after unrooting everything: live ${s.live}, pending release ${s.pendingRelease}`);
+  if (s.live !== 0 || s.pendingRelease !== 0)
+    fail(`after unrooting everything: live ${s.live}, pending release ${s.pendingRelease}`);
   if (s.created !== s.disposed) fail(`created ${s.created} but disposed ${s.disposed}`);
   if (heap.store.rootCount !== 0) fail(`the main store still records ${heap.store.rootCount} counts`);
   if (new Set(disposed).size !== disposed.length) fail('a Tracked value was disposed twice');
   const never = made.filter((id) => !disposed.includes(id));
   if (never.length > 0) fail(`Tracked values built but never disposed: ${never.join(', ')}`);
   if (disposed.length !== made.length) fail(`${disposed.length} Tracked disposals for ${made.length} built`);
-  return `${s.created} objects created and disposed, ${made.length} Tracked each disposed exactly once, counter at ${v.n} steps with no lost update`;
+  return (
+    `${s.created} objects created and disposed, ${made.length} Tracked each disposed exactly once, ` +
+    `counter at ${v.n} steps with no lost update`
+  );
 }
 
-const COLUMNS = ['elapsed_s', 'live', 'rss_MiB', 'heapUsed_MiB', 'pause_p50_ms', 'pause_p99_ms', 'collections', 'kills', 'ops'] as const;
+const COLUMNS = [
+  'elapsed_s',
+  'live',
+  'rss_MiB',
+  'heapUsed_MiB',
+  'pause_p50_ms',
+  'pause_p99_ms',
+  'collections',
+  'kills',
+  'ops',
+] as const;
 const WIDTH = 13;
 
 /** The header line of the printed table. */
@@ -433,7 +492,8 @@ export function formatSummary(sum: SoakSummary): string {
   const v = sum.verdicts;
   const line = (name: string, x: Verdict): string => `  ${name.padEnd(11)} ${x.ok ? 'ok  ' : 'FAIL'}  ${x.detail}`;
   return [
-    `summary: ${sum.ops} operations, ${sum.kills} workers killed, ${sum.collections} collections, ${sum.samples.length} samples`,
+    `summary: ${sum.ops} operations, ${sum.kills} workers killed, ${sum.collections} collections, ` +
+      `${sum.samples.length} samples`,
     line('live flat', v.live),
     line('rss flat', v.rss),
     line('accounting', v.accounting),
@@ -444,12 +504,17 @@ export function formatSummary(sum: SoakSummary): string {
 }
 
 /** Parses `--minutes N`, `--seed S`, `--workers N` (also `--name=value`). */
-export function parseArgs(argv: readonly string[]): { minutes: number; seed: number | undefined; workers: number | undefined } {
+export function parseArgs(argv: readonly string[]): {
+  minutes: number;
+  seed: number | undefined;
+  workers: number | undefined;
+} {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--(minutes|seed|workers)(?:=(.*))?$/.exec(arg);
-    if (m === null) throw new TypeError(`unknown argument ${JSON.stringify(arg)} (known: --minutes N, --seed S, --workers N)`);
+    if (m === null)
+      throw new TypeError(`unknown argument ${JSON.stringify(arg)} (known: --minutes N, --seed S, --workers N)`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new TypeError(`--${m[1]!} needs a value`);
     values.set(m[1]!, value);
@@ -458,7 +523,8 @@ export function parseArgs(argv: readonly string[]): { minutes: number; seed: num
     const s = values.get(name);
     if (s === undefined) return undefined;
     const x = Number(s);
-    if (s.trim() === '' || !Number.isFinite(x)) throw new TypeError(`--${name} must be a number, received ${JSON.stringify(s)}`);
+    if (s.trim() === '' || !Number.isFinite(x))
+      throw new TypeError(`--${name} must be a number, received ${JSON.stringify(s)}`);
     return x;
   };
   return { minutes: num('minutes') ?? 1, seed: num('seed'), workers: num('workers') };
@@ -468,9 +534,17 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const seed = args.seed ?? Number(process.env.SHAREDREF_SEED ?? 0x50a4);
   const workers = args.workers ?? 2;
-  console.log(`sharedref soak: ${args.minutes} min, seed ${seed}, ${workers} workers, a sample every ${sampleInterval(args.minutes).toFixed(1)} s, a worker killed every ${KILL_EVERY_MS / 1000} s`);
+  console.log(
+    `sharedref soak: ${args.minutes} min, seed ${seed}, ${workers} workers, a sample every ` +
+      `${sampleInterval(args.minutes).toFixed(1)} s, a worker killed every ${KILL_EVERY_MS / 1000} s`,
+  );
   console.log(header());
-  const summary = await runSoak({ minutes: args.minutes, seed, workers, onSample: (s) => console.log(formatSample(s)) });
+  const summary = await runSoak({
+    minutes: args.minutes,
+    seed,
+    workers,
+    onSample: (s) => console.log(formatSample(s)),
+  });
   console.log(formatSummary(summary));
   return summary.ok ? 0 : 1;
 }

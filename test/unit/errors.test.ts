@@ -23,7 +23,9 @@ describe('errors', () => {
   it('keep a custom code and the cause chain of foreign errors', () => {
     const inner = Object.assign(new TypeError('inner'), { code: 'E_INNER' });
     const outer = new Error('outer', { cause: inner });
-    const back = deserializeError(structuredClone(serializeError(outer))) as Error & { cause: TypeError & { code: string } };
+    const back = deserializeError(structuredClone(serializeError(outer))) as Error & {
+      cause: TypeError & { code: string };
+    };
     expect(back.message).to.equal('outer');
     expect(back.cause).to.be.instanceOf(TypeError);
     expect(back.cause.code).to.equal('E_INNER');

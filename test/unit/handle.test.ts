@@ -10,7 +10,12 @@ describe('handle codec', () => {
 
   it('round-trips index and generation, and never encodes a live handle as 0', () => {
     const c = handleCodec(4096);
-    for (const [i, g] of [[0, 1], [4095, 1], [7, c.maxGeneration], [123, 456]] as const) {
+    for (const [i, g] of [
+      [0, 1],
+      [4095, 1],
+      [7, c.maxGeneration],
+      [123, 456],
+    ] as const) {
       const h = encodeHandle(c, i, g);
       expect(h).to.be.greaterThan(0);
       expect(h >>> 0).to.equal(h);

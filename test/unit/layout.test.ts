@@ -5,11 +5,26 @@ describe('shared layout', () => {
   it('pins the header, slot, region and transfer field offsets (a change is a layout-version bump)', () => {
     expect(L.LAYOUT_VERSION).to.equal(4);
     expect(L.MAGIC).to.equal(0x53524546);
-    expect([L.H_MAGIC, L.H_LAYOUT_VERSION, L.H_CAPACITY, L.H_MAX_STORES, L.H_ROOTS_PER_STORE, L.H_TRANSFERS]).to.deep.equal([0, 1, 2, 3, 4, 5]);
-    expect([L.H_STATE, L.H_CREATED, L.H_DISPOSED, L.H_COLLECTIONS, L.H_STORES, L.H_RETIRED]).to.deep.equal([6, 8, 9, 10, 11, 12]);
-    expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.HEADER_WORDS]).to.deep.equal([13, 14, 15, 16, 17, 32]);
-    expect([L.S_COUNT, L.S_GEN, L.S_STATE, L.S_OWNER, L.S_TAG, L.S_VERSION, L.SLOT_WORDS]).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
-    expect([L.R_STATE, L.R_MAILBOX, L.R_HIGH_WATER, L.R_CREATED, L.R_DISPOSED, L.REGION_HEADER_WORDS]).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect([
+      L.H_MAGIC,
+      L.H_LAYOUT_VERSION,
+      L.H_CAPACITY,
+      L.H_MAX_STORES,
+      L.H_ROOTS_PER_STORE,
+      L.H_TRANSFERS,
+    ]).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect([L.H_STATE, L.H_CREATED, L.H_DISPOSED, L.H_COLLECTIONS, L.H_STORES, L.H_RETIRED]).to.deep.equal([
+      6, 8, 9, 10, 11, 12,
+    ]);
+    expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.HEADER_WORDS]).to.deep.equal([
+      13, 14, 15, 16, 17, 32,
+    ]);
+    expect([L.S_COUNT, L.S_GEN, L.S_STATE, L.S_OWNER, L.S_TAG, L.S_VERSION, L.SLOT_WORDS]).to.deep.equal([
+      0, 1, 2, 3, 4, 5, 6,
+    ]);
+    expect([L.R_STATE, L.R_MAILBOX, L.R_HIGH_WATER, L.R_CREATED, L.R_DISPOSED, L.REGION_HEADER_WORDS]).to.deep.equal([
+      0, 1, 2, 3, 4, 5,
+    ]);
     expect([L.T_STATE, L.T_HANDLE, L.T_OWNER, L.T_TAG, L.TRANSFER_WORDS]).to.deep.equal([0, 1, 2, 3, 4]);
     expect([L.SLOT_FREE, L.SLOT_RESERVED, L.SLOT_LIVE, L.SLOT_DYING, L.SLOT_RETIRED]).to.deep.equal([0, 1, 2, 3, 4]);
   });

@@ -1,0 +1,116 @@
+// Lint configuration: typescript-eslint's recommended rules, a few type-aware ones that catch
+// real bugs (promises nobody handles), and the layering of src/ that docs/architecture.md
+// describes, enforced here so that it cannot drift.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ours = (...dirs) => dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../src/${d}`, `../../src/${d}/*`]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'docs/api/', 'bench/results/', 'test/fixtures/guests/build/'] },
+  js.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        AbortController: 'readonly',
+        structuredClone: 'readonly',
+        WebAssembly: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+        Int32Array: 'readonly',
+        Uint8Array: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        exports: 'writable',
+      },
+    },
+  },
+  { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  ...tseslint.configs.recommended.map((c) => ({ ...c, files: ['**/*.ts'] })),
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TSEnumDeclaration',
+          message: 'No enums (transpile-only builds break on const enum): use an `as const` object.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    rules: {
+      'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
+    },
+  },
+  // ---- layering (docs/architecture.md, "Threads and layout of the code") ----
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/shared/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'Atomics', message: 'Only src/shared touches Atomics: add a named operation there.' },
+      ],
+    },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', 'comlink', 'piscina', 'wabt'],
+              message: 'src/shared imports nothing of ours outside src/shared.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/coordinator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ours('store', 'pool', 'wasm', 'heap'),
+              message: 'The coordinator never imports the store side, the pool, wasm or the heap.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);
