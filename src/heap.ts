@@ -13,7 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
-import { ErrorCode, GenericSharedRefError, HeapClosedError, deserializeError, isSerializedError } from './errors';
+import { CoordinatorDiedError, HeapClosedError, StoreLimitError, deserializeError, isSerializedError } from './errors';
 import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from './options';
 import type { CoordinatorData, GcReport, HeapEvent, HeapMessage, StorePorts } from './rpc/protocol';
 import { type Layout, computeLayout } from './shared/layout';
@@ -116,12 +116,7 @@ export class Heap implements AsyncDisposable {
     try {
       await new Promise<void>((resolve, reject) => {
         const onExit = (code: number): void =>
-          reject(
-            new GenericSharedRefError(
-              ErrorCode.COORDINATOR_DIED,
-              `the coordinator thread exited with code ${code} while starting`,
-            ),
-          );
+          reject(new CoordinatorDiedError(`the coordinator thread exited with code ${code} while starting`));
         worker.once('error', reject);
         worker.once('exit', onExit);
         port1.once('message', (event: HeapEvent) => {
@@ -167,10 +162,7 @@ export class Heap implements AsyncDisposable {
     this.#ensureOpen('createStore');
     const storeId = claimRegion(this.#i32, this.#layout);
     if (storeId === 0) {
-      throw new GenericSharedRefError(
-        ErrorCode.STORE_LIMIT,
-        `createStore: all ${this.#layout.maxStores} store regions are in use (options.maxStores)`,
-      );
+      throw new StoreLimitError('createStore', this.#layout.maxStores);
     }
     const control = new MessageChannel();
     const reply = new MessageChannel();

@@ -26,8 +26,23 @@ export {
   HeapClosedError,
   StoreClosedError,
   LeaseTimeoutError,
+  LeaseReentrantError,
+  CallTimeoutError,
+  RootLimitError,
+  StoreLimitError,
+  NoSuchFactoryError,
+  NoSuchMethodError,
+  NoSuchTaskError,
+  TransferLostError,
+  TransferLimitError,
+  PoolClosedError,
   WasmTrap,
+  MissingImportError,
+  TypeMismatchError,
+  CoordinatorDiedError,
+  InternalError,
   ErrorCode,
+  errorClasses,
 } from './errors';
 export { Module } from './wasm/module';
 export { Linker, Instance } from './wasm/linker';

@@ -16,8 +16,23 @@ export {
   HeapClosedError,
   StoreClosedError,
   LeaseTimeoutError,
+  LeaseReentrantError,
+  CallTimeoutError,
+  RootLimitError,
+  StoreLimitError,
+  NoSuchFactoryError,
+  NoSuchMethodError,
+  NoSuchTaskError,
+  TransferLostError,
+  TransferLimitError,
+  PoolClosedError,
   WasmTrap,
+  MissingImportError,
+  TypeMismatchError,
+  CoordinatorDiedError,
+  InternalError,
   ErrorCode,
+  errorClasses,
 } from './errors';
 export type { GcReport } from './rpc/protocol';
 export { ExternRefObject } from './wasm/abi';

@@ -17,10 +17,11 @@
 import { debuglog } from 'node:util';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import {
-  ErrorCode,
-  GenericSharedRefError,
   HeapClosedError,
+  InternalError,
   InvalidHandleError,
+  NoSuchFactoryError,
+  NoSuchMethodError,
   NotCloneableError,
   serializeError,
 } from '../errors';
@@ -168,7 +169,7 @@ export class Coordinator {
     let result: unknown;
     try {
       const fn = api[op];
-      if (typeof fn !== 'function') throw new GenericSharedRefError(ErrorCode.INTERNAL, `unknown operation ${op}`);
+      if (typeof fn !== 'function') throw new InternalError(`unknown operation ${op}`);
       result = fn(...args);
     } catch (err) {
       send({ ok: false, error: serializeError(err) });
@@ -289,10 +290,7 @@ export class Coordinator {
       const target = this.#values.get(index) as Record<string, unknown> | null | undefined;
       const fn = target?.[method];
       if (typeof fn !== 'function') {
-        throw new GenericSharedRefError(
-          ErrorCode.NO_SUCH_METHOD,
-          `call('${method}'): the ${typeNameOf(target)} value has no method named ${JSON.stringify(method)}`,
-        );
+        throw new NoSuchMethodError(method, typeNameOf(target));
       }
       let result: unknown;
       try {
@@ -321,16 +319,13 @@ export class Coordinator {
   ): Promise<number> {
     if (this.#closed) throw new HeapClosedError('newWith');
     if (!this.#table.isReservedFor(index, generation, storeId)) {
-      throw new GenericSharedRefError(ErrorCode.INTERNAL, `slot ${index} is not reserved for store ${storeId}`);
+      throw new InternalError(`slot ${index} is not reserved for store ${storeId}`);
     }
     const fn = this.#host?.[factory];
     if (typeof fn !== 'function') {
       const known =
         this.#host === null ? 'no hostModule was given to Heap.create' : `known: ${Object.keys(this.#host).join(', ')}`;
-      throw new GenericSharedRefError(
-        ErrorCode.NO_SUCH_FACTORY,
-        `newWith: no factory named ${JSON.stringify(factory)} (${known})`,
-      );
+      throw new NoSuchFactoryError(factory, known);
     }
     const value: unknown = await (fn as (...a: unknown[]) => unknown)(...args);
     if (!this.#table.isReservedFor(index, generation, storeId)) {

@@ -7,7 +7,7 @@
  * time (actor semantics) through a per-object promise chain, and disposal joins the end of that
  * chain, so a value is never disposed while one of its methods runs (I3).
  */
-import { InvalidHandleError, HeapClosedError } from '../errors';
+import { HeapClosedError, InvalidHandleError } from '../errors';
 
 const ABSENT = 0;
 const PRESENT = 1;

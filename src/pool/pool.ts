@@ -17,7 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Piscina } from 'piscina';
-import { ErrorCode, GenericSharedRefError, deserializeError } from '../errors';
+import { PoolClosedError, deserializeError } from '../errors';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
@@ -148,10 +148,7 @@ export class Pool implements AsyncDisposable {
   /** Like `run`, with options (an `AbortSignal`). */
   async runTask(options: RunTaskOptions): Promise<unknown> {
     if (this.#closing !== null || this.#host.closed) {
-      throw new GenericSharedRefError(
-        ErrorCode.POOL_CLOSED,
-        `run(${JSON.stringify(options.task)}): the pool is closed`,
-      );
+      throw new PoolClosedError(`run(${JSON.stringify(options.task)})`);
     }
     if (typeof options.task !== 'string')
       throw new TypeError(`task must be a task name, received ${describe(options.task)}`);

@@ -6,7 +6,7 @@
  * `MAX_DEPTH` levels); anything else travels by structured clone as usual. A raw handle is just
  * a number and travels as one.
  */
-import { CrossStoreError, ErrorCode, GenericSharedRefError } from '../errors';
+import { CrossStoreError, TransferLimitError, TransferLostError } from '../errors';
 import type { TransferToken } from '../shared/transfer-table';
 import { RootBase, ManuallyRooted } from '../store/roots';
 import type { Store } from '../store/store';
@@ -56,10 +56,7 @@ export function packRoots(
     store._hold(value);
     const token = store._transfers.send(owner?.storeId ?? store.id, value._index, value._handle, owner?.tag ?? 0);
     if (token === null) {
-      throw new GenericSharedRefError(
-        ErrorCode.TRANSFER_LIMIT,
-        `transfer: all ${store._options.transfers} transfer entries are in flight (options.transfers)`,
-      );
+      throw new TransferLimitError(store._options.transfers);
     }
     sent.push(token);
     const wire: WireRef = { [MARK]: 1, token, manual: value instanceof ManuallyRooted };
@@ -103,10 +100,7 @@ export function unpackRoots(value: unknown, store: Store, allScoped = false): un
   const out = walk(value, 0);
   if (lost > 0) {
     for (const r of adopted) r._release();
-    throw new GenericSharedRefError(
-      ErrorCode.TRANSFER_LOST,
-      `transfer: ${lost} reference(s) were released before they arrived (the sending thread died)`,
-    );
+    throw new TransferLostError(lost);
   }
   return out;
 }

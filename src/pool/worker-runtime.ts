@@ -14,7 +14,7 @@
  * kind: a returned `ManuallyRooted` gives the caller a new manual root to unroot.
  */
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { ErrorCode, GenericSharedRefError, serializeError } from '../errors';
+import { NoSuchTaskError, StoreLimitError, serializeError } from '../errors';
 import { layoutOf } from '../shared/layout';
 import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
@@ -77,10 +77,7 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
   const i32 = new Int32Array(memory.buffer);
   const storeId = claimRegion(i32, layoutOf(i32));
   if (storeId === 0) {
-    throw new GenericSharedRefError(
-      ErrorCode.STORE_LIMIT,
-      `pool worker: all ${options.maxStores} store regions are in use (options.maxStores)`,
-    );
+    throw new StoreLimitError('pool worker', options.maxStores);
   }
   const control = new MessageChannel();
   const reply = new MessageChannel();
@@ -111,10 +108,7 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
       try {
         const fn = table[msg.task];
         if (fn === undefined) {
-          throw new GenericSharedRefError(
-            ErrorCode.NO_SUCH_TASK,
-            `no task named ${JSON.stringify(msg.task)} in ${filename} (known: ${Object.keys(table).join(', ')})`,
-          );
+          throw new NoSuchTaskError(msg.task, `${filename} defines: ${Object.keys(table).join(', ')}`);
         }
         const args = unpackRoots(msg.args, store, true) as never[];
         const result = await fn(ctx, ...args);

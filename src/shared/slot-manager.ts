@@ -6,6 +6,7 @@
  * states, which is what makes a generation bump race-free. Stores only move their own RESERVED
  * slots to LIVE, and any thread moves a LIVE slot to DYING with the decrement that reaches 0.
  */
+import { InternalError } from '../errors';
 import { countDisposed, createdCount, disposedCount } from './header';
 import {
   H_FREE_LIST,
@@ -144,13 +145,14 @@ export class SlotManager {
             Atomics.load(this.#i32, t.word(i, S_TAG)) !== POISON_TAG &&
             Atomics.load(this.#i32, t.word(i, S_GEN)) > 1))
       ) {
-        throw new Error(`invariant: free slot ${i} has count ${count} or lost its poison`);
+        throw new InternalError(`invariant: free slot ${i} has count ${count} or lost its poison`);
       }
-      if (state === SLOT_LIVE && count < 0) throw new Error(`invariant: live slot ${i} has count ${count}`);
-      if (state === SLOT_DYING && count !== 0) throw new Error(`invariant: dying slot ${i} has count ${count} (I2)`);
+      if (state === SLOT_LIVE && count < 0) throw new InternalError(`invariant: live slot ${i} has count ${count}`);
+      if (state === SLOT_DYING && count !== 0)
+        throw new InternalError(`invariant: dying slot ${i} has count ${count} (I2)`);
     }
     if (byState[SLOT_FREE] !== this.#freeTop) {
-      throw new Error(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
+      throw new InternalError(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
     }
     const createdAfter = createdCount(this.#i32, layout);
     const disposedAfter = disposedCount(this.#i32, layout);
@@ -158,7 +160,7 @@ export class SlotManager {
     const upper = createdAfter - disposedBefore;
     const lower = createdBefore - disposedAfter - layout.maxStores;
     if (seen > upper || seen < lower) {
-      throw new Error(
+      throw new InternalError(
         `invariant: the scan saw ${byState[SLOT_LIVE]} live + ${byState[SLOT_DYING]} dying slots, outside ` +
           `${lower}..${upper} from the counters`,
       );

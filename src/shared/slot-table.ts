@@ -17,6 +17,7 @@
  * leak, never double-release: count before record on the way in, record before count on the way
  * out.
  */
+import { InternalError } from '../errors';
 import { type HandleCodec, type RawHandle, handleCodec, handleGeneration, handleIndex, encodeHandle } from './handle';
 import { type Kernel, RECYCLED, kernelFor } from './kernel';
 import {
@@ -41,7 +42,7 @@ export const NO_SLOT = -1;
 
 /** A double decrement is a bug in sharedref; the kernel restored the count (I6). */
 function belowZero(index: number): never {
-  throw new Error(`sharedref internal error: count of slot ${index} went below zero`);
+  throw new InternalError(`count of slot ${index} went below zero`);
 }
 
 /** The shared slot table and release queue of one heap, seen from one thread. */
@@ -286,7 +287,7 @@ export class SlotTable {
    */
   popReleased(): number {
     const index = this.#k.pop_released();
-    if (index < -1) throw new Error(`sharedref internal error: released slot ${-index - 2} is not dying`);
+    if (index < -1) throw new InternalError(`released slot ${-index - 2} is not dying`);
     return index;
   }
 

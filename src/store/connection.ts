@@ -10,7 +10,7 @@
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { ErrorCode, GenericSharedRefError, HeapClosedError, StoreClosedError, deserializeError } from '../errors';
+import { CoordinatorDiedError, HeapClosedError, InternalError, StoreClosedError, deserializeError } from '../errors';
 import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
 import { RpcClient } from '../rpc/endpoint';
 import { isHeapClosed } from '../shared/header';
@@ -142,7 +142,7 @@ export class Connection {
     this.ensureOpen(op);
     if (this.#pendingOp !== null) {
       // Only the store's batch prefetch is left pending, and never twice (see Store._takeSlot).
-      if (this.#early !== null) throw new GenericSharedRefError(ErrorCode.INTERNAL, `${op}: two requests left pending`);
+      if (this.#early !== null) throw new InternalError(`${op}: two requests left pending`);
       this.#early = this.#await(this.#pendingOp);
     }
     // Queued values go first, so that the coordinator sees them before this request, and so
@@ -168,7 +168,7 @@ export class Connection {
     } else if (this.#pendingOp === op) {
       reply = this.#await(op).reply;
     } else {
-      throw new GenericSharedRefError(ErrorCode.INTERNAL, `${op}: no request of this kind is pending`);
+      throw new InternalError(`${op}: no request of this kind is pending`);
     }
     if (reply.ok) return reply.value as Result<K>;
     throw deserializeError(reply.error);
@@ -180,7 +180,7 @@ export class Connection {
     if (!mailboxWait(this.#i32, this.#mailbox)) throw new HeapClosedError(op);
     const got = receiveMessageOnPort(this.#ports.reply);
     if (got === undefined) {
-      throw new GenericSharedRefError(ErrorCode.COORDINATOR_DIED, `${op}: the coordinator signalled but sent no reply`);
+      throw new CoordinatorDiedError(`${op}: the coordinator signalled but sent no reply`);
     }
     return { op, reply: got.message as ReplyMessage };
   }

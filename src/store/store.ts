@@ -13,7 +13,7 @@
  * the common synchronous path to one array read.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ErrorCode, GenericSharedRefError, HeapClosedError, InvalidHandleError, StoreClosedError } from '../errors';
+import { CrossStoreError, HeapClosedError, InvalidHandleError, RootLimitError, StoreClosedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 import type { GcReport, StorePorts } from '../rpc/protocol';
 import { isHeapClosed } from '../shared/header';
@@ -279,10 +279,7 @@ export class Store {
   }
 
   #rootLimit(what: string): never {
-    throw new GenericSharedRefError(
-      ErrorCode.ROOT_LIMIT,
-      `${what}: this store already holds ${this._options.rootsPerStore} roots (options.rootsPerStore)`,
-    );
+    throw new RootLimitError(what, this._options.rootsPerStore);
   }
 
   /** @internal Wraps a count already recorded in entry `e` as a root of this store (in `scope`, or the current one). */
@@ -392,10 +389,10 @@ export class Store {
     const e = list?.pop();
     if (e === undefined) {
       if (this._slots.check(handle) < 0) throw new InvalidHandleError(raw);
-      throw new GenericSharedRefError(
-        ErrorCode.CROSS_STORE,
-        `fromOwnedRaw: handle 0x${handle.toString(16)} owns no count in this store (use intoRaw on this ` +
-          `store, or fromRaw to add a count)`,
+      throw new CrossStoreError(
+        'fromOwnedRaw',
+        `handle 0x${handle.toString(16)} owns no count in this store (use intoRaw on this store, or fromRaw to ` +
+          'add a count)',
       );
     }
     if (list!.length === 0) this.#ownedRaw.delete(handle);

@@ -15,7 +15,7 @@
  * `eq`, `is_null`, `strong_count`. Counts taken with `clone` belong to the linker's store (as
  * `intoRaw` counts do), so they are released when the store closes or its thread dies (I4).
  */
-import { ErrorCode, GenericSharedRefError, InvalidHandleError, WasmTrap } from '../errors';
+import { InvalidHandleError, MissingImportError, WasmTrap } from '../errors';
 import { describe } from '../options';
 import { ExternRef } from '../store/extern-ref';
 import { RootScope } from '../store/roots';
@@ -116,10 +116,7 @@ export class Linker {
       else (imports[imp.module] ??= {})[imp.name] = value;
     }
     if (missing.length > 0) {
-      throw new GenericSharedRefError(
-        ErrorCode.MISSING_IMPORT,
-        `instantiate: the module imports ${missing.join(', ')}, which the linker does not define`,
-      );
+      throw new MissingImportError(missing);
     }
     let raw: WebAssembly.Instance;
     try {
