@@ -31,7 +31,7 @@ describe('errors crossing threads', () => {
     await heap.close();
   });
 
-  it('every error class thrown in a worker arrives as a whole instance of its class: fields, cause and methods', async () => {
+  it('every error class thrown in a worker arrives whole: its class, fields, cause and methods', async () => {
     for (const code of Object.values(ErrorCode)) {
       const want = sampleError(code);
       const got = (await pool.run('throwSample', code).then(
