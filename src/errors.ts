@@ -165,19 +165,29 @@ export class CrossStoreError extends SharedRefError {
   }
 }
 
-/** A value given to `ExternRef.new` (or returned by `dataMut` or a method) cannot be structured-cloned. */
+/**
+ * A value cannot be structured-cloned where it has to travel between threads: given to
+ * `ExternRef.new`, returned by a `dataMut` fn or a method, passed to `call` or `pool.run`, returned
+ * by a task. Or a value built in place was read as data.
+ */
 export class NotCloneableError extends SharedRefError {
-  /** `what` names the operation (and where in the value, when known); `cause` is the clone's own error. */
-  constructor(what = 'value', cause?: unknown) {
+  /**
+   * `what` names the operation and where in the value, when known; `cause` is the clone's own
+   * error; `hint` says what to do instead.
+   */
+  constructor(what = 'value', cause?: unknown, hint = '') {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(
       ErrorCode.NOT_CLONEABLE,
-      `${what}: the value cannot be structured-cloned (${detail}); build it in place with ExternRef.newWith`,
-      [what, cause],
+      `${what}: the value cannot be structured-cloned (${detail})${hint === '' ? '' : `; ${hint}`}`,
+      [what, cause, hint],
       { cause },
     );
   }
 }
+
+/** The hint of `NotCloneableError` where a value is stored in the heap. */
+export const BUILD_IN_PLACE = 'build values that cannot be copied in place with ExternRef.newWith';
 
 /** The heap is closed; nothing can be done with it any more. */
 export class HeapClosedError extends SharedRefError {
@@ -213,8 +223,8 @@ export class LeaseReentrantError extends SharedRefError {
   constructor(what = 'dataMutSync') {
     super(
       ErrorCode.LEASE_REENTRANT,
-      `${what}: this thread already holds the object's dataMut lease (a nested mutation of the same object); ` +
-        'return the new value from the outer fn instead',
+      `${what}: this thread already holds or waits for this object's dataMut lease (a nested mutation of ` +
+        'the same object, or a dataMut still in flight), so a blocking wait could only deadlock',
       [what],
     );
   }

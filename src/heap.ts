@@ -51,6 +51,11 @@ export interface HeapStats {
   readonly pendingRelease: number;
   /** Slots retired because their generation would wrap. */
   readonly retired: number;
+  /**
+   * User code the coordinator stopped waiting for: methods, factories and async disposers that
+   * did not settle within `userCodeTimeoutMs`.
+   */
+  readonly abandoned: number;
 }
 
 /** Something the heap closes before itself (pools). */
@@ -95,6 +100,7 @@ export class Heap implements AsyncDisposable {
     this.id = id;
     worker.on('exit', () => this.#onCoordinatorExit());
     this.store = this.createStore();
+    this.store._heapOwned = true;
   }
 
   /** Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad options. */
@@ -259,6 +265,7 @@ export class Heap implements AsyncDisposable {
       stores: c.stores,
       pendingRelease: Math.max(0, this.#slots.pendingReleases()),
       retired: c.retired,
+      abandoned: c.abandoned,
     };
   }
 
@@ -294,7 +301,7 @@ export class Heap implements AsyncDisposable {
       });
     }
     closeHeapAndWakeAll(this.#i32, this.#layout);
-    for (const store of [...this.#stores]) store.close();
+    for (const store of [...this.#stores]) store._closeNow();
     this.#port.close();
     await this.#worker.terminate();
   }

@@ -29,6 +29,14 @@ export interface HeapOptions {
    */
   leaseTimeoutMs?: number;
   /**
+   * The longest the coordinator waits for user code it runs: a method (`call`), a factory
+   * (`newWith`), an async disposer. Code that overstays is abandoned: the caller gets
+   * `ERR_CALL_TIMEOUT` (a disposer's collection just goes on), the object's next call runs,
+   * `stats().abandoned` counts it, and `NODE_DEBUG=sharedref` traces it. It also bounds
+   * `heap.close()` and `heap.gc()`, which otherwise wait for such code. Default 30000; 1 … 2^31 − 1.
+   */
+  userCodeTimeoutMs?: number;
+  /**
    * Entries in a store's local read cache (two-way set-associative by slot index). Default 1024; 0
    * disables the cache. Larger is not free: every cached copy lives until it is evicted, so V8
    * promotes it to the old generation; with 4096, `ExternRef.new` of a small object cost about
@@ -65,6 +73,8 @@ export interface ResolvedHeapOptions {
   readonly transfers: number;
   /** See {@link HeapOptions.leaseTimeoutMs}. */
   readonly leaseTimeoutMs: number;
+  /** See {@link HeapOptions.userCodeTimeoutMs}. */
+  readonly userCodeTimeoutMs: number;
   /** See {@link HeapOptions.cacheSize}. */
   readonly cacheSize: number;
   /** See {@link HeapOptions.autoCollectMs}. */
@@ -82,6 +92,7 @@ export const defaultHeapOptions: ResolvedHeapOptions = Object.freeze({
   batchSize: 1024,
   transfers: 4096,
   leaseTimeoutMs: 10_000,
+  userCodeTimeoutMs: 30_000,
   cacheSize: 1024,
   autoCollectMs: 0,
   debug: process.env.SHAREDREF_DEBUG === '1',
@@ -143,6 +154,7 @@ export function resolveHeapOptions(options: unknown): ResolvedHeapOptions {
     batchSize: pick('batchSize', 1, 4096),
     transfers: pick('transfers', 16, 1 << 20),
     leaseTimeoutMs: pick('leaseTimeoutMs', 1, 2 ** 31 - 1),
+    userCodeTimeoutMs: pick('userCodeTimeoutMs', 1, 2 ** 31 - 1),
     cacheSize: pick('cacheSize', 0, 1 << 24),
     autoCollectMs: pick('autoCollectMs', 0, 2 ** 31 - 1),
     debug: o.debug === undefined ? d.debug : (o.debug as boolean),

@@ -7,8 +7,9 @@
  * (I3), and cleans up after stores whose thread died (I4).
  *
  * It never blocks on another thread (I7): it never calls `Atomics.wait` and never waits for a
- * reply from a store; every request it cannot answer yet (a value still in the post, a lease
- * held by someone else) is parked as a promise and answered later.
+ * reply from a store; every request it cannot answer yet (a value still in the post, an object
+ * busy with another mutation) is parked as a promise and answered later. It waits for user code
+ * (factories, methods, async disposers) at most `userCodeTimeoutMs` each (I8).
  *
  * Rejected: running the coordinator on the creating (main) thread. It would save a thread, but
  * synchronous calls from the main thread (`dataSync`) would deadlock on themselves, and a busy
@@ -20,25 +21,33 @@ import {
   HeapClosedError,
   InternalError,
   InvalidHandleError,
-  NoSuchFactoryError,
-  NoSuchMethodError,
   NotCloneableError,
+  StoreClosedError,
   serializeError,
 } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
-import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
+import type {
+  ControlMessage,
+  CoordinatorApi,
+  GcReport,
+  HeapMessage,
+  LeaseGrant,
+  ReplyMessage,
+  StorePorts,
+} from '../rpc/protocol';
 import { exposeEcho, exposeOn } from '../rpc/endpoint';
-import { handleGeneration, handleIndex } from '../shared/handle';
-import { countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
+import { encodeHandle, handleGeneration, handleIndex } from '../shared/handle';
+import { countAbandoned, countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
+import { SlotManager } from '../shared/slot-manager';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
 import { TransferTable } from '../shared/transfer-table';
-import { TypeNames, typeNameOf } from '../shared/type-names';
+import { TypeNames, builtinTagOf, typeNameOf } from '../shared/type-names';
 import { HostValues } from './host-values';
-import { Leases } from './leases';
-import { SlotManager } from '../shared/slot-manager';
+import { Turns } from './turns';
+import { bounded, checkCloneable, factoryOf, methodOf } from './user-code';
 
 const debug = debuglog('sharedref');
 
@@ -57,11 +66,6 @@ interface StoreLinkState {
   gone: boolean;
 }
 
-/** The error for requests still waiting on an object a collection frees. */
-function freedError(index: number): InvalidHandleError {
-  return new InvalidHandleError(index, 'the object was freed');
-}
-
 /** One heap's coordinator. */
 export class Coordinator {
   readonly #i32: Int32Array;
@@ -70,12 +74,15 @@ export class Coordinator {
   readonly #table: SlotTable;
   readonly #slots: SlotManager;
   readonly #values: HostValues;
-  readonly #leases: Leases;
+  readonly #turns: Turns;
   readonly #types: TypeNames;
   readonly #transfers: TransferTable;
   readonly #stores = new Map<number, StoreLinkState>();
-  #host: Record<string, unknown> | null = null;
+  /** Constructions whose factory has not settled yet; `close()` waits for them, bounded. */
+  readonly #constructions = new Set<Promise<unknown>>();
+  #host: Readonly<Record<string, unknown>> | null = null;
   #closed = false;
+  #shutdown: Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** A background collection's next slice is scheduled. */
   #sliceScheduled = false;
@@ -87,24 +94,27 @@ export class Coordinator {
     this.#options = options;
     this.#table = new SlotTable(memory, layout);
     this.#slots = new SlotManager(this.#table, options.debug);
-    this.#values = new HostValues(layout.capacity);
-    this.#leases = new Leases(options.leaseTimeoutMs);
+    const abandon = (what: string): void => this.#abandoned(what);
+    this.#values = new HostValues(layout.capacity, options.userCodeTimeoutMs, abandon);
+    this.#turns = new Turns(options.leaseTimeoutMs, options.userCodeTimeoutMs, abandon);
     this.#types = new TypeNames(i32, layout);
     this.#transfers = new TransferTable(i32, layout, this.#table);
     const every = options.autoCollectMs > 0 ? options.autoCollectMs : options.debug ? 20 : 0;
-    if (every > 0) this.#timer = setInterval(() => void this.collect(), every);
+    if (every > 0) this.#timer = setInterval(() => void this.collect(true), every);
   }
 
-  /** Loads the host module whose exports are the factories of `newWith`. */
+  /** Loads the host module whose own exports are the factories of `newWith`. */
   async loadHostModule(): Promise<void> {
     const spec = this.#options.hostModule;
     if (spec === null) return;
     const mod = (await import(spec)) as Record<string, unknown>;
     // An ESM module may export its factories as a default object; named exports win.
     const dflt = mod.default;
-    const host: Record<string, unknown> = { ...(dflt !== null && typeof dflt === 'object' ? dflt : {}), ...mod };
-    delete host.default;
-    this.#host = host;
+    const host: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    for (const src of [dflt !== null && typeof dflt === 'object' ? dflt : {}, mod] as Record<string, unknown>[]) {
+      for (const key of Object.keys(src)) if (key !== 'default') host[key] = src[key];
+    }
+    this.#host = Object.freeze(host);
   }
 
   /** Handles a message on the heap port (from the creating thread). */
@@ -151,14 +161,16 @@ export class Coordinator {
       const index = handleIndex(codec, handle);
       // A post for a slot already freed (its count reached 0 and it was collected before the
       // value arrived) carries an old generation: the value is dropped, never stored (I1).
-      if (this.#table.generation(index) === handleGeneration(codec, handle)) this.#values.set(index, values[k]);
+      if (this.#table.generation(index) === handleGeneration(codec, handle)) {
+        this.#values.set(index, handle, values[k]);
+      }
     }
   }
 
+  /** A synchronous request: its reply goes on the store's reply port, then its mailbox word flips. */
   #sync(link: StoreLinkState, op: string, args: unknown[]): void {
-    const api = link.api as unknown as Record<string, (...a: unknown[]) => unknown>;
     const send = (msg: ReplyMessage): void => {
-      if (link.gone) return;
+      if (link.gone && op !== 'bye') return;
       try {
         link.ports.reply.postMessage(msg);
       } catch (err) {
@@ -166,9 +178,16 @@ export class Coordinator {
       }
       mailboxSignal(this.#i32, mailboxWord(this.#layout, link.id));
     };
+    if (op === 'bye') {
+      // A store closing itself: everything it held is released before it hears back, so that
+      // its region (and its counts) are free when `store.close()` returns.
+      this.#storeGone(link, () => send({ ok: true, value: undefined }));
+      return;
+    }
+    const api = link.api as unknown as Record<string, (...a: unknown[]) => unknown>;
     let result: unknown;
     try {
-      const fn = api[op];
+      const fn = Object.hasOwn(api, op) ? api[op] : undefined;
       if (typeof fn !== 'function') throw new InternalError(`unknown operation ${op}`);
       result = fn(...args);
     } catch (err) {
@@ -191,12 +210,20 @@ export class Coordinator {
       read: (handle) => this.#read(handle),
       acquire: (handle) => this.#acquire(handle, storeId),
       commit: (lease, value) => this.#commit(lease, value, storeId),
-      abandon: (lease) => this.#abandon(lease, storeId),
-      call: (handle, method, args) => this.#call(handle, method, args),
+      abandon: (lease) => this.#abandonLease(lease, storeId),
+      call: (handle, method, args) => this.#call(handle, method, args, storeId),
       construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
       grant: (count) => this.#grant(storeId, count),
-      collect: () => this.collect(),
+      collect: (awaitDisposal) => this.collect(awaitDisposal),
+      typeName: (tag) => this.#types.name(tag),
+      bye: () => undefined, // handled in #sync: only the synchronous goodbye waits for the cleanup
     };
+  }
+
+  /** User code overstayed `userCodeTimeoutMs` and was abandoned (I8): counted and traced. */
+  #abandoned(what: string): void {
+    countAbandoned(this.#i32);
+    debug('abandoned %s: it did not settle within %d ms (userCodeTimeoutMs)', what, this.#options.userCodeTimeoutMs);
   }
 
   #live(handle: number): number {
@@ -233,6 +260,12 @@ export class Coordinator {
     }
   }
 
+  /** Waits for the value of `handle` and checks that its object still lives. */
+  async #present(index: number, handle: number): Promise<void> {
+    await this.#whenPresent(index, handle);
+    this.#stillPresent(index, handle);
+  }
+
   /** The value of slot `index` as data; a value built in place is not data (use `call`). */
   #dataOf(index: number, what: string): unknown {
     if (this.#values.isInPlace(index)) {
@@ -255,87 +288,103 @@ export class Coordinator {
     });
   }
 
-  async #acquire(handle: number, storeId: number): Promise<{ lease: number; value: unknown; version: number }> {
+  /** A `dataMut` lease: a turn in the object's queue (turns.ts), granted after every earlier one. */
+  async #acquire(handle: number, storeId: number): Promise<LeaseGrant> {
     const index = this.#live(handle);
-    await this.#whenPresent(index, handle);
-    this.#dataOf(index, 'dataMut');
-    const lease = await this.#leases.acquire(index, storeId);
-    if (this.#table.check(handle) !== index) {
-      this.#leases.take(lease, storeId);
-      throw new InvalidHandleError(handle, 'the object was freed while waiting for the lease');
-    }
-    return { lease, value: this.#values.get(index), version: this.#table.version(index) };
+    const { lease, grant } = await this.#turns.acquire(index, storeId, async () => {
+      await this.#present(index, handle);
+      return { value: this.#dataOf(index, 'dataMut'), version: this.#table.version(index) };
+    });
+    return { lease, value: grant.value, version: grant.version };
   }
 
   #commit(lease: number, value: unknown, storeId: number): number {
     if (this.#closed) throw new HeapClosedError('commit');
-    const index = this.#leases.take(lease, storeId);
-    this.#values.set(index, value);
+    const index = this.#turns.take(lease, storeId);
+    this.#values.set(index, this.#table.handleOf(index), value);
+    // The type follows the value (typeOf reads the tag), before the version tells caches.
+    this.#table.setTag(index, builtinTagOf(value));
     return this.#table.bumpVersion(index);
   }
 
-  #abandon(lease: number, storeId: number): void {
+  #abandonLease(lease: number, storeId: number): void {
     try {
-      this.#leases.take(lease, storeId);
+      this.#turns.take(lease, storeId);
     } catch {
       // already expired or broken: nothing to give back
     }
   }
 
-  #call(handle: number, method: string, args: unknown[]): Promise<unknown> {
+  /** A method call: a turn in the object's queue, bounded by `userCodeTimeoutMs`. */
+  #call(handle: number, method: string, args: unknown[], storeId: number): Promise<unknown> {
     const index = this.#live(handle);
-    return this.#values.serialize(index, async () => {
-      await this.#whenPresent(index, handle);
-      this.#stillPresent(index, handle);
-      const target = this.#values.get(index) as Record<string, unknown> | null | undefined;
-      const fn = target?.[method];
-      if (typeof fn !== 'function') {
-        throw new NoSuchMethodError(method, typeNameOf(target));
-      }
-      let result: unknown;
-      try {
-        result = await (fn as (...a: unknown[]) => unknown).apply(target, args);
-      } finally {
-        // A method may change its object: stores must revalidate their cached copies.
-        this.#table.bumpVersion(index);
-      }
-      if (typeof result === 'object' && result !== null) {
+    const what = `call(${JSON.stringify(String(method))})`;
+    return this.#turns.call(
+      index,
+      storeId,
+      what,
+      () => this.#present(index, handle),
+      async () => {
+        const target = this.#values.get(index);
+        const fn = methodOf(target, method);
+        let result: unknown;
         try {
-          structuredClone(result);
-        } catch (err) {
-          throw new NotCloneableError(`call('${method}') result`, err);
+          result = await fn.apply(target, args);
+        } finally {
+          // A method may change its object: stores must revalidate their cached copies.
+          this.#table.bumpVersion(index);
         }
-      }
-      return result;
-    });
+        checkCloneable(result, `${what} result`);
+        return result;
+      },
+    );
   }
 
-  async #construct(
-    storeId: number,
-    index: number,
-    generation: number,
-    factory: string,
-    args: unknown[],
-  ): Promise<number> {
-    if (this.#closed) throw new HeapClosedError('newWith');
+  /**
+   * Builds a value in place for `storeId` in its reserved slot `index`. A construction whose
+   * reservation is gone when the factory returns (its store died or closed, the heap closed, the
+   * call was abandoned) disposes its own value and touches nothing else: the slot may already hold
+   * another object (I1, I3).
+   */
+  #construct(storeId: number, index: number, generation: number, factory: string, args: unknown[]): Promise<number> {
+    if (this.#closed) return Promise.reject(new HeapClosedError('newWith'));
     if (!this.#table.isReservedFor(index, generation, storeId)) {
-      throw new InternalError(`slot ${index} is not reserved for store ${storeId}`);
+      return Promise.reject(new InternalError(`slot ${index} is not reserved for store ${storeId}`));
     }
-    const fn = this.#host?.[factory];
-    if (typeof fn !== 'function') {
-      const known =
-        this.#host === null ? 'no hostModule was given to Heap.create' : `known: ${Object.keys(this.#host).join(', ')}`;
-      throw new NoSuchFactoryError(factory, known);
+    let fn: (...a: unknown[]) => unknown;
+    try {
+      fn = factoryOf(this.#host, factory);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const value: unknown = await (fn as (...a: unknown[]) => unknown)(...args);
-    if (!this.#table.isReservedFor(index, generation, storeId)) {
-      // The store died while the factory ran: the slot was reclaimed, so the value is disposed now.
-      this.#values.set(index, value);
-      await this.#values.dispose(index);
-      throw new HeapClosedError('newWith');
-    }
-    this.#values.set(index, value, true);
-    return this.#types.intern(typeNameOf(value));
+    const what = `newWith(${JSON.stringify(factory)})`;
+    const detached = (value: unknown): void => {
+      const p = this.#values.disposeDetached(value);
+      if (p !== null) this.#track(p);
+    };
+    const built = Promise.resolve().then(() => fn(...args));
+    const work = bounded(built, this.#options.userCodeTimeoutMs, what, (w) => this.#abandoned(w), detached).then(
+      (value) => {
+        if (this.#closed || !this.#table.isReservedFor(index, generation, storeId)) {
+          detached(value);
+          throw this.#closed ? new HeapClosedError('newWith') : new StoreClosedError('newWith');
+        }
+        this.#values.set(index, encodeHandle(this.#table.codec, index, generation), value, true);
+        return this.#types.intern(typeNameOf(value));
+      },
+    );
+    this.#track(work);
+    return work;
+  }
+
+  /** Tracks user code in flight that `close()` must wait for (bounded). */
+  #track(p: Promise<unknown>): void {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#constructions.add(settled);
+    void settled.then(() => this.#constructions.delete(settled));
   }
 
   /**
@@ -369,13 +418,14 @@ export class Coordinator {
   /**
    * Runs a collection: disposes and frees every slot whose count reached 0. Everything any thread
    * posted on its control port before this request (values, goodbyes of closed stores) is taken
-   * in first, although it travelled on another port than the request. The report comes at once
-   * unless a disposer is async (synchronous callers, `gcSync`, need it at once).
+   * in first, although it travelled on another port than the request. With `awaitDisposal`, the
+   * report waits for disposals that wait (a method still running on a freed object, an async
+   * disposer), each at most `userCodeTimeoutMs`; without (`gcSync`), it comes at once.
    */
-  collect(): GcReport | Promise<GcReport> {
+  collect(awaitDisposal = true): GcReport | Promise<GcReport> {
     this.#drainControlQueues();
     const { report, pending } = this.#collectSync();
-    return pending.length === 0 ? report : Promise.all(pending).then(() => report);
+    return pending.length === 0 || !awaitDisposal ? report : Promise.all(pending).then(() => report);
   }
 
   /** Handles every message already queued on the stores' control ports, in order. */
@@ -402,8 +452,7 @@ export class Coordinator {
       while (freed < limit) {
         const index = this.#table.popReleased();
         if (index === NO_SLOT) break;
-        this.#leases.breakSlot(index, freedError);
-        const p = this.#values.dispose(index);
+        const p = this.#disposeSlot(index);
         if (p !== null) pending.push(p);
         this.#slots.free(index);
         freed++;
@@ -416,13 +465,28 @@ export class Coordinator {
     return { report, pending };
   }
 
-  /** A store's thread died or it closed: give back every count it held (I4), nothing else. */
-  #storeGone(link: StoreLinkState): void {
-    if (link.gone) return;
+  /** Disposes the value of slot `index`: its waiting turns fail, a running one finishes first. */
+  #disposeSlot(index: number): Promise<void> | null {
+    const handle = this.#table.handleOf(index);
+    this.#turns.breakSlot(index, () => new InvalidHandleError(handle, 'the object was freed'));
+    const p = this.#values.dispose(index, this.#turns.whenIdle(index));
+    if (p !== null) this.#track(p);
+    return p;
+  }
+
+  /**
+   * A store's thread died or it closed: give back every count it held (I4), nothing else.
+   * `beforeClose` runs before its ports close (the reply to a closing store's goodbye).
+   */
+  #storeGone(link: StoreLinkState, beforeClose?: () => void): void {
+    if (link.gone) {
+      beforeClose?.();
+      return;
+    }
     link.gone = true;
     this.#stores.delete(link.id);
     const id = link.id;
-    this.#leases.breakStore(id);
+    this.#turns.breakStore(id, () => new StoreClosedError('dataMut'));
     const released = drainRegion(this.#i32, this.#layout, id, (handle) => {
       this.#table.drop(handleIndex(this.#table.codec, handle), -1);
     });
@@ -431,41 +495,53 @@ export class Coordinator {
       // A value built in place for this store, which died before it read the reply and published
       // the slot: nobody can ever reach it, so it is disposed now, or never (I3). Freeing the slot
       // without this also left the value behind for the slot's next object (I1).
-      if (this.#values.has(index)) void this.#values.dispose(index);
+      if (this.#values.has(index)) void this.#disposeSlot(index); // tracked: close() waits for it
       this.#slots.reclaim(index);
     }
     for (const index of this.#slots.ownedBy(id, [SLOT_LIVE, SLOT_DYING])) {
       if (!this.#values.has(index)) this.#values.markLost(index, this.#table.handleOf(index));
     }
-    for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
     freeRegion(this.#i32, this.#layout, id);
     countStoreGone(this.#i32);
+    beforeClose?.();
+    for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
     debug('store %d gone: released %d counts and %d transfers in flight', id, released, transfers);
   }
 
-  /** Closes the heap: disposes every value left exactly once, then refuses everything (I3, I8). */
-  async shutdown(): Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> {
-    if (this.#closed) return { t: 'closed', disposed: 0, disposeErrors: this.#values.disposeErrors };
-    // Collect first so values whose count already reached 0 are disposed by the ordinary path.
-    await this.collect();
+  /**
+   * Closes the heap (I3, I8): takes in what stores posted, collects, then refuses everything new
+   * and fails every pending request at once with `ERR_HEAP_CLOSED`; waits for constructions in
+   * flight (each at most `userCodeTimeoutMs`), disposes every value left exactly once (after a
+   * method still running on it, at most `userCodeTimeoutMs`; an async disposer at most as long),
+   * and answers. Idempotent.
+   */
+  shutdown(): Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> {
+    this.#shutdown ??= this.#close();
+    return this.#shutdown;
+  }
+
+  async #close(): Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> {
+    this.#drainControlQueues();
+    const { pending: released } = this.#collectSync();
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    closeHeapAndWakeAll(this.#i32, this.#layout);
-    this.#leases.close(() => new HeapClosedError('dataMut'));
+    this.#turns.close(() => new HeapClosedError('the pending call'));
     this.#values.close();
+    closeHeapAndWakeAll(this.#i32, this.#layout);
+    // Factories still running: their values are disposed when they return (detached), within the bound.
+    await Promise.all([...released, ...this.#constructions]);
     const pending: Promise<void>[] = [];
     let disposed = 0;
     for (const state of [SLOT_LIVE, SLOT_DYING, SLOT_RESERVED]) {
       for (let index = 0; index < this.#table.capacity; index++) {
-        if (this.#table.state(index) !== state) continue;
-        if (!this.#values.has(index)) continue;
-        const p = this.#values.dispose(index);
+        if (this.#table.state(index) !== state || !this.#values.has(index)) continue;
+        const p = this.#values.dispose(index, this.#turns.whenIdle(index));
         if (p !== null) pending.push(p);
         disposed++;
       }
     }
     countDisposed(this.#i32, disposed);
-    await Promise.all(pending);
+    await Promise.all([...pending, ...this.#constructions]);
     return { t: 'closed', disposed, disposeErrors: this.#values.disposeErrors };
   }
 }

@@ -3,9 +3,10 @@
  *
  * Values arrive three ways: posted by the store that created them with `ExternRef.new` (which
  * does not wait, so a read may arrive first and must wait here for the value), built in place by
- * a factory (`newWith`), or replaced by a committed `dataMut`. Calls on one object run one at a
- * time (actor semantics) through a per-object promise chain, and disposal joins the end of that
- * chain, so a value is never disposed while one of its methods runs (I3).
+ * a factory (`newWith`), or replaced by a committed `dataMut`. Disposal runs each value's
+ * disposer once (I3), after the object's running turn if there is one (turns.ts), and waits for an
+ * async disposer at most `userCodeTimeoutMs`: one that overstays is abandoned (counted), so no
+ * collection and no close waits for ever (I8).
  */
 import { HeapClosedError, InvalidHandleError } from '../errors';
 
@@ -25,20 +26,28 @@ interface Waiter {
 export class HostValues {
   readonly #values: unknown[];
   readonly #state: Uint8Array;
+  /** Handles of the values in each slot (for messages: a handle, never a slot index). */
+  readonly #handles: Uint32Array;
   readonly #waiters = new Map<number, Waiter[]>();
-  readonly #chains = new Map<number, Promise<unknown>>();
+  readonly #userCodeTimeoutMs: number;
+  readonly #onAbandon: (what: string) => void;
   #closed = false;
   /** Disposers that threw (reported by `close`). */
   disposeErrors = 0;
 
-  constructor(capacity: number) {
+  /** `onAbandon` is told of each async disposer that did not settle within `userCodeTimeoutMs`. */
+  constructor(capacity: number, userCodeTimeoutMs: number, onAbandon: (what: string) => void) {
     this.#values = new Array<unknown>(capacity).fill(undefined);
     this.#state = new Uint8Array(capacity);
+    this.#handles = new Uint32Array(capacity);
+    this.#userCodeTimeoutMs = userCodeTimeoutMs;
+    this.#onAbandon = onAbandon;
   }
 
-  /** Stores the value of slot `index` and wakes its waiters. */
-  set(index: number, value: unknown, inPlace = false): void {
+  /** Stores the value of object `handle` (slot `index`) and wakes its waiters. */
+  set(index: number, handle: number, value: unknown, inPlace = false): void {
     this.#values[index] = value;
+    this.#handles[index] = handle;
     this.#state[index] = inPlace ? IN_PLACE : PRESENT;
     const waiters = this.#waiters.get(index);
     if (waiters !== undefined) {
@@ -71,6 +80,7 @@ export class HostValues {
         new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'),
       );
     if (this.#closed) return Promise.reject(new HeapClosedError('read'));
+    this.#handles[index] = handle; // for the error its waiters get if the object is freed first
     return new Promise<void>((resolve, reject) => {
       const list = this.#waiters.get(index);
       if (list === undefined) this.#waiters.set(index, [{ resolve, reject }]);
@@ -82,6 +92,7 @@ export class HostValues {
   markLost(index: number, handle: number): void {
     if (this.has(index)) return;
     this.#state[index] = LOST;
+    this.#handles[index] = handle;
     this.#failWaiters(
       index,
       () => new InvalidHandleError(handle, 'its creator died before the value reached the coordinator'),
@@ -95,38 +106,29 @@ export class HostValues {
     for (const w of waiters) w.reject(makeError());
   }
 
-  /** Runs `fn` after every earlier call on slot `index` has finished (one at a time per object). */
-  serialize<T>(index: number, fn: () => T | Promise<T>): Promise<T> {
-    const prev = this.#chains.get(index);
-    const run = prev === undefined ? Promise.resolve().then(fn) : prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#chains.set(index, tail);
-    void tail.then(() => {
-      if (this.#chains.get(index) === tail) this.#chains.delete(index);
-    });
-    return run;
+  /**
+   * Disposes the value of slot `index` (if it ever arrived) and forgets it. `after` is the end of
+   * the object's running turn, if one runs (a method still running; the disposer waits for it).
+   * Returns a promise if the disposal has to wait (for that turn, or an async disposer), else null.
+   */
+  dispose(index: number, after: Promise<void> | null): Promise<void> | null {
+    // Runs for every slot a collection frees: the waiter map is looked at only when not empty.
+    const present = this.has(index);
+    const value = this.#values[index];
+    const handle = this.#handles[index]!;
+    this.#values[index] = undefined;
+    this.#state[index] = ABSENT;
+    if (this.#waiters.size > 0) this.#failWaiters(index, () => new InvalidHandleError(handle, 'the object was freed'));
+    if (!present) return null;
+    if (after !== null) return after.then(() => this.#runDisposer(value) ?? undefined);
+    return this.#runDisposer(value);
   }
 
   /**
-   * Disposes the value of slot `index` (if it ever arrived) and forgets it. Returns a promise if
-   * the disposal has to wait for a running call or an async disposer, else null.
+   * Disposes a value that never reached a slot, or lost it: built by a factory whose reservation
+   * is gone (its store died, the heap closed, the call was abandoned). Touches no slot (I1, I3).
    */
-  dispose(index: number): Promise<void> | null {
-    // Runs for every slot a collection frees: the maps are looked at only when not empty.
-    const present = this.has(index);
-    const value = this.#values[index];
-    this.#values[index] = undefined;
-    this.#state[index] = ABSENT;
-    if (this.#waiters.size > 0) this.#failWaiters(index, () => new InvalidHandleError(index, 'the object was freed'));
-    if (!present) return null;
-    const chain = this.#chains.size > 0 ? this.#chains.get(index) : undefined;
-    if (chain !== undefined) {
-      this.#chains.delete(index);
-      return chain.then(() => this.#runDisposer(value) ?? undefined);
-    }
+  disposeDetached(value: unknown): Promise<void> | null {
     return this.#runDisposer(value);
   }
 
@@ -135,9 +137,10 @@ export class HostValues {
     const v = value as { [Symbol.dispose]?: () => void; [Symbol.asyncDispose]?: () => Promise<void> };
     try {
       if (typeof v[Symbol.asyncDispose] === 'function') {
-        return Promise.resolve(v[Symbol.asyncDispose]!()).then(undefined, () => {
+        const done = Promise.resolve(v[Symbol.asyncDispose]!()).then(undefined, () => {
           this.disposeErrors++;
         });
+        return this.#bounded(done, value);
       }
       if (typeof v[Symbol.dispose] === 'function') v[Symbol.dispose]!();
     } catch {
@@ -146,9 +149,27 @@ export class HostValues {
     return null;
   }
 
+  /** `done`, or the end of `userCodeTimeoutMs` (the disposer is then abandoned and counted). */
+  #bounded(done: Promise<void>, value: unknown): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const overstay = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.#onAbandon(`the async disposer of a ${describeType(value)} value`);
+        resolve();
+      }, this.#userCodeTimeoutMs);
+    });
+    return Promise.race([done, overstay]).finally(() => clearTimeout(timer));
+  }
+
   /** Refuses new waits and fails every current one (heap closing, I8). */
   close(): void {
     this.#closed = true;
     for (const index of [...this.#waiters.keys()]) this.#failWaiters(index, () => new HeapClosedError('read'));
   }
+}
+
+/** The class name of `value`, for messages. */
+function describeType(value: unknown): string {
+  const name = (value as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : typeof value;
 }

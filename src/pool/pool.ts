@@ -17,7 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Piscina } from 'piscina';
-import { PoolClosedError, deserializeError } from '../errors';
+import { NotCloneableError, PoolClosedError, deserializeError } from '../errors';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
@@ -111,6 +111,16 @@ export class Pool implements AsyncDisposable {
       );
     }
     this.#host = host;
+    // Checked now: piscina clones it when it starts a worker, which may be much later (minThreads
+    // 0), where the failure would reach no caller.
+    try {
+      structuredClone(options.workerData);
+    } catch (err) {
+      throw new TypeError(
+        `options.workerData must be structured-cloneable (it is copied to every worker): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     const workerData: PoolWorkerData = {
       sharedref: {
         memory: host.memory,
@@ -147,21 +157,31 @@ export class Pool implements AsyncDisposable {
 
   /** Like `run`, with options (an `AbortSignal`). */
   async runTask(options: RunTaskOptions): Promise<unknown> {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`runTask: options must be an object, received ${describe(options)}`);
+    }
     if (this.#closing !== null || this.#host.closed) {
       throw new PoolClosedError(`run(${JSON.stringify(options.task)})`);
     }
-    if (typeof options.task !== 'string')
-      throw new TypeError(`task must be a task name, received ${describe(options.task)}`);
+    if (typeof options.task !== 'string') {
+      throw new TypeError(`options.task must be a task name, received ${describe(options.task)}`);
+    }
+    const taskArgs = options.args ?? [];
+    if (!Array.isArray(taskArgs)) {
+      throw new TypeError(`options.args must be an array of arguments, received ${describe(taskArgs)}`);
+    }
+    const what = `pool.run(${JSON.stringify(options.task)}) arguments`;
     const store = this.#host.store;
     const sent: TransferToken[] = [];
     const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
     try {
-      const args = packRoots(options.args ?? [], this.#host.id, sent) as unknown[];
-      outcome = (await this.#piscina.run(
-        { task: options.task, args, replyTo },
-        options.signal !== undefined ? { signal: options.signal } : {},
-      )) as TaskOutcome;
+      const args = packRoots(taskArgs, this.#host.id, sent, what);
+      outcome = (await this.#piscina
+        .run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {})
+        .catch((err: unknown) => {
+          throw (err as { name?: unknown } | null)?.name === 'DataCloneError' ? new NotCloneableError(what, err) : err;
+        })) as TaskOutcome;
     } catch (err) {
       // The worker may have packed results before it died, or may still be packing them (piscina
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release
@@ -176,6 +196,7 @@ export class Pool implements AsyncDisposable {
       for (const t of sent) store._transfers.release(t);
     }
     if (!outcome.ok) throw deserializeError(outcome.error);
+    // Roots the caller cannot adopt (its root limit) make this throw: every one is released first.
     return unpackRoots(outcome.value, store);
   }
 

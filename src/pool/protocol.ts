@@ -6,6 +6,7 @@
 import type { SerializedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 import type { StorePorts } from '../rpc/protocol';
+import type { Packed } from './transfer';
 
 /** What a pool worker finds in `workerData`. */
 export interface PoolWorkerData {
@@ -30,10 +31,10 @@ export interface AttachMessage {
   readonly sharedrefAttach: { readonly storeId: number; readonly ports: StorePorts };
 }
 
-/** Pool → worker: one task. Roots in `args` are transfer tokens. */
+/** Pool → worker: one task. Its arguments travel with their roots taken out (pool/transfer.ts). */
 export interface TaskMessage {
   readonly task: string;
-  readonly args: unknown[];
+  readonly args: Packed;
   /** The caller's store and this task's tag: the owner of the result's transfers. */
   readonly replyTo: { readonly storeId: number; readonly tag: number };
 }
@@ -52,9 +53,9 @@ export function isBareTask(m: TaskMessage | BareTaskMessage): m is BareTaskMessa
   return 'bare' in m;
 }
 
-/** Worker → pool: one task's outcome. Roots in `value` are transfer tokens. */
+/** Worker → pool: one task's outcome. Its result travels with its roots taken out (pool/transfer.ts). */
 export type TaskOutcome =
-  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedError };
+  { readonly ok: true; readonly value: Packed } | { readonly ok: false; readonly error: SerializedError };
 
 /** True for the attach message. */
 export function isAttachMessage(m: unknown): m is AttachMessage {

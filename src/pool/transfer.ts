@@ -1,34 +1,51 @@
 /**
- * Roots inside task arguments and results: replaced by transfer tokens for the trip, adopted as
- * roots on the other side (see shared/transfer-table.ts for how the count travels).
+ * Roots inside task arguments and results: taken out of the data for the trip, and put back as
+ * roots on the other side (see shared/transfer-table.ts for how each count travels).
  *
- * Any thread. Roots are found at the top level and inside arrays and plain objects (up to
- * `MAX_DEPTH` levels); anything else travels by structured clone as usual. A raw handle is just
- * a number and travels as one.
+ * Any thread. A message carries the data with every root replaced by a placeholder, and beside
+ * it, out of band, the list of references: for each, where it sits (a path of steps from the top
+ * of the value) and its transfer token. Only the library writes that list, from real roots, so
+ * plain data can never pass for a reference: an object shaped like a token, an own `__proto__`
+ * key, a value named like a marker all arrive as the same plain data.
+ *
+ * Roots are found anywhere a structured clone reaches them: arrays, plain objects, Maps (keys and
+ * values) and Sets, at any depth, with shared sub-objects and cycles kept as shared and cyclic as
+ * a structured clone keeps them. The walk visits each object once (time linear in the value's
+ * size, no recursion, so no depth limit) and copies only when the value holds a root. A root
+ * inside any other object (a class instance, an Error) would reach the other side as a plain
+ * object with internal fields, so it is refused with an error naming where; so is a function or a
+ * symbol anywhere (`ERR_NOT_CLONEABLE`, with its path). A raw handle is just a number.
+ *
+ * Rejected: markers inside the data (`{ __sharedrefTransfer: 1, token }`, the first design). Plain
+ * data shaped like a marker was adopted as a reference: a task could take a count that was in
+ * flight to another task. Also rejected: a walk that copied sub-objects as trees up to a depth
+ * limit; shared sub-objects made it exponential, and roots below the limit crossed as plain
+ * objects.
  */
-import { CrossStoreError, TransferLimitError, TransferLostError } from '../errors';
+import { CrossStoreError, NotCloneableError, TransferLimitError, TransferLostError } from '../errors';
 import type { TransferToken } from '../shared/transfer-table';
-import { RootBase, ManuallyRooted } from '../store/roots';
+import { ManuallyRooted, RootBase } from '../store/roots';
 import type { Store } from '../store/store';
 
-const MARK = '__sharedrefTransfer';
-const MAX_DEPTH = 8;
+/**
+ * One step of a path: a property name (plain objects), an index (arrays), or the `i`-th entry of
+ * a Map (`{ k: i }` its key, `{ v: i }` its value) or of a Set (`{ s: i }`).
+ */
+export type PathStep = string | number | { readonly k: number } | { readonly v: number } | { readonly s: number };
 
-/** The wire form of one root. */
-export interface WireRef {
-  readonly [MARK]: 1;
-  readonly token: TransferToken;
-  readonly manual: boolean;
-}
+/**
+ * One reference beside the data: where it goes, and either the count that travels with its kind,
+ * or (`same`) the index of an earlier reference to the same root, which the receiver puts here
+ * too: one root, one count, as a structured clone keeps one object shared.
+ */
+export type WireRef =
+  | { readonly path: readonly PathStep[]; readonly token: TransferToken; readonly manual: boolean }
+  | { readonly path: readonly PathStep[]; readonly same: number };
 
-function isWireRef(x: unknown): x is WireRef {
-  return typeof x === 'object' && x !== null && (x as Record<string, unknown>)[MARK] === 1;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
+/** Data with its references taken out. */
+export interface Packed {
+  readonly value: unknown;
+  readonly refs: readonly WireRef[];
 }
 
 /** Who owns the transfers a pack makes: by default the sending store, untagged. */
@@ -37,72 +54,289 @@ export interface TransferOwner {
   readonly tag: number;
 }
 
+/** A path as the walks build it: each node points at its parent, so a step costs O(1). */
+interface PathNode {
+  readonly parent: PathNode | null;
+  readonly step: PathStep;
+}
+
+function pathOf(node: PathNode | null): PathStep[] {
+  const out: PathStep[] = [];
+  for (let n = node; n !== null; n = n.parent) out.push(n.step);
+  return out.reverse();
+}
+
+const MAX_PATH_SHOWN = 12;
+
+function showPath(path: readonly PathStep[]): string {
+  if (path.length === 0) return 'the value itself';
+  const shown = path.slice(0, MAX_PATH_SHOWN).map((p) => {
+    if (typeof p === 'number') return `[${p}]`;
+    if (typeof p === 'string') return /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
+    if ('k' in p) return `<map key ${p.k}>`;
+    if ('v' in p) return `<map value ${p.v}>`;
+    return `<set item ${p.s}>`;
+  });
+  return `value${shown.join('')}${path.length > MAX_PATH_SHOWN ? '…' : ''}`;
+}
+
+function isPlainObject(x: object): boolean {
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Objects a structured clone copies without our looking inside (they cannot hold roots). */
+function isOpaque(x: object): boolean {
+  return (
+    ArrayBuffer.isView(x) ||
+    x instanceof ArrayBuffer ||
+    x instanceof SharedArrayBuffer ||
+    x instanceof Date ||
+    x instanceof RegExp ||
+    x instanceof WebAssembly.Module ||
+    x instanceof WebAssembly.Memory ||
+    (typeof Blob !== 'undefined' && x instanceof Blob)
+  );
+}
+
+/** The children of `x`, with the step that reaches each (own enumerable data for objects). */
+function* childrenOf(x: object): Generator<[PathStep, unknown]> {
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) yield [i, x[i]];
+  } else if (x instanceof Map) {
+    let i = 0;
+    for (const [k, v] of x) {
+      yield [{ k: i }, k];
+      yield [{ v: i }, v];
+      i++;
+    }
+  } else if (x instanceof Set) {
+    let i = 0;
+    for (const v of x) yield [{ s: i++ }, v];
+  } else {
+    for (const k of Object.keys(x)) yield [k, Object.getOwnPropertyDescriptor(x, k)!.value];
+  }
+}
+
 /**
- * A copy of `value` with every root replaced by a token that carries one new count. `sent`
- * receives every token made, so the caller can release those nobody adopts. `owner` names the
- * store whose death releases them (default: the root's own store).
+ * Scans `value` once: true if it holds a root. Throws `ERR_NOT_CLONEABLE` (with the path) for a
+ * function or symbol, and for a root inside an object a structured clone would flatten.
+ */
+function holdsRoots(value: unknown, what: string): boolean {
+  const seen = new Set<object>();
+  const stack: { x: unknown; path: PathNode | null }[] = [{ x: value, path: null }];
+  let found = false;
+  while (stack.length > 0) {
+    const { x, path } = stack.pop()!;
+    const t = typeof x;
+    if (t === 'function' || t === 'symbol') {
+      throw new NotCloneableError(`${what} at ${showPath(pathOf(path))}`, new TypeError(`a ${t} cannot be cloned`));
+    }
+    if (t !== 'object' || x === null || seen.has(x as object)) continue;
+    const o = x as object;
+    seen.add(o);
+    if (o instanceof RootBase) {
+      found = true;
+      continue;
+    }
+    if (isOpaque(o)) continue;
+    const container = Array.isArray(o) || o instanceof Map || o instanceof Set || isPlainObject(o);
+    for (const [step, child] of childrenOf(o)) {
+      if (!container && child instanceof RootBase) {
+        const cls = (o as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+        throw new NotCloneableError(
+          `${what} at ${showPath(pathOf({ parent: path, step }))}`,
+          new TypeError(
+            `a root inside a ${cls} would arrive as a plain object; put it in an array, plain object, Map or Set`,
+          ),
+        );
+      }
+      stack.push({ x: child, path: { parent: path, step } });
+    }
+  }
+  return found;
+}
+
+/**
+ * `value` with every root taken out, and the references beside it, each root carrying one new
+ * count (the sender's roots stay as they are). `sent` receives every token made, so the caller
+ * can release those nobody adopts. `owner` names the store whose death releases them (default:
+ * the root's own store). Roots of another heap are refused (`ERR_CROSS_STORE`), and so is
+ * anything a structured clone cannot carry (`ERR_NOT_CLONEABLE`, naming where); nothing is sent
+ * then.
  */
 export function packRoots(
   value: unknown,
   heapId: number,
   sent: TransferToken[],
+  what: string,
   owner?: TransferOwner,
-  depth = 0,
-): unknown {
-  if (value instanceof RootBase) {
-    const store = value._store;
-    if (store.heapId !== heapId) throw new CrossStoreError('a root passed to a pool of another heap');
-    value._check('transfer');
-    store._hold(value);
-    const token = store._transfers.send(owner?.storeId ?? store.id, value._index, value._handle, owner?.tag ?? 0);
-    if (token === null) {
-      throw new TransferLimitError(store._options.transfers);
+): Packed {
+  if (!holdsRoots(value, what)) return { value, refs: [] };
+  const refs: WireRef[] = [];
+  const first = sent.length;
+  let table: Store | null = null;
+  try {
+    const copies = new Map<object, unknown>();
+    const sentRoots = new Map<RootBase, number>();
+    const send = (root: RootBase, path: PathNode | null): void => {
+      const earlier = sentRoots.get(root);
+      if (earlier !== undefined) {
+        refs.push({ path: pathOf(path), same: earlier });
+        return;
+      }
+      const store = root._store;
+      if (store.heapId !== heapId) throw new CrossStoreError(what, 'a root of another heap');
+      root._check(what);
+      store._hold(root);
+      const token = store._transfers.send(owner?.storeId ?? store.id, root._index, root._handle, owner?.tag ?? 0);
+      if (token === null) throw new TransferLimitError(store._options.transfers);
+      table = store;
+      sent.push(token);
+      sentRoots.set(root, refs.length);
+      refs.push({ path: pathOf(path), token, manual: root instanceof ManuallyRooted });
+    };
+    // The copy of `x` (found at `path`): a placeholder for a root, the same object for anything
+    // else that is not a container, and for a container a new one, filled later from `pending`.
+    const pending: { from: object; to: object; path: PathNode | null }[] = [];
+    const copyOf = (x: unknown, path: PathNode | null, unique: boolean): unknown => {
+      if (typeof x !== 'object' || x === null) return x;
+      if (x instanceof RootBase) {
+        send(x, path);
+        return unique ? {} : null; // a Map key or Set item must stay distinct from its neighbours
+      }
+      const known = copies.get(x);
+      if (known !== undefined) return known;
+      let to: object;
+      if (Array.isArray(x)) to = new Array<unknown>(x.length);
+      else if (x instanceof Map) to = new Map();
+      else if (x instanceof Set) to = new Set();
+      else if (isPlainObject(x)) to = {};
+      else return x;
+      copies.set(x, to);
+      pending.push({ from: x, to, path });
+      return to;
+    };
+    const top = copyOf(value, null, false);
+    while (pending.length > 0) {
+      const { from, to, path } = pending.pop()!;
+      if (from instanceof Map) {
+        let i = 0;
+        for (const [k, v] of from) {
+          const key = copyOf(k, { parent: path, step: { k: i } }, true);
+          (to as Map<unknown, unknown>).set(key, copyOf(v, { parent: path, step: { v: i } }, false));
+          i++;
+        }
+      } else if (from instanceof Set) {
+        let i = 0;
+        for (const v of from) (to as Set<unknown>).add(copyOf(v, { parent: path, step: { s: i++ } }, true));
+      } else {
+        for (const [step, child] of childrenOf(from)) {
+          // defineProperty: an own `__proto__` key stays an own key, as a structured clone keeps it.
+          Object.defineProperty(to, step as string | number, {
+            value: copyOf(child, { parent: path, step }, false),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+      }
     }
-    sent.push(token);
-    const wire: WireRef = { [MARK]: 1, token, manual: value instanceof ManuallyRooted };
-    return wire;
+    return { value: top, refs };
+  } catch (err) {
+    // Nothing half-sent: what this pack parked is given back before the error goes up.
+    const parked = sent.splice(first);
+    for (const token of parked) (table as Store | null)?._transfers.release(token);
+    throw err;
   }
-  if (depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return value.map((v) => packRoots(v, heapId, sent, owner, depth + 1));
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) out[k] = packRoots(value[k], heapId, sent, owner, depth + 1);
-    return out;
-  }
-  return value;
+}
+
+/** The child of `x` at `step` (own data only: an own `__proto__` key is data, not the prototype). */
+function childAt(x: unknown, step: PathStep, entries: WeakMap<object, unknown[]>): unknown {
+  if (typeof step === 'number') return (x as unknown[])[step];
+  if (typeof step === 'string') return Object.getOwnPropertyDescriptor(x, step)?.value;
+  const c = x as Map<unknown, unknown> | Set<unknown>;
+  let list = entries.get(c);
+  if (list === undefined) entries.set(c, (list = [...c]));
+  if ('s' in step) return list[step.s];
+  const entry = list['k' in step ? step.k : step.v] as [unknown, unknown];
+  return 'k' in step ? entry[0] : entry[1];
 }
 
 /**
- * `value` with every token adopted as a root of `store` (scoped roots join the current scope).
- * With `allScoped`, manual roots arrive as scoped ones too (task arguments belong to the task's
- * scope). If any transfer was lost (its sender died first), the roots already adopted are
- * released and `ERR_TRANSFER_LOST` is thrown.
+ * `packed` with every reference adopted as a root of `store` (scoped roots join the current
+ * scope) and put back where it was. With `allScoped`, manual roots arrive as scoped ones too (task
+ * arguments belong to the task's scope). If any reference cannot be adopted (its transfer was
+ * lost, the store's roots are full), every root adopted so far and every transfer not adopted yet
+ * is released, and the error is thrown: nothing stays in flight.
  */
-export function unpackRoots(value: unknown, store: Store, allScoped = false): unknown {
+export function unpackRoots(packed: Packed, store: Store, allScoped = false): unknown {
+  const { refs } = packed;
+  if (refs.length === 0) return packed.value;
+  const roots: (RootBase | null)[] = [];
   const adopted: RootBase[] = [];
   let lost = 0;
-  const walk = (v: unknown, depth: number): unknown => {
-    if (isWireRef(v)) {
-      const root = store._adopt(v.token, v.manual && !allScoped);
+  try {
+    for (const ref of refs) {
+      if ('same' in ref) {
+        roots.push(roots[ref.same] ?? null);
+        continue;
+      }
+      const root = store._adopt(ref.token, ref.manual && !allScoped);
+      roots.push(root);
       if (root === null) lost++;
       else adopted.push(root);
-      return root;
     }
-    if (depth >= MAX_DEPTH) return v;
-    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
-    if (isPlainObject(v)) {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v)) out[k] = walk(v[k], depth + 1);
-      return out;
-    }
-    return v;
-  };
-  const out = walk(value, 0);
-  if (lost > 0) {
+    if (lost > 0) throw new TransferLostError(lost, 'the sending thread died, or the task was given up');
+  } catch (err) {
     for (const r of adopted) r._release();
-    throw new TransferLostError(lost);
+    releasePacked(packed, store); // the ones not adopted; the adopted ones refuse a second release
+    throw err;
   }
-  return out;
+  let top = packed.value;
+  const entries = new WeakMap<object, unknown[]>();
+  // Keys of Maps and items of Sets change identity, so each such container is rebuilt once, after
+  // every other placement (paths through it use positions, which a rebuild keeps).
+  const rebuild = new Map<Map<unknown, unknown> | Set<unknown>, Map<number, RootBase>>();
+  refs.forEach((ref, n) => {
+    const root = roots[n]!;
+    const { path } = ref;
+    if (path.length === 0) {
+      top = root;
+      return;
+    }
+    let parent: unknown = top;
+    for (let i = 0; i < path.length - 1; i++) parent = childAt(parent, path[i]!, entries);
+    const last = path[path.length - 1]!;
+    if (typeof last === 'number' || typeof last === 'string') {
+      Object.defineProperty(parent, last, { value: root, enumerable: true, writable: true, configurable: true });
+    } else if ('v' in last) {
+      const m = parent as Map<unknown, unknown>;
+      m.set(childAt(m, { k: last.v }, entries), root);
+    } else {
+      const c = parent as Map<unknown, unknown> | Set<unknown>;
+      let r = rebuild.get(c);
+      if (r === undefined) rebuild.set(c, (r = new Map()));
+      r.set('k' in last ? last.k : last.s, root);
+    }
+  });
+  for (const [c, at] of rebuild) {
+    if (c instanceof Map) {
+      const list = [...c];
+      c.clear();
+      list.forEach(([k, v], i) => c.set(at.get(i) ?? k, v));
+    } else {
+      const list = [...c];
+      c.clear();
+      list.forEach((v, i) => c.add(at.get(i) ?? v));
+    }
+  }
+  return top;
+}
+
+/** Releases every transfer of `packed` that nobody adopted (a message that will never be read). */
+export function releasePacked(packed: Packed, store: Store): void {
+  for (const ref of packed.refs) if ('token' in ref) store._transfers.release(ref.token);
 }
 
 /** Failed-task tags a pool keeps sweeping (the oldest go first); far more than fail at once. */

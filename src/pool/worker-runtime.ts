@@ -14,7 +14,7 @@
  * kind: a returned `ManuallyRooted` gives the caller a new manual root to unroot.
  */
 import { MessageChannel, parentPort, threadId, workerData } from 'node:worker_threads';
-import { NoSuchTaskError, StoreLimitError, serializeError } from '../errors';
+import { NoSuchTaskError, NotCloneableError, StoreLimitError, serializeError } from '../errors';
 import { layoutOf } from '../shared/layout';
 import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
@@ -106,15 +106,24 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
     store.scope(async (): Promise<TaskOutcome> => {
       const sent: TransferToken[] = [];
       try {
-        const fn = table[msg.task];
-        if (fn === undefined) {
+        // Only the table's own tasks: names every object inherits are not tasks.
+        const fn = typeof msg.task === 'string' && Object.hasOwn(table, msg.task) ? table[msg.task] : undefined;
+        if (typeof fn !== 'function') {
           throw new NoSuchTaskError(msg.task, `${filename} defines: ${Object.keys(table).join(', ')}`);
         }
         const args = unpackRoots(msg.args, store, true) as never[];
         const result = await fn(ctx, ...args);
         // Owned by the caller, tagged with the task: if this thread dies after posting the
         // result, the caller still adopts it; if it dies before, the caller releases by tag.
-        const value = packRoots(result, heapId, sent, msg.replyTo);
+        const value = packRoots(result, heapId, sent, `the result of task ${JSON.stringify(msg.task)}`, msg.replyTo);
+        // What piscina cannot post would kill this worker: refused here, with its name.
+        if (typeof value.value === 'object' && value.value !== null) {
+          try {
+            structuredClone(value.value);
+          } catch (err) {
+            throw new NotCloneableError(`the result of task ${JSON.stringify(msg.task)}`, err);
+          }
+        }
         if (isAbandoned(abandoned, msg.replyTo.tag)) {
           for (const t of sent) store._transfers.release(t); // the caller gave up on this task
         }

@@ -55,11 +55,12 @@ export class RpcClient<Api extends object> {
   readonly #pending = new Set<(err: unknown) => void>();
   #failure: (() => unknown) | null = null;
 
-  constructor(port: MessagePort) {
+  /** `onClose` makes the error pending calls fail with when the port closes (its peer is gone). */
+  constructor(port: MessagePort, onClose: () => unknown) {
     this.#port = port;
     this.#remote = Comlink.wrap<Api>(nodeEndpoint(port as never));
     port.unref();
-    port.once('close', () => this.fail(() => new Error('the peer closed the port')));
+    port.once('close', () => this.fail(onClose));
   }
 
   /** Calls `method` on the peer; rejects with the failure error if the peer is gone. */

@@ -52,7 +52,12 @@ export interface CoordinatorApi {
   call(handle: number, method: string, args: unknown[]): unknown;
   construct(index: number, generation: number, factory: string, args: unknown[]): number | Promise<number>;
   grant(count: number): Int32Array;
-  collect(): GcReport | Promise<GcReport>;
+  /** A collection; with `awaitDisposal` false (`gcSync`) the report does not wait for async disposers. */
+  collect(awaitDisposal: boolean): GcReport | Promise<GcReport>;
+  /** The name of a type tag the shared table could not hold (see shared/type-names.ts). */
+  typeName(tag: number): string;
+  /** A closing store's goodbye, answered once its counts are released and its region is free (synchronous only). */
+  bye(): void;
 }
 
 /** Names of the operations a store may ask for synchronously. */

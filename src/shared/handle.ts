@@ -48,3 +48,19 @@ export function handleIndex(codec: HandleCodec, handle: number): number {
 export function handleGeneration(codec: HandleCodec, handle: number): number {
   return (handle >>> 0) >>> codec.indexBits;
 }
+
+/** What `rawHandle` answers for a value that is not a handle. */
+export const NOT_A_HANDLE = -1;
+
+/**
+ * The `u32` that a raw handle given as `x` spells, or `NOT_A_HANDLE`. Two forms are accepted,
+ * everywhere a raw handle enters: the `u32` itself, and the `i32` with the same bits (Wasm gives
+ * `i32` results signed, and `Int32Array` reads them so, so a handle with bit 31 set arrives
+ * negative). Anything else is refused: a non-number, a fraction, NaN, ±Infinity, a number outside
+ * both ranges (such as `h + 2**32`), a bigint, a string. `0` (or `-0`) is null.
+ */
+export function rawHandle(x: unknown): number {
+  if (typeof x !== 'number') return NOT_A_HANDLE;
+  const u = x >>> 0;
+  return u === x || (x | 0) === x ? u : NOT_A_HANDLE;
+}

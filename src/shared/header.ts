@@ -12,6 +12,7 @@ import {
   H_TRANSFERS,
   LAYOUT_VERSION,
   MAGIC,
+  H_ABANDONED,
   H_COLLECTIONS,
   H_CREATED,
   H_DISPOSED,
@@ -51,6 +52,7 @@ export interface HeaderCounters {
   readonly disposed: number;
   readonly collections: number;
   readonly stores: number;
+  readonly abandoned: number;
 }
 
 /**
@@ -98,7 +100,13 @@ export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
     disposed,
     collections: Atomics.load(i32, H_COLLECTIONS),
     stores: Atomics.load(i32, H_STORES),
+    abandoned: Atomics.load(i32, H_ABANDONED),
   };
+}
+
+/** Coordinator only: user code overstayed `userCodeTimeoutMs` and was abandoned. */
+export function countAbandoned(i32: Int32Array): void {
+  Atomics.add(i32, H_ABANDONED, 1);
 }
 
 /** Coordinator only: one more collection ran. */

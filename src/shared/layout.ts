@@ -12,7 +12,7 @@
  *   Header   header;                        // HEADER_WORDS words, fields H_*
  *   Slot     slots[capacity];               // SLOT_WORDS each, fields S_*
  *   i32      releaseQueue[nextPow2(capacity)]; // ring of slot index + 1 (0 = empty)
- *   u8       typeNames[TYPE_NAMES_MAX][TYPE_NAME_BYTES];
+ *   TypeNames typeNames;                    // TYPE_NAMES_MAX entry words, then TYPE_NAME_ARENA_BYTES of UTF-8
  *   Region   stores[maxStores];             // REGION_HEADER_WORDS + rootsPerStore each, fields R_*
  *   Transfer transfers[transfers];          // TRANSFER_WORDS each, fields T_*
  * }
@@ -27,7 +27,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -84,6 +84,11 @@ export const H_TYPE_COUNT = 15;
 export const H_DEBUG = 16;
 /** Slots free on the coordinator's free list (not reserved by any store). Coordinator writes; stats read. */
 export const H_FREE_LIST = 17;
+/**
+ * User code the coordinator stopped waiting for (a method, factory or async disposer that
+ * overstayed `userCodeTimeoutMs`). The coordinator adds (Atomics.add); stats read (Atomics.load).
+ */
+export const H_ABANDONED = 18;
 /** Words in the header; the rest are reserved (zero). */
 export const HEADER_WORDS = 32;
 
@@ -141,14 +146,31 @@ export const SLOT_DYING = 3; // count reached 0; written by the thread that took
 export const SLOT_RETIRED = 4; // generation exhausted; written by the coordinator; never reused (I2)
 
 // ---- Type names -----------------------------------------------------------------------------
-/** Interned type names (constructor names of values built in place). */
-export const TYPE_NAMES_MAX = 256;
-/** Bytes per interned name (UTF-8, NUL padded; longer names are cut). */
-export const TYPE_NAME_BYTES = 64;
+/**
+ * Interned type names (constructor names of values built in place), as a table of entries and
+ * an arena of their bytes:
+ *
+ * ```
+ * struct TypeNames {
+ *   u32 entries[TYPE_NAMES_MAX];        // byte offset in the arena | byte length << 16
+ *   u8  arena[TYPE_NAME_ARENA_BYTES];   // the names' UTF-8 bytes, back to back, whole
+ * }
+ * ```
+ *
+ * The coordinator is the only writer: it writes a name's bytes, then its entry (Atomics.store),
+ * then publishes the count in `H_TYPE_COUNT` (Atomics.store); a reader loads the count first. A
+ * name that does not fit (table or arena full) still gets a tag, above the table's; stores ask the
+ * coordinator for it once (see type-names.ts), so names always come back whole.
+ */
+export const TYPE_NAMES_MAX = 1024;
+/** Bytes of the name arena (offsets and lengths fit 16 bits each). */
+export const TYPE_NAME_ARENA_BYTES = 65536;
 
 // ---- Store region ---------------------------------------------------------------------------
 /**
- * Region state, one of REGION_*. CAS FREE→ATTACHED by the attaching thread; the coordinator stores FREE after cleaning.
+ * Region state, one of REGION_*. CAS FREE→LINKED by the thread that makes a store link, CAS
+ * LINKED→ATTACHED by the store that attaches it (so a link attaches once); the coordinator stores
+ * FREE after cleaning.
  */
 export const R_STATE = 0;
 /**
@@ -178,7 +200,10 @@ export const REGION_HEADER_WORDS = 5;
 
 /** Region states (`R_STATE`). */
 export const REGION_FREE = 0;
+/** A store uses the region. Set by the attaching store, from LINKED (compare-exchange). */
 export const REGION_ATTACHED = 1;
+/** Claimed for a store link (`createStoreLink`, a pool worker's start) that has not attached yet. */
+export const REGION_LINKED = 2;
 
 // ---- Transfer -------------------------------------------------------------------------------
 /** Transfer state, one of TRANSFER_*; every change is a compare-exchange, so exactly one of adopt/release wins. */
@@ -211,7 +236,7 @@ export interface Layout {
   readonly releaseQueue: number;
   /** Entries in the release queue: a power of two ≥ capacity, so positions wrap cleanly at 2^32. */
   readonly releaseQueueSize: number;
-  /** Byte offset (not word) of the type-name table. */
+  /** Byte offset (not word) of the type-name table (its entries; the arena follows them). */
   readonly typeNamesByte: number;
   readonly regions: number;
   readonly regionWords: number;
@@ -225,7 +250,7 @@ export function computeLayout(capacity: number, maxStores: number, rootsPerStore
   const releaseQueue = slots + capacity * SLOT_WORDS;
   const releaseQueueSize = 2 ** Math.ceil(Math.log2(capacity));
   const typeNames = releaseQueue + releaseQueueSize;
-  const regions = typeNames + (TYPE_NAMES_MAX * TYPE_NAME_BYTES) / 4;
+  const regions = typeNames + TYPE_NAMES_MAX + TYPE_NAME_ARENA_BYTES / 4;
   const regionWords = REGION_HEADER_WORDS + rootsPerStore;
   const transferTable = regions + maxStores * regionWords;
   const totalWords = transferTable + transfers * TRANSFER_WORDS;

@@ -24,6 +24,7 @@ import {
   R_STATE,
   REGION_ATTACHED,
   REGION_FREE,
+  REGION_LINKED,
   REGION_HEADER_WORDS,
   type Layout,
   regionBase,
@@ -32,11 +33,14 @@ import {
 /** Result of `alloc` when the region is full. */
 export const REGION_FULL = -1;
 
-/** Claims a free region for a new store; returns its id (1-based), or 0 if all are taken. */
+/**
+ * Claims a free region for a new store link; returns its id (1-based), or 0 if all are taken. The
+ * region is LINKED until the store attaches (`attachRegion`).
+ */
 export function claimRegion(i32: Int32Array, layout: Layout): number {
   for (let id = 1; id <= layout.maxStores; id++) {
     const at = regionBase(layout, id) + R_STATE;
-    if (Atomics.compareExchange(i32, at, REGION_FREE, REGION_ATTACHED) === REGION_FREE) {
+    if (Atomics.compareExchange(i32, at, REGION_FREE, REGION_LINKED) === REGION_FREE) {
       const base = regionBase(layout, id);
       i32.fill(0, base + R_MAILBOX, base + layout.regionWords);
       Atomics.add(i32, H_STORES, 1);
@@ -44,6 +48,12 @@ export function claimRegion(i32: Int32Array, layout: Layout): number {
     }
   }
   return 0;
+}
+
+/** A store attaches the region its link claimed: true once; false if the link was attached already. */
+export function attachRegion(i32: Int32Array, layout: Layout, storeId: number): boolean {
+  const at = regionBase(layout, storeId) + R_STATE;
+  return Atomics.compareExchange(i32, at, REGION_LINKED, REGION_ATTACHED) === REGION_LINKED;
 }
 
 /**

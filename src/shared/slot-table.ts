@@ -214,6 +214,11 @@ export class SlotTable {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_VERSION);
   }
 
+  /** Coordinator only: the committed value of slot `index` has the type of tag `tag` now (typeOf). */
+  setTag(index: number, tag: number): void {
+    Atomics.store(this.i32, this.#slots + index * SLOT_WORDS + S_TAG, tag);
+  }
+
   /** The type tag of slot `index`. */
   tag(index: number): number {
     return Atomics.load(this.i32, this.#slots + index * SLOT_WORDS + S_TAG);

@@ -10,7 +10,14 @@
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { CoordinatorDiedError, HeapClosedError, InternalError, StoreClosedError, deserializeError } from '../errors';
+import {
+  CoordinatorDiedError,
+  HeapClosedError,
+  InternalError,
+  NotCloneableError,
+  StoreClosedError,
+  deserializeError,
+} from '../errors';
 import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
 import { RpcClient } from '../rpc/endpoint';
 import { isHeapClosed } from '../shared/header';
@@ -40,6 +47,13 @@ function flushThread(): void {
   for (const c of threadConnections) c.flush();
 }
 
+/** A structured clone's failure on the way out, as `ERR_NOT_CLONEABLE` naming the operation. */
+function notCloneable(op: string, err: unknown): unknown {
+  return (err as { name?: unknown } | null)?.name === 'DataCloneError'
+    ? new NotCloneableError(`${op} arguments`, err)
+    : err;
+}
+
 /** The store's side of its three ports. */
 export class Connection {
   readonly #i32: Int32Array;
@@ -64,7 +78,13 @@ export class Connection {
     this.#ports = ports;
     ports.control.unref();
     ports.reply.unref();
-    this.rpc = new RpcClient<CoordinatorApi>(ports.rpc);
+    // The rpc port closes when this store closes or the coordinator is gone (its thread exited,
+    // or the heap closed): either way the pending calls learn which, with its code (I8).
+    this.rpc = new RpcClient<CoordinatorApi>(ports.rpc, () =>
+      this.#closed && !isHeapClosed(this.#i32)
+        ? new StoreClosedError('the pending call')
+        : new HeapClosedError('the pending call'),
+    );
     threadConnections.add(this);
   }
 
@@ -150,7 +170,11 @@ export class Connection {
     // no value and whose wait is short: its values may then still die unposted.
     if (op !== 'grant') flushThread();
     mailboxArm(this.#i32, this.#mailbox);
-    this.#send({ t: 'sync', op, args: args as unknown[] });
+    try {
+      this.#send({ t: 'sync', op, args: args as unknown[] });
+    } catch (err) {
+      throw notCloneable(op, err);
+    }
     this.#pendingOp = op;
   }
 
@@ -193,20 +217,28 @@ export class Connection {
       return Promise.reject(err);
     }
     this.flush();
-    return this.rpc.call(op, ...(args as never)) as Promise<Result<K>>;
+    return (this.rpc.call(op, ...(args as never)) as Promise<Result<K>>).catch((err: unknown) => {
+      throw notCloneable(op, err);
+    });
   }
 
-  /** Says goodbye (the coordinator releases everything this store held) and closes the ports. */
+  /**
+   * Says goodbye and waits until the coordinator has released everything this store held and
+   * freed its region, then closes the ports. When the heap is closed (or the coordinator gone) it
+   * only closes the ports.
+   */
   close(makeError: () => unknown): void {
     if (this.#closed) return;
     this.flush();
+    if (!isHeapClosed(this.#i32)) {
+      try {
+        this.sync('bye');
+      } catch {
+        // the heap closed meanwhile, or the coordinator is gone: its cleanup covers this store
+      }
+    }
     this.#closed = true;
     threadConnections.delete(this);
-    try {
-      this.#send({ t: 'bye' });
-    } catch {
-      // the coordinator is already gone
-    }
     this.rpc.close(makeError);
     this.#ports.control.close();
     this.#ports.reply.close();

@@ -5,7 +5,8 @@
  * functions (`ExternRef::new(&mut store, value)`); equality, hashing and ordering are on
  * identity, never on the value (the seed's `ptr_eq`/`hash`/`cmp`).
  */
-import { GcHeapOutOfMemory, NotCloneableError } from '../errors';
+import { BUILD_IN_PLACE, GcHeapOutOfMemory, InvalidHandleError, NotCloneableError } from '../errors';
+import { rawHandle } from '../shared/handle';
 import { describe } from '../options';
 import { builtinTagOf } from '../shared/type-names';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
@@ -23,6 +24,10 @@ function assertStore(store: unknown, what: string): asserts store is Store {
   if (!(store instanceof Store)) notAStore(store, what); // out of line: see roots.ts `unrooted`
 }
 
+function notAHandle(raw: unknown): never {
+  throw new InvalidHandleError(raw, 'expected a u32 handle, or the i32 with the same bits');
+}
+
 function notAStore(store: unknown, what: string): never {
   throw new TypeError(`${what}: expected a Store, received ${describe(store)}`);
 }
@@ -31,13 +36,13 @@ function notAStore(store: unknown, what: string): never {
 function cloneForHeap(value: unknown, what: string): unknown {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') {
-    throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
+    throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`), BUILD_IN_PLACE);
   }
   if (t !== 'object' || value === null) return value; // primitives are immutable: no copy needed
   try {
     return structuredClone(value);
   } catch (err) {
-    throw new NotCloneableError(what, err);
+    throw new NotCloneableError(what, err, BUILD_IN_PLACE);
   }
 }
 
@@ -154,33 +159,40 @@ export class ExternRef {
   }
 
   /**
-   * A new root for a raw handle, adding a count (the seed's `clone_from_raw`). `0` gives `null`;
-   * a forged or stale handle throws `ERR_INVALID_HANDLE` and never resolves to another object (I1).
+   * A new root for a raw handle, adding a count (the seed's `clone_from_raw`). `raw` is the `u32`,
+   * or the `i32` with the same bits (as Wasm and `Int32Array` give it); `0` gives `null`. A forged
+   * or stale handle, and anything that is not one of those two forms (a fraction, a number out of
+   * range, a string), throws `ERR_INVALID_HANDLE` and changes nothing; a handle never resolves to
+   * another object (I1).
    */
   static fromRaw(store: Store, raw: number): Rooted | null {
     assertStore(store, 'ExternRef.fromRaw');
     store._ensureOpen('ExternRef.fromRaw');
-    if (raw === 0) return null;
-    return store._rootFromRaw(raw, true) as Rooted;
+    const h = rawHandle(raw);
+    if (h <= 0) return h === 0 ? null : notAHandle(raw);
+    return store._rootFromRaw(h, true) as Rooted;
   }
 
   /** Like `fromRaw`, but returns a `ManuallyRooted`. */
   static fromRawManuallyRooted(store: Store, raw: number): ManuallyRooted | null {
     assertStore(store, 'ExternRef.fromRawManuallyRooted');
     store._ensureOpen('ExternRef.fromRawManuallyRooted');
-    if (raw === 0) return null;
-    return store._rootFromRaw(raw, false) as ManuallyRooted;
+    const h = rawHandle(raw);
+    if (h <= 0) return h === 0 ? null : notAHandle(raw);
+    return store._rootFromRaw(h, false) as ManuallyRooted;
   }
 
   /**
    * Takes back the count that `ManuallyRooted#intoRaw()` gave to `raw`, without adding one (the
-   * seed's `from_raw`). Only the store that called `intoRaw` can; `0` gives `null`.
+   * seed's `from_raw`). Only the store that called `intoRaw` can; `0` gives `null`. Accepts the
+   * same forms as `fromRaw`, and changes nothing when it refuses one.
    */
   static fromOwnedRaw(store: Store, raw: number): ManuallyRooted | null {
     assertStore(store, 'ExternRef.fromOwnedRaw');
     store._ensureOpen('ExternRef.fromOwnedRaw');
-    if (raw === 0) return null;
-    return store._takeOwnedRaw(raw) as ManuallyRooted;
+    const h = rawHandle(raw);
+    if (h <= 0) return h === 0 ? null : notAHandle(raw);
+    return store._takeOwnedRaw(h) as ManuallyRooted;
   }
 
   /** True when `a` and `b` are the same object (identity, not equal data). */

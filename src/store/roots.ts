@@ -14,7 +14,8 @@
  * FinalizationRegistry entry per root as the release mechanism. It costs more than the count
  * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
  */
-import { CrossStoreError, InvalidHandleError, NotCloneableError, UnrootedError } from '../errors';
+import { CrossStoreError, InvalidHandleError, LeaseReentrantError, NotCloneableError, UnrootedError } from '../errors';
+import { describe } from '../options';
 import { MISS } from './value-cache';
 import type { Store } from './store';
 
@@ -169,64 +170,97 @@ export abstract class RootBase {
   /**
    * Exclusive read-modify-write. `fn` runs on this thread over a copy of the value; its return
    * value (or, if it returns `undefined`, the copy it changed) is committed as the new value.
-   * Mutations of one object are serialized across every thread. Resolves with the new value.
+   * Every mutation of one object (`dataMut`, `dataMutSync`, `call`, `callSync`, from any thread) is
+   * serialized with every other. Resolves with the new value; the caller may keep and change it,
+   * since this thread's cache keeps a copy of its own.
    */
   async dataMut<T = unknown>(fn: (value: T) => T | void | Promise<T | void>, store?: Store): Promise<T> {
     this._check('dataMut', store);
-    const conn = this._store._conn;
-    const grant = await conn.call('acquire', this._handle);
-    let next: unknown;
+    const s = this._store;
+    const handle = this._handle;
+    const conn = s._conn;
+    leaseEnter(s._leasing, handle);
     try {
-      const r = await fn(grant.value as T);
-      next = r === undefined ? grant.value : r;
-      cloneCheck(next, 'dataMut');
-    } catch (err) {
-      void conn.call('abandon', grant.lease).catch(() => undefined);
-      throw err;
+      const grant = await conn.call('acquire', handle);
+      let next: unknown;
+      let copy: unknown;
+      try {
+        const r = await fn(grant.value as T);
+        next = r === undefined ? grant.value : r;
+        copy = cloneOf(next, 'dataMut');
+      } catch (err) {
+        void conn.call('abandon', grant.lease).catch(() => undefined);
+        throw err;
+      }
+      const version = await conn.call('commit', grant.lease, copy);
+      s._cache.set(handle, this._index, copy, version);
+      return next as T;
+    } finally {
+      leaseLeave(s._leasing, handle);
     }
-    const version = await conn.call('commit', grant.lease, next);
-    this._store._cache.set(this._handle, this._index, next, version);
-    return next as T;
-  }
-
-  /** Like `dataMut`, but synchronous: `fn` must not return a promise. */
-  dataMutSync<T = unknown>(fn: (value: T) => T | void, store?: Store): T {
-    this._check('dataMutSync', store);
-    const conn = this._store._conn;
-    const grant = conn.sync('acquire', this._handle);
-    let next: unknown;
-    try {
-      const r = fn(grant.value as T);
-      if (r instanceof Promise)
-        throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
-      next = r === undefined ? grant.value : r;
-      cloneCheck(next, 'dataMutSync');
-    } catch (err) {
-      conn.sync('abandon', grant.lease);
-      throw err;
-    }
-    const version = conn.sync('commit', grant.lease, next);
-    this._store._cache.set(this._handle, this._index, next, version);
-    return next as T;
   }
 
   /**
-   * Calls `method` on the value on the coordinator (actor semantics: one call at a time per
-   * object) and resolves with its (structured-cloned) result. This is how values built in place
-   * by `ExternRef.newWith` are used.
+   * Like `dataMut`, but synchronous: `fn` must not return a promise. Inside the `fn` of a
+   * mutation of the same object on this thread (or while an async `dataMut` of it is in flight
+   * here), it throws `ERR_LEASE_REENTRANT` at once: it could only wait for a lease its own thread
+   * holds.
+   */
+  dataMutSync<T = unknown>(fn: (value: T) => T | void, store?: Store): T {
+    this._check('dataMutSync', store);
+    const s = this._store;
+    const handle = this._handle;
+    if (s._leasing.has(handle)) reentrant('dataMutSync');
+    const conn = s._conn;
+    leaseEnter(s._leasing, handle);
+    try {
+      const grant = conn.sync('acquire', handle);
+      let next: unknown;
+      let copy: unknown;
+      try {
+        const r = fn(grant.value as T);
+        if (r instanceof Promise)
+          throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
+        next = r === undefined ? grant.value : r;
+        copy = cloneOf(next, 'dataMutSync');
+      } catch (err) {
+        conn.sync('abandon', grant.lease);
+        throw err;
+      }
+      const version = conn.sync('commit', grant.lease, copy);
+      s._cache.set(handle, this._index, copy, version);
+      return next as T;
+    } finally {
+      leaseLeave(s._leasing, handle);
+    }
+  }
+
+  /**
+   * Calls `method` on the value on the coordinator (actor semantics: one mutation at a time per
+   * object, serialized with `dataMut`) and resolves with its (structured-cloned) result. This is
+   * how values built in place by `ExternRef.newWith` are used. The method must be the value's own
+   * or its class's (names every object inherits, such as `toString`, are not methods:
+   * `ERR_NO_SUCH_METHOD`); arguments must be cloneable (`ERR_NOT_CLONEABLE`). A method that does
+   * not settle within the heap's `userCodeTimeoutMs` fails the call with `ERR_CALL_TIMEOUT`.
    */
   call(method: string, ...args: unknown[]): Promise<unknown> {
     try {
       this._check('call');
+      checkArgs(method, args);
     } catch (err) {
       return Promise.reject(err);
     }
     return this._store._conn.call('call', this._handle, method, args);
   }
 
-  /** Like `call`, but blocks this thread until the coordinator answers. */
+  /**
+   * Like `call`, but blocks this thread until the coordinator answers. Inside a mutation of the
+   * same object on this thread it throws `ERR_LEASE_REENTRANT` at once (see `dataMutSync`).
+   */
   callSync(method: string, ...args: unknown[]): unknown {
     this._check('callSync');
+    if (this._store._leasing.has(this._handle)) reentrant('callSync');
+    checkArgs(method, args);
     return this._store._conn.sync('call', this._handle, method, args);
   }
 }
@@ -250,15 +284,45 @@ function freedDuringCall(handle: number, what: string): never {
   throw new InvalidHandleError(handle, `${what}: the object a borrowed argument named was freed during the call`);
 }
 
-function cloneCheck(value: unknown, what: string): void {
-  if (typeof value === 'object' && value !== null) {
-    try {
-      structuredClone(value);
-    } catch (err) {
-      throw new NotCloneableError(what, err);
+function reentrant(what: string): never {
+  throw new LeaseReentrantError(what);
+}
+
+/** Counts a lease this thread holds or waits for on `handle` (see `Store._leasing`). */
+function leaseEnter(leasing: Map<number, number>, handle: number): void {
+  leasing.set(handle, (leasing.get(handle) ?? 0) + 1);
+}
+
+function leaseLeave(leasing: Map<number, number>, handle: number): void {
+  const n = leasing.get(handle)! - 1;
+  if (n === 0) leasing.delete(handle);
+  else leasing.set(handle, n);
+}
+
+/** A copy of `value` for this thread's cache (and the commit), or ERR_NOT_CLONEABLE naming `what`. */
+function cloneOf(value: unknown, what: string): unknown {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol') throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
+  if (t !== 'object' || value === null) return value;
+  try {
+    return structuredClone(value);
+  } catch (err) {
+    throw new NotCloneableError(what, err);
+  }
+}
+
+/** A method name must be a string; an argument that is a function or symbol is named before it is posted. */
+function checkArgs(method: unknown, args: readonly unknown[]): void {
+  if (typeof method !== 'string')
+    throw new TypeError(`call: the method name must be a string, received ${describe(method)}`);
+  for (let i = 0; i < args.length; i++) {
+    const t = typeof args[i];
+    if (t === 'function' || t === 'symbol') {
+      throw new NotCloneableError(
+        `call(${JSON.stringify(method)}) argument ${i + 1}`,
+        new TypeError(`a ${t} cannot be cloned`),
+      );
     }
-  } else if (typeof value === 'function' || typeof value === 'symbol') {
-    throw new NotCloneableError(what, new TypeError(`a ${typeof value} cannot be cloned`));
   }
 }
 

@@ -18,7 +18,7 @@ import type { ResolvedHeapOptions } from '../options';
 import type { GcReport, StorePorts } from '../rpc/protocol';
 import { isHeapClosed } from '../shared/header';
 import { layoutOf } from '../shared/layout';
-import { REGION_FULL, RootRegion, mailboxWord } from '../shared/root-region';
+import { REGION_FULL, RootRegion, attachRegion, mailboxWord } from '../shared/root-region';
 import { SlotTable } from '../shared/slot-table';
 import { type TransferToken, TransferTable } from '../shared/transfer-table';
 import { TypeNames } from '../shared/type-names';
@@ -38,6 +38,14 @@ export interface StoreLink {
   readonly ports: StorePorts;
   /** The heap's options, defaults filled in. */
   readonly options: ResolvedHeapOptions;
+}
+
+/** The `dataMut` leases this thread holds or waits for, per heap (see `Store._leasing`). */
+const leasesByHeap = new Map<number, Map<number, number>>();
+function threadLeases(heapId: number): Map<number, number> {
+  let m = leasesByHeap.get(heapId);
+  if (m === undefined) leasesByHeap.set(heapId, (m = new Map()));
+  return m;
 }
 
 /** An empty slot batch. */
@@ -70,20 +78,31 @@ export class Store {
   #als: AsyncLocalStorage<RootScope> | null = null;
   readonly #ownedRaw = new Map<number, number[]>();
   readonly #closeHooks: Array<() => void> = [];
+  /**
+   * @internal The `dataMut` leases this thread holds or waits for on this heap, by handle (shared
+   * by every store of the heap on this thread): a blocking mutation of one of these objects
+   * would wait for its own thread, so it is refused (`ERR_LEASE_REENTRANT`).
+   */
+  readonly _leasing: Map<number, number>;
   #closed = false;
 
   /** @internal Use `heap.store`, `heap.createStore()` or `ctx.store`. */
   constructor(link: StoreLink) {
     const i32 = new Int32Array(link.memory.buffer);
     const layout = layoutOf(i32);
+    const id = link.storeId;
+    if (!Number.isInteger(id) || id < 1 || id > layout.maxStores || !attachRegion(i32, layout, id)) {
+      throw new TypeError('attachStore: this store link was attached already (a link attaches once; make another)');
+    }
     this.#i32 = i32;
     this.id = link.storeId;
     this.heapId = link.heapId;
     this._options = link.options;
+    this._leasing = threadLeases(link.heapId);
     this._slots = new SlotTable(link.memory, layout);
     this._region = new RootRegion(i32, layout, link.storeId);
     this.#disposedWord = this._region.disposedWord;
-    this._types = new TypeNames(i32, layout);
+    this._types = new TypeNames(i32, layout, (tag) => this._conn.sync('typeName', tag));
     this._transfers = new TransferTable(i32, layout, this._slots);
     this._cache = new ValueCache(link.options.cacheSize);
     this._conn = new Connection(i32, mailboxWord(layout, link.storeId), link.ports, (handle) =>
@@ -151,7 +170,7 @@ export class Store {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this._conn.call('collect');
+    return this._conn.call('collect', true);
   }
 
   /**
@@ -160,11 +179,30 @@ export class Store {
    */
   gcSync(): GcReport {
     this._ensureOpen('gcSync');
-    return this._conn.sync('collect');
+    return this._conn.sync('collect', false);
   }
 
-  /** Closes this store: every count it holds is released; its roots become unusable. Idempotent. */
+  /**
+   * Closes this store: every count it holds is released before `close()` returns, its roots
+   * become unusable, and its region can be taken by the next `createStore()` at once. Pending
+   * calls of this store reject with `ERR_STORE_CLOSED`. Idempotent. The heap's own store
+   * (`heap.store`) closes only with its heap: closing it alone throws a `TypeError`.
+   */
   close(): void {
+    if (this.#closed) return;
+    if (this._heapOwned) {
+      throw new TypeError(
+        'heap.store closes with its heap: call heap.close() (or use heap.createStore() for a store of your own)',
+      );
+    }
+    this._closeNow();
+  }
+
+  /** @internal Set by the heap on its own store, which only `heap.close()` closes. */
+  _heapOwned = false;
+
+  /** @internal Closes the store (the heap closes its own store this way). */
+  _closeNow(): void {
     if (this.#closed) return;
     this.#closed = true;
     const heapClosed = isHeapClosed(this.#i32);

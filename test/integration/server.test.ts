@@ -133,7 +133,9 @@ describe('example HTTP server', () => {
     );
     expect(results.map((r) => r.status)).to.deep.equal(results.map(() => 200));
     for (const [i, { id }] of sessions.entries()) {
-      const content = (await request('GET', `/sessions/${id}`)).body.content as string;
+      const read = await request('GET', `/sessions/${id}`);
+      expect(read.status, JSON.stringify(read.body)).to.equal(200);
+      const content = read.body.content as string;
       const prefix = i === 0 ? 'a:' : 'b:';
       expect(content.startsWith(prefix)).to.equal(true);
       // Every token exactly once, in whichever order the appends were queued.

@@ -3,7 +3,7 @@ import * as L from '../../src/shared/layout';
 
 describe('shared layout', () => {
   it('pins the header, slot, region and transfer field offsets (a change is a layout-version bump)', () => {
-    expect(L.LAYOUT_VERSION).to.equal(4);
+    expect(L.LAYOUT_VERSION).to.equal(5);
     expect(L.MAGIC).to.equal(0x53524546);
     expect([
       L.H_MAGIC,
@@ -16,9 +16,11 @@ describe('shared layout', () => {
     expect([L.H_STATE, L.H_CREATED, L.H_DISPOSED, L.H_COLLECTIONS, L.H_STORES, L.H_RETIRED]).to.deep.equal([
       6, 8, 9, 10, 11, 12,
     ]);
-    expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.HEADER_WORDS]).to.deep.equal([
-      13, 14, 15, 16, 17, 32,
+    expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.H_ABANDONED]).to.deep.equal([
+      13, 14, 15, 16, 17, 18,
     ]);
+    expect(L.HEADER_WORDS).to.equal(32);
+    expect([L.TYPE_NAMES_MAX, L.TYPE_NAME_ARENA_BYTES]).to.deep.equal([1024, 65536]);
     expect([L.S_COUNT, L.S_GEN, L.S_STATE, L.S_OWNER, L.S_TAG, L.S_VERSION, L.SLOT_WORDS]).to.deep.equal([
       0, 1, 2, 3, 4, 5, 6,
     ]);
@@ -35,7 +37,7 @@ describe('shared layout', () => {
     expect(l.releaseQueue).to.equal(L.HEADER_WORDS + 1000 * L.SLOT_WORDS);
     expect(l.releaseQueueSize).to.equal(1024);
     expect(l.typeNamesByte / 4).to.equal(l.releaseQueue + 1024);
-    expect(l.regions).to.equal(l.typeNamesByte / 4 + (L.TYPE_NAMES_MAX * L.TYPE_NAME_BYTES) / 4);
+    expect(l.regions).to.equal(l.typeNamesByte / 4 + L.TYPE_NAMES_MAX + L.TYPE_NAME_ARENA_BYTES / 4);
     expect(l.regionWords).to.equal(L.REGION_HEADER_WORDS + 100);
     expect(l.transferTable).to.equal(l.regions + 8 * l.regionWords);
     expect(l.totalWords).to.equal(l.transferTable + 64 * L.TRANSFER_WORDS);
