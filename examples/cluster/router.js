@@ -19,6 +19,11 @@
 'use strict';
 const http = require('node:http');
 
+/** A forwarded request whose process stays silent this long fails with 504: a stuck process never hangs a client. */
+const FORWARD_TIMEOUT_MS = 30_000;
+/** A process that does not answer `/stats` within this long is reported as down. */
+const STATS_TIMEOUT_MS = 2_000;
+
 /** The process slot (0 … n-1) that owns the session `id`. */
 function ownerOf(id, n) {
   let hash = 0x811c9dc5;
@@ -78,13 +83,24 @@ function forward(req, res, target, method = req.method, path = req.url) {
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${from}` : from;
   const upstream = http.request({ host: '127.0.0.1', port: target.port, method, path, headers, agent: target.agent });
   upstream.on('response', (answer) => {
-    res.writeHead(answer.statusCode ?? 502, { ...endToEnd(answer.headers), 'x-sharedref-process': target.index });
+    res.writeHead(answer.statusCode ?? 502, {
+      ...endToEnd(answer.headers),
+      'x-sharedref-process': String(target.index),
+    });
     answer.pipe(res);
     answer.on('error', () => res.destroy());
   });
+  let timedOut = false;
+  upstream.setTimeout(FORWARD_TIMEOUT_MS, () => {
+    timedOut = true;
+    upstream.destroy(new Error('timed out'));
+  });
   upstream.on('error', () => {
     if (res.headersSent) res.destroy();
-    else unavailable(res, target.index);
+    else if (timedOut) {
+      const message = `process ${target.index} did not answer within ${FORWARD_TIMEOUT_MS} ms`;
+      sendJson(res, 504, { error: 'process_timeout', message }, { 'x-sharedref-process': String(target.index) });
+    } else unavailable(res, target.index);
   });
   // The client went away before its answer was complete: stop the forwarded request too.
   res.on('close', () => {
@@ -119,6 +135,7 @@ function getJson(target, path) {
         }
       });
     });
+    req.setTimeout(STATS_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${STATS_TIMEOUT_MS} ms`)));
     req.on('error', reject);
   });
 }
