@@ -7,6 +7,8 @@
  * threads, never the sessions themselves. Plain `node:http`, no framework.
  *
  * Run: npm run example:server   (environment: PORT, SESSION_TTL_MS, POOL_THREADS)
+ * As a module, `startServer(options)` starts one without the process-wide parts (signals, logs):
+ * examples/cluster runs one per process.
  */
 'use strict';
 const http = require('node:http');
@@ -81,6 +83,30 @@ function pathParam(segment) {
   }
 }
 
+/** A create's body: empty, or JSON `{"content": "initial text"}`; the initial text. */
+async function readContent(req) {
+  const text = await readText(req);
+  if (text.trim() === '') return '';
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_json', 'the body must be JSON: {"content": "..."} (or empty)');
+  }
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    Array.isArray(body) ||
+    (body.content !== undefined && typeof body.content !== 'string')
+  ) {
+    throw new HttpError(400, 'bad_body', 'the body must be an object whose "content", if present, is a string');
+  }
+  return body.content ?? '';
+}
+
+/** Ids a client may choose (`PUT /sessions/{id}`): URL-safe, so that they route unchanged. */
+const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+
 function notFound(id) {
   return new HttpError(404, 'no_such_session', `no session ${JSON.stringify(id)} (it may have expired)`);
 }
@@ -93,36 +119,23 @@ function routes(heap, sessions) {
       methods: {
         // Body (optional): {"content": "initial text"}.
         async POST(req) {
-          const text = await readText(req);
-          let content = '';
-          if (text.trim() !== '') {
-            let body;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              throw new HttpError(400, 'bad_json', 'the body must be JSON: {"content": "..."} (or empty)');
-            }
-            if (
-              body === null ||
-              typeof body !== 'object' ||
-              Array.isArray(body) ||
-              (body.content !== undefined && typeof body.content !== 'string')
-            ) {
-              throw new HttpError(
-                400,
-                'bad_body',
-                'the body must be an object whose "content", if present, is a string',
-              );
-            }
-            content = body.content ?? '';
-          }
-          return [201, await sessions.create(content)];
+          return [201, await sessions.create(await readContent(req))];
         },
       },
     },
     {
       path: /^\/sessions\/([^/]+)$/,
       methods: {
+        // Creates the session with the client's id (a load balancer can route by it from the first
+        // request on). Body (optional): {"content": "initial text"}.
+        async PUT(req, id) {
+          if (!CLIENT_ID.test(id)) {
+            throw new HttpError(400, 'bad_id', `a session id must match ${CLIENT_ID}, received ${JSON.stringify(id)}`);
+          }
+          const created = await sessions.create(await readContent(req), id);
+          if (created === null) throw new HttpError(409, 'session_exists', `session ${JSON.stringify(id)} exists`);
+          return [201, created];
+        },
         async GET(req, id) {
           const session = await sessions.read(id);
           if (session === null) throw notFound(id);
@@ -223,12 +236,15 @@ function closeServer(server, ms) {
   });
 }
 
-async function main() {
-  const port = intFromEnv('PORT', 3000, 0, 65535);
-  const ttlMs = intFromEnv('SESSION_TTL_MS', 60_000, 1, 2 ** 31 - 1);
-  // One core for this thread and the coordinator, the rest for Wasm; at most 8 workers.
-  const threads = intFromEnv('POOL_THREADS', Math.max(1, Math.min(8, availableParallelism() - 1)), 1, 63);
-
+/**
+ * Starts the server: a heap, a pool of `threads` workers running the Wasm, the sessions and their
+ * expiry, and an HTTP server on `host:port` (0: any free port). `exclusive` is passed to
+ * `listen()`: in a `node:cluster` worker it binds a port of the worker's own instead of sharing
+ * the primary's. Resolves once it listens, with `stop()`, which stops taking connections, lets
+ * requests in flight finish, unroots every session and closes the heap; it resolves with the
+ * heap's final `{ created, disposed }`.
+ */
+async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threads = 1, exclusive = false } = {}) {
   const heap = await Heap.create();
   const pool = heap.createPool({ filename: require.resolve('./tasks.js'), minThreads: threads, maxThreads: threads });
   const sessions = new Sessions(heap, pool, { ttlMs });
@@ -250,28 +266,45 @@ async function main() {
   try {
     await new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
+      server.listen({ port, host, exclusive }, resolve);
     });
   } catch (err) {
     clearInterval(sweeper);
     await heap.close();
     throw err; // the port is taken, for example
   }
-  const threadsText = `${threads} pool thread${threads === 1 ? '' : 's'}`;
-  console.log(
-    `sharedref example server listening on http://127.0.0.1:${server.address().port} (${threadsText}, session TTL ${ttlMs} ms)`,
-  );
 
   let stopping = null;
-  const shutdown = (signal) => {
-    stopping ??= (async () => {
-      console.log(`${signal}: shutting down`);
+  const stop = () =>
+    (stopping ??= (async () => {
       clearInterval(sweeper);
       await closeServer(server, 5000); // requests in flight finish first
       await sweeping;
       sessions.clear();
       await heap.close(); // closes the pool, then disposes every value left, exactly once
       const { created, disposed } = heap.stats();
+      return { created, disposed };
+    })());
+  return { heap, sessions, server, port: server.address().port, threads, ttlMs, stop };
+}
+
+async function main() {
+  const port = intFromEnv('PORT', 3000, 0, 65535);
+  const ttlMs = intFromEnv('SESSION_TTL_MS', 60_000, 1, 2 ** 31 - 1);
+  // One core for this thread and the coordinator, the rest for Wasm; at most 8 workers.
+  const threads = intFromEnv('POOL_THREADS', Math.max(1, Math.min(8, availableParallelism() - 1)), 1, 63);
+
+  const running = await startServer({ port, ttlMs, threads });
+  const threadsText = `${threads} pool thread${threads === 1 ? '' : 's'}`;
+  console.log(
+    `sharedref example server listening on http://127.0.0.1:${running.port} (${threadsText}, session TTL ${ttlMs} ms)`,
+  );
+
+  let stopping = null;
+  const shutdown = (signal) => {
+    stopping ??= (async () => {
+      console.log(`${signal}: shutting down`);
+      const { created, disposed } = await running.stop();
       console.log(`closed: ${created} values created, ${disposed} disposed`);
     })().catch((err) => {
       console.error('shutdown failed:', err);
@@ -289,7 +322,11 @@ async function main() {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-main().catch((err) => {
-  console.error(err instanceof RangeError || err?.code === 'EADDRINUSE' ? err.message : err);
-  process.exitCode = 1;
-});
+module.exports = { startServer, intFromEnv };
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof RangeError || err?.code === 'EADDRINUSE' ? err.message : err);
+    process.exitCode = 1;
+  });
+}

@@ -37,10 +37,17 @@ class Sessions {
     return this.#byId.size;
   }
 
-  /** A new session holding `content`. */
-  async create(content) {
+  /** A new session holding `content`, with `id` (default: a random UUID); null if that id is taken. */
+  async create(content, id = randomUUID()) {
+    if (this.#byId.has(id)) return null;
     const root = await this.#newRoot(content);
-    const session = { id: randomUUID(), root, expiresAt: 0, busy: 0, queue: Promise.resolve(), removed: false };
+    if (this.#byId.has(id)) {
+      // Taken by another create while this one waited for a collection.
+      root.unroot();
+      this.#garbage++;
+      return null;
+    }
+    const session = { id, root, expiresAt: 0, busy: 0, queue: Promise.resolve(), removed: false };
     this.#touch(session);
     this.#byId.set(session.id, session);
     return { id: session.id, handle: root.toRaw() };

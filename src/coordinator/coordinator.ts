@@ -15,6 +15,7 @@
  * synchronous calls from the main thread (`dataSync`) would deadlock on themselves, and a busy
  * main thread would stall every worker.
  */
+import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import {
@@ -107,7 +108,8 @@ export class Coordinator {
   async loadHostModule(): Promise<void> {
     const spec = this.#options.hostModule;
     if (spec === null) return;
-    const mod = (await import(spec)) as Record<string, unknown>;
+    // tsc compiles this import() to require() in the CommonJS build, and require() takes a path, not a file: URL.
+    const mod = (await import(spec.startsWith('file:') ? fileURLToPath(spec) : spec)) as Record<string, unknown>;
     // An ESM module may export its factories as a default object; named exports win.
     const dflt = mod.default;
     const host: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

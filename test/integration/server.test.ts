@@ -3,10 +3,11 @@
  * appends through the pool and Wasm, expiry and collection, bad input, graceful shutdown.
  */
 import { expect } from 'chai';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { HeapStats } from '../../src';
+import { buildPackage } from '../build';
 
 const repo = join(__dirname, '..', '..');
 const TTL_MS = 300;
@@ -15,18 +16,6 @@ interface Json {
   status: number;
   headers: Headers;
   body: Record<string, unknown>;
-}
-
-/** Builds dist/ (the example requires the built package); rejects with tsc's output. */
-function build(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: repo },
-      (err, stdout, stderr) => (err === null ? resolve() : reject(new Error(`the build failed:\n${stdout}${stderr}`))),
-    );
-  });
 }
 
 /** Starts the server on a free port; resolves with its base URL once it prints it. */
@@ -78,7 +67,7 @@ describe('example HTTP server', () => {
 
   before(async function () {
     this.timeout(60_000);
-    await build();
+    await buildPackage(); // the example requires the built package
     // Two workers, so a string one worker made is read by the other; a short TTL, to see expiry.
     child = spawn(process.execPath, [join('examples', 'server', 'server.js')], {
       cwd: repo,
@@ -109,6 +98,20 @@ describe('example HTTP server', () => {
     expect(read.status).to.equal(200);
     expect(read.headers.get('content-type')).to.match(/^application\/json/);
     expect(read.body).to.deep.equal({ id, handle, content: 'Hello, ' });
+  });
+
+  it("PUT /sessions/{id} creates a session under the client's id; a taken id is 409, a bad one 400", async () => {
+    const id = `client-${process.pid}-${Date.now()}`;
+    const put = await request('PUT', `/sessions/${id}`, JSON.stringify({ content: 'chosen' }));
+    expect([put.status, put.body.id]).to.deep.equal([201, id]);
+    expect((await request('GET', `/sessions/${id}`)).body.content).to.equal('chosen');
+    const again = await request('PUT', `/sessions/${id}`, JSON.stringify({ content: 'twice' }));
+    expect([again.status, again.body.error]).to.deep.equal([409, 'session_exists']);
+    expect((await request('GET', `/sessions/${id}`)).body.content).to.equal('chosen');
+    for (const bad of ['a%20b', 'x'.repeat(129), '%C3%A9']) {
+      const res = await request('PUT', `/sessions/${bad}`);
+      expect([bad.slice(0, 10), res.status, res.body.error]).to.deep.equal([bad.slice(0, 10), 400, 'bad_id']);
+    }
   });
 
   it('appends through Wasm in the pool, swapping the session to a new reference', async () => {
