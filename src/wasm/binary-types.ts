@@ -71,8 +71,8 @@ export type ExternType =
 /** An import with its type. */
 export type ImportType = { readonly module: string; readonly name: string } & ExternType;
 
-/** An export with its type. */
-export type ExportType = { readonly name: string } & ExternType;
+/** An export with its type, and its index among the module's items of its kind (imports first). */
+export type ExportType = { readonly name: string; readonly index: number } & ExternType;
 
 /** Every import and export of a module, with their types, in the module's order. */
 export interface ModuleTypes {
@@ -80,6 +80,10 @@ export interface ModuleTypes {
   readonly imports: readonly ImportType[];
   /** The exports. */
   readonly exports: readonly ExportType[];
+  /** The type section: every function type, by type index. */
+  readonly signatures: readonly FuncType[];
+  /** The type of every function, by function index (imported functions first). */
+  readonly functions: readonly FuncType[];
 }
 
 const SECTION = { type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, tag: 13 } as const;
@@ -423,7 +427,7 @@ export function readModuleTypes(bytes: Uint8Array): ModuleTypes {
           if (type === undefined) {
             r.fail(`${w}: ${KINDS[kind]} index ${index} is out of range (${space.length} defined)`, idxAt);
           }
-          exports.push({ name, kind: KINDS[kind], type } as ExportType);
+          exports.push({ name, index, kind: KINDS[kind], type } as ExportType);
         }
         break;
       default:
@@ -432,7 +436,7 @@ export function readModuleTypes(bytes: Uint8Array): ModuleTypes {
     }
     r.widen(outer, what);
   }
-  return { imports, exports };
+  return { imports, exports, signatures: types, functions: funcs };
 }
 
 /** A function type in WAT notation, for messages: `(func (param i32 externref) (result i32))`. */

@@ -14,10 +14,13 @@ import { TypeMismatchError } from '../errors';
 import { RootScope } from '../store/roots';
 import type { Store } from '../store/store';
 import { type Signature, type ValType, checkSignature, fromWasm, signatureMatches, toWasm, wasmTypeOf } from './abi';
-import { type ExportType, formatExternType, formatFuncType } from './binary-types';
+import { type ExportType, type FuncType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
 import type { Module } from './module';
-import { guestTrap } from './traps';
+import { type IndirectCallContext, guestTrap, resolveIndirectCall } from './traps';
+
+/** The type of every exported function of every instance this thread made (for trap codes). */
+const exportedTypes = new WeakMap<object, FuncType>();
 
 /** Typed calls in progress, per store: a host function's handle result is kept by the outermost one. */
 const typedCalls = new WeakMap<Store, { depth: number }>();
@@ -39,12 +42,36 @@ export class Instance {
    * host function returns during such a call is kept until the store closes.
    */
   readonly exports: WebAssembly.Exports;
+  readonly #traps: IndirectCallContext;
 
-  /** @internal Use `linker.instantiate(module)`. */
-  constructor(store: Store, instance: WebAssembly.Instance, module: Module) {
+  /** @internal Use `linker.instantiate(module)`; `imports` is what it was instantiated with. */
+  constructor(store: Store, instance: WebAssembly.Instance, module: Module, imports: WebAssembly.Imports) {
     this.store = store;
     this.module = module;
     this.exports = instance.exports;
+    const types = module.types;
+    for (const e of types?.exports ?? []) {
+      if (e.kind === 'function') exportedTypes.set(instance.exports[e.name] as object, e.type);
+    }
+    const exports = instance.exports;
+    this.#traps = {
+      bytes: module.bytes,
+      types,
+      table(i) {
+        const exported = types?.exports.find((e) => e.kind === 'table' && e.index === i);
+        if (exported !== undefined) return exports[exported.name] as WebAssembly.Table;
+        const imported = types?.imports.filter((x) => x.kind === 'table')[i];
+        const v = imported === undefined ? undefined : imports[imported.module]?.[imported.name];
+        return v instanceof WebAssembly.Table ? v : null;
+      },
+      functionType(fn, ownTable) {
+        const known = exportedTypes.get(fn as object);
+        if (known !== undefined) return known;
+        // A function of this module that it never exported: V8 names it by its function index.
+        const index = Number((fn as { name?: unknown }).name);
+        return ownTable && Number.isInteger(index) ? (types?.functions[index] ?? null) : null;
+      },
+    };
   }
 
   /** The export `name`'s type from the module, after checking that it is an export of `kind`. */
@@ -85,6 +112,7 @@ export class Instance {
     let calls = typedCalls.get(store);
     if (calls === undefined) typedCalls.set(store, (calls = { depth: 0 }));
     const depth = calls;
+    const traps = this.#traps;
     return (...args: unknown[]): unknown => {
       if (args.length !== params.length)
         throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
@@ -100,7 +128,7 @@ export class Instance {
         try {
           out = f(...wasmArgs);
         } catch (err) {
-          throw guestTrap(name, err);
+          throw guestTrap(name, err, () => resolveIndirectCall(err, traps));
         }
         if (results.length === 0) return undefined;
         if (results.length === 1) return fromWasm(store, results[0]!, out, callerScope);

@@ -197,7 +197,7 @@ export class Linker {
       if (err instanceof WebAssembly.LinkError) throw err;
       throw guestTrap('start', err);
     }
-    const instance = new Instance(this.store, raw, module);
+    const instance = new Instance(this.store, raw, module, imports as WebAssembly.Imports);
     ctx.instance = instance;
     return instance;
   }
