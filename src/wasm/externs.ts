@@ -164,6 +164,11 @@ export class Table {
     return this.wasm.grow(delta, v as never);
   }
 
+  /** See `copyTable`. */
+  static copy(dst: Table, dstIndex: number, src: Table, srcIndex: number, n: number): void {
+    copyTable(dst, dstIndex, src, srcIndex, n);
+  }
+
   /** Sets `n` elements from `start` to `value`. `RangeError`, and no change, past the end. */
   fill(start: number, value: unknown, n: number): void {
     const what = 'Table.fill';
@@ -176,6 +181,40 @@ export class Table {
     const v = toWasmRef(this.store, this.element, value, what);
     for (let i = start; i < start + n; i++) this.wasm.set(i, v as never);
   }
+}
+
+/**
+ * Copies `n` elements of `src` from `srcIndex` to `dst` at `dstIndex` (Wasmtime's `Table::copy`;
+ * overlapping ranges of one table copy as if through a buffer). Both tables must hold the same
+ * element type and belong to the same store; `RangeError`, and no change, past either end.
+ */
+export function copyTable(dst: Table, dstIndex: number, src: Table, srcIndex: number, n: number): void {
+  const what = 'Table.copy';
+  if (!(dst instanceof Table) || !(src instanceof Table))
+    throw new TypeError(`${what}: expected two Tables, received ${describe(dst)} and ${describe(src)}`);
+  if (dst.store !== src.store) throw new CrossStoreError(what, 'the tables belong to different stores');
+  dst.store._ensureOpen(what);
+  if (dst.element !== src.element) {
+    throw new TypeError(
+      `${what}: type mismatch: the source holds ${src.element} but the destination holds ${dst.element}`,
+    );
+  }
+  checkCount(dstIndex, what, 'dstIndex');
+  checkCount(srcIndex, what, 'srcIndex');
+  checkCount(n, what, 'n');
+  for (const [t, at, name] of [
+    [src, srcIndex, 'source'],
+    [dst, dstIndex, 'destination'],
+  ] as const) {
+    if (at + n > t.wasm.length) {
+      throw new RangeError(
+        `${what}: ${name} elements ${at} to ${at + n - 1} are out of bounds (the table has ${t.wasm.length})`,
+      );
+    }
+  }
+  // The guest objects move as they are: each already holds its count (see abi.ts).
+  const values = Array.from({ length: n }, (_, i) => src.wasm.get(srcIndex + i) as unknown);
+  for (let i = 0; i < n; i++) dst.wasm.set(dstIndex + i, values[i] as never);
 }
 
 /** A root / function / null as the table's element (one guest object per object, see abi.ts). */
