@@ -317,7 +317,7 @@ export class Global {
     this.store._ensureOpen(what);
     if (!this.mutable) throw new TypeError(`${what}: the global is immutable`);
     if (this.value !== 'handle') {
-      this.wasm.value = toGlobalValue(this.store, this.value, v ?? defaultOf(this.value), what);
+      this.wasm.value = toGlobalValue(this.store, this.value, v, what);
       return;
     }
     const oldRaw = (this.wasm.value as number) >>> 0;

@@ -48,11 +48,12 @@ const HOLDER_WAT = `
   (func (export "setHUncounted") (param i32) (global.set $h (local.get 0))))`;
 
 describe('wasm tables and globals from the host', () => {
+  // One heap for the suite: each test makes its own instances and counts from its own baseline.
   let heap: Heap;
-  beforeEach(async () => {
+  before(async () => {
     heap = await Heap.create();
   });
-  afterEach(async () => {
+  after(async () => {
     await heap.close();
   });
 

@@ -31,11 +31,12 @@ const CONSUMER_WAT = `
   (func (export "count") (result i32) (global.get $counter)))`;
 
 describe('wasm instance linking and glue', () => {
+  // One heap for the suite: each test makes its own instances and counts from its own baseline.
   let heap: Heap;
-  beforeEach(async () => {
+  before(async () => {
     heap = await Heap.create();
   });
-  afterEach(async () => {
+  after(async () => {
     await heap.close();
   });
 
