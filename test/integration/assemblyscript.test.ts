@@ -52,37 +52,52 @@ describe('AssemblyScript guests (examples/assemblyscript)', function () {
     await heap.close();
   });
 
-  it('a native-ABI guest keeps host objects in externref globals; each kept reference holds one count', async () => {
-    const store = heap.store;
-    const inst = guestLinker(heap).instantiate(loadGuest('native'));
-    const keep = inst.getTypedFunc('keep', { params: ['externref'], results: [] });
-    const shift = inst.getTypedFunc('shift', { params: [], results: [] });
-    const kept = inst.getTypedFunc('kept', { params: [], results: ['externref'] });
-    const keptSecond = inst.getTypedFunc('keptSecond', { params: [], results: ['externref'] });
-    const keepNew = inst.getTypedFunc('keepNew', { params: ['externref', 'i32'], results: ['i32'] });
-    const clear = inst.getTypedFunc('clear', { params: [], results: [] });
+  it(
+    'a native-ABI guest keeps host objects in externref globals, one count each; the host reads and writes ' +
+      'its exported global',
+    async () => {
+      const store = heap.store;
+      const inst = guestLinker(heap).instantiate(loadGuest('native'));
+      const keep = inst.getTypedFunc('keep', { params: ['externref'], results: [] });
+      const shift = inst.getTypedFunc('shift', { params: [], results: [] });
+      const kept = inst.getTypedFunc('kept', { params: [], results: ['externref'] });
+      const keptSecond = inst.getTypedFunc('keptSecond', { params: [], results: ['externref'] });
+      const keepNew = inst.getTypedFunc('keepNew', { params: ['externref', 'i32'], results: ['i32'] });
+      const clear = inst.getTypedFunc('clear', { params: [], results: [] });
 
-    const m = ExternRef.newManuallyRooted(store, 'kept');
-    store.scope(() => keep(m.toRooted()));
-    expect(m.strongCount(), 'our root and the guest global').to.equal(2);
-    shift();
-    store.scope(() => {
-      expect(kept()).to.equal(null);
-      expect(ExternRef.ptrEq(keptSecond() as Rooted, m)).to.equal(true);
-    });
-    expect(store.scope(() => keepNew(ExternRef.new(store, 'ab'), 3))).to.equal(6);
-    const made = store.scope(() => (kept() as Rooted).toManuallyRooted());
-    expect(made.dataSync()).to.equal('ababab');
-    expect(made.strongCount(), 'ours and the guest global').to.equal(2);
+      const m = ExternRef.newManuallyRooted(store, 'kept');
+      store.scope(() => keep(m.toRooted()));
+      expect(m.strongCount(), 'our root and the guest global').to.equal(2);
+      shift();
+      store.scope(() => {
+        expect(kept()).to.equal(null);
+        expect(ExternRef.ptrEq(keptSecond() as Rooted, m)).to.equal(true);
+      });
+      expect(store.scope(() => keepNew(ExternRef.new(store, 'ab'), 3))).to.equal(6);
+      const made = store.scope(() => (kept() as Rooted).toManuallyRooted());
+      expect(made.dataSync()).to.equal('ababab');
+      expect(made.strongCount(), 'ours and the guest global').to.equal(2);
 
-    clear();
-    await waitFor(() => {
-      gc?.();
-      return m.strongCount() === 1 && made.strongCount() === 1;
-    }, 'V8 to collect the references the guest dropped');
-    m.unroot();
-    made.unroot();
-  });
+      // The exported global from the host: a root goes in with a count of its own and comes out as a root.
+      const current = inst.getGlobal('current');
+      const takeCurrent = inst.getTypedFunc('takeCurrent', { params: [], results: [] });
+      store.scope(() => current.set(ExternRef.new(store, 'from the host')));
+      store.scope(() => expect((current.get() as Rooted).dataSync()).to.equal('from the host'));
+      takeCurrent();
+      store.scope(() => {
+        expect(current.get()).to.equal(null);
+        expect((kept() as Rooted).dataSync()).to.equal('from the host');
+      });
+
+      clear();
+      await waitFor(() => {
+        gc?.();
+        return m.strongCount() === 1 && made.strongCount() === 1;
+      }, 'V8 to collect the references the guest dropped');
+      m.unroot();
+      made.unroot();
+    },
+  );
 
   it(
     'a raw-ABI guest keeps handles in a Map<u32, u32> with sharedref.clone and drop from the shipped ' + 'declarations',

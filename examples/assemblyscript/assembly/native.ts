@@ -20,6 +20,9 @@ declare function length(r: externref): i32;
 let first: externref = null;
 let second: externref = null;
 
+/** A reference the host reads and writes itself (`instance.getGlobal("current")`). */
+export let current: externref = null;
+
 /** Keeps `r` in the first slot; the object it held before is released once V8 collects it. */
 export function keep(r: externref): void {
   first = r;
@@ -47,10 +50,17 @@ export function keepNew(base: externref, n: i32): i32 {
   return length(first);
 }
 
-/** Drops both references. */
+/** Moves `current` into the first slot. */
+export function takeCurrent(): void {
+  first = current;
+  current = null;
+}
+
+/** Drops every reference it keeps. */
 export function clear(): void {
   first = null;
   second = null;
+  current = null;
 }
 
 /** Plain AssemblyScript with strings, for the JS glue of `--bindings` to convert. */
