@@ -11,12 +11,17 @@
  * as a guest in a project that installed sharedref does: `build/packages/sharedref` links to this
  * repository, and asc's `--path` looks there.
  *
- * Run: node examples/assemblyscript/build.mjs   (prints one line per guest; exit code 1 on errors)
+ * A build whose inputs (asc's version, the flags, the guests' sources and the shipped
+ * declarations) are those of the last build in ./build is skipped, so the test suite's second
+ * pass (the debug mode) does not compile again; `--force` compiles anyway.
+ *
+ * Run: node examples/assemblyscript/build.mjs [--force]   (one line per guest; exit code 1 on errors)
  */
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import asc from 'assemblyscript/asc';
+import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -46,7 +51,36 @@ export const GUESTS = {
   ],
 };
 
+/** A digest of everything a build depends on. */
+async function inputsDigest() {
+  const ascVersion = createRequire(import.meta.url)('assemblyscript/package.json').version;
+  const hash = createHash('sha256').update(JSON.stringify({ asc: ascVersion, GUESTS }));
+  for (const name of Object.keys(GUESTS)) hash.update(await readFile(join(here, 'assembly', `${name}.ts`)));
+  for (const file of (await readdir(join(repo, 'assembly'))).sort()) {
+    hash.update(file).update(await readFile(join(repo, 'assembly', file)));
+  }
+  return hash.digest('hex');
+}
+
+/** Whether ./build holds the outputs of a build of exactly these inputs. */
+async function upToDate(digest) {
+  try {
+    if ((await readFile(join(out, 'inputs.sha256'), 'utf8')) !== digest) return false;
+    for (const name of Object.keys(GUESTS)) await access(join(out, `${name}.wasm`));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main() {
+  const digest = await inputsDigest();
+  if (!process.argv.includes('--force') && (await upToDate(digest))) {
+    console.log('guests: up to date (build/inputs.sha256)');
+    return;
+  }
+  await rm(join(out, 'inputs.sha256'), { force: true });
+  const { default: asc } = await import('assemblyscript/asc'); // loads binaryen: only when compiling
   await mkdir(join(out, 'packages'), { recursive: true });
   const link = join(out, 'packages', 'sharedref');
   await rm(link, { force: true, recursive: false });
@@ -77,6 +111,7 @@ async function main() {
     }
   }
   if (failed) process.exitCode = 1;
+  else await writeFile(join(out, 'inputs.sha256'), digest);
 }
 
 await main();
