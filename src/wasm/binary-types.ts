@@ -84,6 +84,8 @@ export interface ModuleTypes {
   readonly signatures: readonly FuncType[];
   /** The type of every function, by function index (imported functions first). */
   readonly functions: readonly FuncType[];
+  /** The type of every table, by table index (imported tables first). */
+  readonly tables: readonly TableType[];
 }
 
 const SECTION = { type: 1, import: 2, function: 3, table: 4, memory: 5, global: 6, export: 7, tag: 13 } as const;
@@ -436,7 +438,7 @@ export function readModuleTypes(bytes: Uint8Array): ModuleTypes {
     }
     r.widen(outer, what);
   }
-  return { imports, exports, signatures: types, functions: funcs };
+  return { imports, exports, signatures: types, functions: funcs, tables };
 }
 
 /** A function type in WAT notation, for messages: `(func (param i32 externref) (result i32))`. */

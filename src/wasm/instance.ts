@@ -113,6 +113,8 @@ export class Instance {
     if (calls === undefined) typedCalls.set(store, (calls = { depth: 0 }));
     const depth = calls;
     const traps = this.#traps;
+    // The function index the call enters (for naming an indirect-call trap), when known.
+    const entered = type?.kind === 'function' ? type.index : undefined;
     return (...args: unknown[]): unknown => {
       if (args.length !== params.length)
         throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
@@ -128,7 +130,9 @@ export class Instance {
         try {
           out = f(...wasmArgs);
         } catch (err) {
-          throw guestTrap(name, err, () => resolveIndirectCall(err, traps));
+          throw guestTrap(name, err, () =>
+            resolveIndirectCall(err, traps, entered === undefined ? undefined : { func: entered, args: wasmArgs }),
+          );
         }
         if (results.length === 0) return undefined;
         if (results.length === 1) return fromWasm(store, results[0]!, out, callerScope);

@@ -15,6 +15,7 @@
  */
 import { type TrapCode, WasmTrap, trapCodeOf } from '../errors';
 import type { FuncType, ModuleTypes } from './binary-types';
+import { type CodeLayout, instructionAt, readCodeLayout, writesLocal, writesTable } from './code-reader';
 
 /** V8's message for both an indirect call through a null slot and one with the wrong signature. */
 export const INDIRECT_CALL_MESSAGE = 'null function or function signature mismatch';
@@ -62,52 +63,113 @@ export interface IndirectCallContext {
   functionType(fn: unknown, ownTable: boolean): FuncType | null;
 }
 
-function readU32(bytes: Uint8Array, at: number): [number, number] | null {
-  let v = 0;
-  for (let i = 0; i < 5 && at + i < bytes.length; i++) {
-    const b = bytes[at + i]!;
-    v += (b & 0x7f) * 2 ** (7 * i);
-    if ((b & 0x80) === 0) return [v, at + i + 1];
-  }
-  return null;
+/** The typed call that trapped: the function index it entered and the Wasm arguments it passed. */
+export interface TrappedCall {
+  readonly func: number;
+  readonly args: readonly unknown[];
 }
+
+/** A table slot as far as the trap is concerned: null, or a function of a known type or not. */
+type Slot = null | { readonly type: FuncType | null };
+
+const layouts = new WeakMap<Uint8Array, CodeLayout>();
 
 function sameType(a: FuncType, b: FuncType): boolean {
   return a.params.join() === b.params.join() && a.results.join() === b.results.join();
 }
 
 /**
- * Tells `IndirectCallToNull` from `BadSignature` for V8's one message, when the table decides it:
- * the trap's top frame (`wasm-function[i]:0xOFFSET` in the stack) gives the `call_indirect` and so
- * its table and expected type; a table with no null slot can only have failed the signature, and
- * one whose every function has the expected type can only have hit a null slot. Anything less
- * certain (a table the host cannot reach, a function of unknown type, both kinds of slot) is `null`.
+ * The slots of table `index` now: read from the table when the host can reach it; else, for a
+ * table of the module's own that no code writes (no table.set, grow, fill, init or copy into it)
+ * and nobody else can reach, what its active element segments put there. `null` if unknown.
  */
-export function resolveIndirectCall(err: unknown, ctx: IndirectCallContext): TrapCode | null {
-  const { bytes, types } = ctx;
-  if (bytes === null || types === null || !(err instanceof Error)) return null;
-  const frame = /wasm-function\[\d+\]:0x([0-9a-f]+)/.exec(err.stack ?? '');
-  if (frame === null) return null;
-  const at = parseInt(frame[1]!, 16);
-  if (bytes[at] !== 0x11 && bytes[at] !== 0x13) return null; // call_indirect, return_call_indirect
-  const typeIndex = readU32(bytes, at + 1);
-  const tableIndex = typeIndex === null ? null : readU32(bytes, typeIndex[1]);
-  const expected = typeIndex === null ? undefined : types.signatures[typeIndex[0]];
-  if (tableIndex === null || expected === undefined) return null;
-  const table = ctx.table(tableIndex[0]);
-  if (table === null || table.length > 100_000) return null;
-  const ownTable = tableIndex[0] >= types.imports.filter((i) => i.kind === 'table').length;
-  let nulls = 0;
-  let matching = 0;
-  for (let i = 0; i < table.length; i++) {
-    const fn: unknown = table.get(i);
-    if (fn === null) nulls++;
-    else {
-      const t = ctx.functionType(fn, ownTable);
-      if (t !== null && sameType(t, expected)) matching++;
+function slotsOf(
+  ctx: IndirectCallContext,
+  types: ModuleTypes,
+  layout: CodeLayout,
+  index: number,
+  bytes: Uint8Array,
+): Slot[] | null {
+  const importedTables = types.imports.filter((i) => i.kind === 'table').length;
+  const own = index >= importedTables;
+  const table = ctx.table(index);
+  if (table !== null) {
+    if (table.length > 100_000) return null;
+    return Array.from({ length: table.length }, (_, i) => {
+      const fn: unknown = table.get(i);
+      return fn === null ? null : { type: ctx.functionType(fn, own) };
+    });
+  }
+  const exported = types.exports.some((e) => e.kind === 'table' && e.index === index);
+  const type = types.tables[index];
+  if (!own || exported || type === undefined || type.initial > 100_000) return null;
+  if (writesTable(bytes, layout.bodies, index)) return null;
+  const slots: Slot[] = new Array<Slot>(type.initial).fill(null);
+  for (const seg of layout.segments) {
+    if (seg.table !== index) continue;
+    if (seg.offset === null) return null;
+    for (let i = 0; i < seg.elements.length; i++) {
+      const e = seg.elements[i];
+      if (e === undefined || seg.offset + i >= slots.length) return null;
+      slots[seg.offset + i] = e === null ? null : { type: types.functions[e] ?? null };
     }
   }
-  if (nulls === 0) return 'BadSignature';
-  if (nulls + matching === table.length) return 'IndirectCallToNull';
-  return null;
+  return slots;
+}
+
+/**
+ * Tells `IndirectCallToNull` from `BadSignature` for V8's one message for both. The trap's top
+ * frame (`wasm-function[f]:0xOFFSET` in the stack) and the module's bytes give the
+ * `call_indirect` that trapped, so its table and expected type. Then, in order:
+ * - the slot it called, when known: the instruction before it is an `i32.const`, or a `local.get`
+ *   of a parameter that the function never writes, in the function the typed call entered straight
+ *   from JS (so the parameter is the argument the host passed): a null slot is
+ *   `IndirectCallToNull`, a function `BadSignature`;
+ * - else the table's contents (see `slotsOf`): no null slot means `BadSignature`, only functions of
+ *   the expected type means `IndirectCallToNull`.
+ * Anything less certain is `null`. Runs only after such a trap.
+ */
+export function resolveIndirectCall(err: unknown, ctx: IndirectCallContext, call?: TrappedCall): TrapCode | null {
+  const { bytes, types } = ctx;
+  if (bytes === null || types === null || !(err instanceof Error)) return null;
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  const top = /wasm-function\[(\d+)\]:0x([0-9a-f]+)/.exec(frames[0] ?? '');
+  if (top === null) return null;
+  const func = Number(top[1]);
+  const offset = parseInt(top[2]!, 16);
+  try {
+    const importedFuncs = types.imports.filter((i) => i.kind === 'function').length;
+    let layout = layouts.get(bytes);
+    if (layout === undefined) layouts.set(bytes, (layout = readCodeLayout(bytes, importedFuncs)));
+    const body = layout.bodies.find((b) => b.func === func);
+    const site = body === undefined ? null : instructionAt(bytes, body, offset);
+    if (site === null || (site.instruction.op !== 0x11 && site.instruction.op !== 0x13)) return null;
+    const [typeIndex, tableIndex] = site.instruction.indices as [number, number];
+    const expected = types.signatures[typeIndex];
+    const slots = slotsOf(ctx, types, layout, tableIndex, bytes);
+    if (expected === undefined || slots === null) return null;
+    let slot: number | null = null;
+    const prev = site.previous;
+    if (prev?.op === 0x41) slot = prev.i32! >>> 0;
+    else if (
+      prev?.op === 0x20 &&
+      call !== undefined &&
+      call.func === func &&
+      !/wasm-function\[/.test(frames[1] ?? '')
+    ) {
+      const local = prev.indices[0]!;
+      const params = types.functions[func]?.params ?? [];
+      if (local < params.length && params[local] === 'i32' && !writesLocal(bytes, body!, local)) {
+        slot = Number(call.args[local]) >>> 0;
+      }
+    }
+    if (slot !== null)
+      return slot >= slots.length ? null : slots[slot] === null ? 'IndirectCallToNull' : 'BadSignature';
+    if (slots.every((x) => x !== null)) return 'BadSignature';
+    if (slots.every((x) => x === null || (x.type !== null && sameType(x.type, expected)))) return 'IndirectCallToNull';
+    return null;
+  } catch (e) {
+    if (e instanceof WebAssembly.CompileError) return null; // code this reader does not know
+    throw e;
+  }
 }

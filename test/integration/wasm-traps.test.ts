@@ -46,15 +46,51 @@ describe('wasm trap codes', () => {
     });
   }
 
-  it('an indirect call the table contents cannot decide has trapCode null', () => {
-    // Slot 0 null, slot 1 of another type: either could have been called.
+  it('an indirect call through a table the host cannot reach is named when its slot is known', () => {
+    // As the spec suite's call_indirect.wast: a table of the module's own, filled by its element
+    // segment only, and the slot passed as the exported function's parameter.
+    const wat = `(module
+      (type $over-i64 (func (param i64) (result i64)))
+      (type $proc (func))
+      (table funcref (elem $id-i64 $proc $id-i64))
+      (func $id-i64 (type $over-i64) (local.get 0))
+      (func $proc (type $proc))
+      (func (export "dispatch") (param i32 i64) (result i64)
+        (call_indirect (type $over-i64) (local.get 1) (local.get 0)))
+      (func (export "constSlot") (result i64) (call_indirect (type $over-i64) (i64.const 1) (i32.const 1))))`;
+    const inst = new Linker(heap.store).instantiate(Module.fromText(wat));
+    const dispatch = inst.getTypedFunc('dispatch', { params: ['i32', 'i64'], results: ['i64'] });
+    expect(dispatch(2, 5n)).to.equal(5n);
+    expect((throwsCode(() => dispatch(1, 5n), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal('BadSignature');
+    expect((throwsCode(() => dispatch(3, 5n), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal('TableOutOfBounds');
+    const constSlot = inst.getTypedFunc('constSlot', { params: [], results: ['i64'] });
+    expect((throwsCode(() => constSlot(), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal('BadSignature');
+    // Slots 1 and 2 left null by the element segment: the spec suite's "uninitialized element".
+    const sparse = `(module
+      (type $over-i64 (func (param i64) (result i64)))
+      (table 3 funcref)
+      (elem (i32.const 0) $id-i64)
+      (func $id-i64 (type $over-i64) (local.get 0))
+      (func (export "dispatch") (param i32 i64) (result i64)
+        (call_indirect (type $over-i64) (local.get 1) (local.get 0))))`;
+    const nulls = new Linker(heap.store)
+      .instantiate(Module.fromText(sparse))
+      .getTypedFunc('dispatch', { params: ['i32', 'i64'], results: ['i64'] });
+    expect(nulls(0, 7n)).to.equal(7n);
+    expect((throwsCode(() => nulls(2, 7n), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal('IndirectCallToNull');
+  });
+
+  it('an indirect call the host cannot decide has trapCode null', () => {
+    // The slot is computed, and code writes the table: nothing says which slot was called.
     const wat =
       '(module (type $t (func)) (table 2 funcref) (elem (i32.const 1) $g) (func $g (param i32)) ' +
-      '(func (export "f") (param i32) (call_indirect (type $t) (local.get 0))))';
+      '(func (export "f") (param i32) (table.set (i32.const 0) (ref.null func)) ' +
+      '(call_indirect (type $t) (i32.add (local.get 0) (i32.const 0)))))';
     const f = new Linker(heap.store)
       .instantiate(Module.fromText(wat))
       .getTypedFunc('f', { params: ['i32'], results: [] });
     expect((throwsCode(() => f(0), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal(null);
+    expect((throwsCode(() => f(1), 'ERR_WASM_TRAP') as WasmTrap).trapCode).to.equal(null);
   });
 
   it('the Wasm GC traps (behind V8 flags on Node 20) map from V8’s messages', () => {

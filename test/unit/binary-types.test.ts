@@ -124,7 +124,13 @@ describe('wasm binary type reader', () => {
   });
 
   it('reads an empty module', () => {
-    expect(readModuleTypes(bin())).to.deep.equal({ imports: [], exports: [], signatures: [], functions: [] });
+    expect(readModuleTypes(bin())).to.deep.equal({
+      imports: [],
+      exports: [],
+      signatures: [],
+      functions: [],
+      tables: [],
+    });
   });
 
   const malformed: Array<[string, Uint8Array, RegExp]> = [
