@@ -7,7 +7,18 @@ import tseslint from 'typescript-eslint';
 const ours = (...dirs) => dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../src/${d}`, `../../src/${d}/*`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'docs/api/', 'bench/results/', 'test/fixtures/guests/build/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'docs/api/',
+      'bench/results/',
+      'test/fixtures/guests/build/',
+      'examples/assemblyscript/build/',
+      'examples/assemblyscript/assembly/',
+      'assembly/',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.js', '**/*.mjs'],

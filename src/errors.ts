@@ -328,16 +328,84 @@ export class PoolClosedError extends SharedRefError {
   }
 }
 
+/** Wasmtime's `Trap` names that sharedref can tell from V8's traps (`WasmTrap#trapCode`). */
+export const TRAP_CODES = [
+  'StackOverflow',
+  'MemoryOutOfBounds',
+  'HeapMisaligned',
+  'TableOutOfBounds',
+  'IndirectCallToNull',
+  'BadSignature',
+  'IntegerOverflow',
+  'IntegerDivisionByZero',
+  'BadConversionToInteger',
+  'UnreachableCodeReached',
+  'AtomicWaitNonSharedMemory',
+  'NullReference',
+  'ArrayOutOfBounds',
+  'AllocationTooLarge',
+  'CastFailure',
+] as const;
+
+/** One of Wasmtime's `Trap` names (see `TRAP_CODES`). */
+export type TrapCode = (typeof TRAP_CODES)[number];
+
+/**
+ * V8's trap messages (Node 20) and the Wasmtime name each one means. V8 gives one message for a
+ * `call_indirect` to a null entry and to a function of another type; `src/wasm/traps.ts` tells
+ * them apart where it can, and the message alone gives no code.
+ */
+const V8_TRAP_MESSAGES: ReadonlyMap<string, TrapCode> = new Map([
+  ['unreachable', 'UnreachableCodeReached'],
+  ['divide by zero', 'IntegerDivisionByZero'],
+  ['remainder by zero', 'IntegerDivisionByZero'],
+  ['divide result unrepresentable', 'IntegerOverflow'],
+  ['float unrepresentable in integer range', 'BadConversionToInteger'],
+  ['memory access out of bounds', 'MemoryOutOfBounds'],
+  ['data segment out of bounds', 'MemoryOutOfBounds'],
+  ['table index is out of bounds', 'TableOutOfBounds'],
+  ['table access out of bounds', 'TableOutOfBounds'],
+  ['element segment out of bounds', 'TableOutOfBounds'],
+  ['operation does not support unaligned accesses', 'HeapMisaligned'],
+  ['Atomics.wait cannot be called in this context', 'AtomicWaitNonSharedMemory'],
+  ['dereferencing a null pointer', 'NullReference'],
+  ['array element access out of bounds', 'ArrayOutOfBounds'],
+  ['requested new array is too large', 'AllocationTooLarge'],
+  ['illegal cast', 'CastFailure'],
+]);
+
+/**
+ * The Wasmtime trap name for a trap's cause: a guest's `WebAssembly.RuntimeError` by its message
+ * (also after crossing threads, where it arrives as an `Error` named `RuntimeError`), and V8's
+ * stack overflow (`RangeError: Maximum call stack size exceeded`); `null` for anything else (a
+ * host function's own error, a bad handle).
+ */
+export function trapCodeOf(cause: unknown): TrapCode | null {
+  if (!(cause instanceof Error)) return null;
+  if (cause.name === 'RangeError' && cause.message === 'Maximum call stack size exceeded') return 'StackOverflow';
+  if (cause.name !== 'RuntimeError') return null;
+  return V8_TRAP_MESSAGES.get(cause.message) ?? null;
+}
+
 /**
  * A WebAssembly call trapped: a host function threw (its error is `cause`), a handle reaching an
  * import was forged or stale (`cause.code === 'ERR_INVALID_HANDLE'`), or the guest trapped itself
- * (`cause` is the `WebAssembly.RuntimeError`). The call's roots are released either way.
+ * (`cause` is the `WebAssembly.RuntimeError`, and `trapCode` names it as Wasmtime's `Trap` does).
+ * The call's roots are released either way.
  */
 export class WasmTrap extends SharedRefError {
-  /** `where` names the function; `cause` is the reason. */
-  constructor(where = 'wasm', cause?: unknown) {
+  /**
+   * Wasmtime's name for a guest's trap (`'UnreachableCodeReached'`, `'IntegerDivisionByZero'`,
+   * `'IndirectCallToNull'`, …), or `null` when the cause is not one (a host function's error) or
+   * V8's message does not say which it was.
+   */
+  readonly trapCode: TrapCode | null;
+
+  /** `where` names the function; `cause` is the reason; `trapCode` defaults to the one `cause` shows. */
+  constructor(where = 'wasm', cause?: unknown, trapCode: TrapCode | null = trapCodeOf(cause)) {
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(ErrorCode.WASM_TRAP, `wasm trap in ${where}: ${detail}`, [where, cause], { cause });
+    super(ErrorCode.WASM_TRAP, `wasm trap in ${where}: ${detail}`, [where, cause, trapCode], { cause });
+    this.trapCode = trapCode;
   }
 }
 
@@ -535,6 +603,10 @@ export function deserializeError(s: SerializedError): unknown {
 
 const builtinErrors: Record<string, ErrorConstructor> = {
   Error,
+  // A guest's own trap, and the other Wasm errors, cross as themselves.
+  RuntimeError: WebAssembly.RuntimeError as unknown as ErrorConstructor,
+  CompileError: WebAssembly.CompileError as unknown as ErrorConstructor,
+  LinkError: WebAssembly.LinkError as unknown as ErrorConstructor,
   TypeError,
   RangeError,
   SyntaxError,

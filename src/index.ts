@@ -43,12 +43,29 @@ export {
   InternalError,
   ErrorCode,
   errorClasses,
+  TRAP_CODES,
 } from './errors';
+export type { TrapCode } from './errors';
 export { Module } from './wasm/module';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
-export { ExternRefObject } from './wasm/abi';
+export { ExternRefObject, VAL_TYPES } from './wasm/abi';
 export type { Signature, ValType } from './wasm/abi';
+export { Table, Global } from './wasm/externs';
+export type { TableOptions, GlobalOptions } from './wasm/externs';
+export { WAT_FEATURES } from './wasm/wat';
+export type {
+  ModuleTypes,
+  ImportType,
+  ExportType,
+  ExternType,
+  FuncType,
+  TableType,
+  MemoryType,
+  GlobalType,
+  WasmValType,
+  WasmRefType,
+} from './wasm/binary-types';
 
 // Plain values instead of TypeScript's re-export getters, for speed (see plain-exports.ts).
 import { plainExports } from './plain-exports';

@@ -33,13 +33,17 @@ export {
   InternalError,
   ErrorCode,
   errorClasses,
+  TRAP_CODES,
 } from './errors';
+export type { TrapCode } from './errors';
 export type { GcReport } from './rpc/protocol';
 export { ExternRefObject } from './wasm/abi';
 export { Module } from './wasm/module';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export type { Signature, ValType } from './wasm/abi';
+export { Table, Global } from './wasm/externs';
+export type { TableOptions, GlobalOptions } from './wasm/externs';
 
 // Plain values instead of TypeScript's re-export getters, for speed (see plain-exports.ts).
 import { plainExports } from './plain-exports';

@@ -14,16 +14,31 @@
  * does. A guest may keep a reference in a table or a global, and only V8 can see that.
  */
 import { CrossStoreError, InvalidHandleError } from '../errors';
+import { describe } from '../options';
 import { BorrowedRoot, RootBase, type RootScope, type Rooted } from '../store/roots';
 import type { Store } from '../store/store';
+import type { FuncType, WasmValType } from './binary-types';
 
 /** The value types a signature may name. */
-export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'handle'] as const;
+export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'funcref', 'handle'] as const;
 /**
- * One value type. `handle` is an `i32` in the module and a root (or `null`) on the host side.
+ * One value type. `handle` is an `i32` in the module and a root (or `null`) on the host side;
+ * `funcref` is a Wasm function (an export of some instance) or `null`.
  * @useDeclaredType
  */
 export type ValType = (typeof VAL_TYPES)[number];
+
+/** The module's value type that a signature's `t` stands for (`handle` is an `i32`). */
+export function wasmTypeOf(t: ValType): WasmValType {
+  return t === 'handle' ? 'i32' : t;
+}
+
+/** Whether the host signature `sig` matches the module's function type `ft`. */
+export function signatureMatches(sig: Signature, ft: FuncType): boolean {
+  const same = (a: readonly ValType[], b: readonly WasmValType[]): boolean =>
+    a.length === b.length && a.every((t, i) => wasmTypeOf(t) === b[i]);
+  return same(sig.params, ft.params) && same(sig.results, ft.results);
+}
 
 /** A function signature over `ValType`s. */
 export interface Signature {
@@ -71,6 +86,7 @@ export class ExternRefObject {
 
   /** @internal The object, if `x` is a genuine object of heap `heapId`. */
   static #checked(x: unknown, heapId: number): ExternRefObject {
+    if (x instanceof RootBase) bareRoot(x);
     if (typeof x !== 'object' || x === null || !(#handle in x))
       throw new InvalidHandleError(0, 'the externref is not a sharedref reference');
     const o = x as ExternRefObject;
@@ -83,6 +99,34 @@ export class ExternRefObject {
     return ExternRefObject.#checked(x, heapId).#handle;
   }
 
+  /** @internal Whether `x` is a guest object (of any heap). */
+  static is(x: unknown): x is ExternRefObject {
+    return typeof x === 'object' && x !== null && #handle in x;
+  }
+
+  /**
+   * The Wasm reference for `root`, to hand to code that calls a guest's exports itself
+   * (third-party glue, `instance.exports`): `null` for `null`. The object holds a count of its own
+   * until V8 collects it or the store closes, as every reference given to a guest does.
+   */
+  static fromRoot(root: RootBase | null): ExternRefObject | null {
+    if (root === null || root === undefined) return null;
+    if (!(root instanceof RootBase))
+      throw new TypeError(`ExternRefObject.fromRoot: expected a root or null, received ${describe(root)}`);
+    root._check('ExternRefObject.fromRoot');
+    return exposureOf(root._store).wrap(root);
+  }
+
+  /**
+   * A new root in the current scope of `store` for the Wasm reference `x` (one more count), or
+   * `null` for a null reference: for what glue code gets back from a guest's exports.
+   */
+  static toRooted(store: Store, x: unknown): Rooted | null {
+    if (x === null || x === undefined) return null;
+    store._ensureOpen('ExternRefObject.toRooted');
+    return store._rootFromRaw(ExternRefObject.handleOf(x, store.heapId), true) as Rooted;
+  }
+
   /**
    * @internal A host call's argument `x` as a borrowed root in `scope`. No kernel validation at
    * the call: a genuine object holds a count until V8 collects it, and its finalizer cannot run
@@ -93,6 +137,14 @@ export class ExternRefObject {
     const o = ExternRefObject.#checked(x, store.heapId);
     return new BorrowedRoot(store, o.#index, o.#handle, scope);
   }
+}
+
+/** A root where the guest needs its own reference: the root never reaches Wasm as one. */
+function bareRoot(x: RootBase): never {
+  throw new TypeError(
+    `received a bare ${x.constructor.name} where a Wasm reference is required: pass roots through a typed ` +
+      'function, Table, Global, or ExternRefObject.fromRoot(root)',
+  );
 }
 
 interface Held {
@@ -142,8 +194,25 @@ function exposureOf(store: Store): Exposure {
   return x;
 }
 
+let probe: WebAssembly.Table | null = null;
+
+/** `v` if it is a Wasm function or null; a `TypeError` naming what arrived otherwise. */
+export function funcArg(v: unknown, what: string): unknown {
+  if (v === null || v === undefined) return null;
+  // Only V8 knows a Wasm function from a JS one: a funcref table accepts nothing else.
+  probe ??= new WebAssembly.Table({ element: 'anyfunc', initial: 1 });
+  try {
+    probe.set(0, v as never);
+    probe.set(0, null);
+  } catch {
+    const got = typeof v === 'function' ? `the JS function ${JSON.stringify(v.name)}` : describe(v);
+    throw new TypeError(`${what}: expected a Wasm function (an export of an instance) or null, received ${got}`);
+  }
+  return v;
+}
+
 function rootArg(store: Store, v: unknown, what: string): RootBase {
-  if (!(v instanceof RootBase)) throw new TypeError(`${what}: expected a root or null`);
+  if (!(v instanceof RootBase)) throw new TypeError(`${what}: expected a root or null, received ${describe(v)}`);
   if (v._store !== store) throw new CrossStoreError(what);
   v._check(what);
   return v;
@@ -156,6 +225,8 @@ export function toWasm(store: Store, t: ValType, v: unknown, what: string): unkn
       return v === null || v === undefined ? null : exposureOf(store).wrap(rootArg(store, v, what));
     case 'handle':
       return v === null || v === undefined ? 0 : rootArg(store, v, what)._handle | 0;
+    case 'funcref':
+      return funcArg(v, what);
     case 'i64':
       return typeof v === 'bigint' ? v : BigInt(v as number);
     default:
@@ -177,6 +248,8 @@ export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope)
       const raw = (v as number) >>> 0;
       return raw === 0 ? null : store._rootFromRaw(raw, true, scope);
     }
+    case 'funcref':
+      return v ?? null;
     default:
       return v;
   }
@@ -194,6 +267,8 @@ export function argumentFor(store: Store, t: ValType): (v: unknown, scope: RootS
       return (v, scope) => (v === null || v === undefined ? null : ExternRefObject.borrow(v, store, scope));
     case 'handle':
       return (v, scope) => (v === 0 ? null : store._borrow((v as number) >>> 0, scope));
+    case 'funcref':
+      return (v) => v ?? null;
     default:
       return (v) => v;
   }
@@ -205,5 +280,5 @@ export function resultToWasm(store: Store, t: ValType, v: unknown, keepIn: RootS
   const root = rootArg(store, v, what);
   // The import's own scope ends when it returns; the handle must stay valid for the whole call.
   store._cloneRoot(root, true, keepIn);
-  return root._handle | 0;
+  return root._handle | 0; // an i32: Wasm would read a u32 above 2^31 the same way
 }

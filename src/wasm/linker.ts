@@ -1,56 +1,81 @@
 /**
- * `Linker` and `Instance`: host functions for Wasm guests, and typed calls into guests.
+ * `Linker`: host functions and values for Wasm guests, instance linking, and the imports object
+ * for third-party glue (Wasmtime's `Linker`).
  *
  * The thread of the linker's store. A host function defined with `funcWrap` receives
  * `(caller, ...args)`. Reference arguments are roots in a fresh scope for that call, released
  * when it returns or throws. Its results convert back by the signature. A handle it returns stays
- * valid until the outermost typed call returns. `instance.getTypedFunc(name, signature)` gives a
- * function that takes roots (or `null`) and returns roots in the caller's scope.
+ * valid until the outermost typed call returns (outside any typed call, for glue code calling the
+ * exports itself, until the current synchronous run of JS code ends: see `imports`).
+ *
+ * Every import is checked against the type the importing module declares before anything is
+ * instantiated: a `funcWrap` signature, another instance's function, table or global
+ * (`linker.instance`), a host-made `Table` or `Global`. A mismatch is `ERR_TYPE_MISMATCH` naming
+ * the import, the module's type and the one given; an import nobody defined is
+ * `ERR_MISSING_IMPORT`. Functions of another instance are passed to V8 as they are, so calls
+ * between instances stay Wasm-to-Wasm and the functions keep their identity.
  *
  * Every failure inside a call surfaces as a `WasmTrap`: a host function that throws (its error is
  * the `cause`), a forged or stale handle reaching an import (`cause.code === 'ERR_INVALID_HANDLE'`),
- * or a trap of the guest's own. The call's roots are released in every case.
+ * or a trap of the guest's own (with its `trapCode`). The call's roots are released in every case.
  *
- * The import module `sharedref` is always available to guests of the raw ABI: `clone`, `drop`,
- * `eq`, `is_null`, `strong_count`. Counts taken with `clone` belong to the linker's store (as
- * `intoRaw` counts do), so they are released when the store closes or its thread dies (I4).
+ * The import module `sharedref` (`sharedref-imports.ts`) is always available to guests.
+ *
+ * Rejected: checking types at the first call instead of at `instantiate`, as V8 does for host
+ * functions (it does not at all): a mismatch would then show up as wrong values, not an error.
  */
-import { InvalidHandleError, MissingImportError, WasmTrap } from '../errors';
+import { CrossStoreError, MissingImportError, TypeMismatchError, type WasmTrap } from '../errors';
 import { describe } from '../options';
-import { ExternRef } from '../store/extern-ref';
-import { RootScope } from '../store/roots';
+import { RootBase, RootScope } from '../store/roots';
 import { Store } from '../store/store';
-import { type Signature, type ValType, argumentFor, checkSignature, fromWasm, resultToWasm, toWasm } from './abi';
+import { type Signature, type ValType, argumentFor, checkSignature, resultToWasm, signatureMatches } from './abi';
+import { type ExternType, type FuncType, type ImportType, formatExternType, formatFuncType } from './binary-types';
+import { Global, Table } from './externs';
+import { Instance, inTypedCall } from './instance';
 import { Module } from './module';
+import { SHAREDREF_IMPORTS, sharedrefImport } from './sharedref-imports';
+import { guestTrap, hostTrap } from './traps';
+
+export { Instance } from './instance';
 
 /** What a host function receives first. */
 export interface Caller {
   /** The linker's store: use it for new references (`ExternRef.new(caller.store, …)`). */
   readonly store: Store;
-  /** The instance whose guest made the call (null while instantiating: a start function). */
+  /**
+   * The instance whose guest made the call (null while instantiating: a start function; and for
+   * imports handed to glue code with `linker.imports`, which instantiates the module itself).
+   */
   readonly instance: Instance | null;
 }
 
 /** A host function: synchronous; references arrive as roots, results convert by the signature. */
 export type HostFunction = (caller: Caller, ...args: never[]) => unknown;
 
-interface FuncDef {
-  readonly sig: Signature;
-  readonly fn: HostFunction;
-}
+/** One definition of the linker, by `module\0name`. */
+type Definition =
+  | { readonly kind: 'host'; readonly sig: Signature; readonly fn: HostFunction }
+  | { readonly kind: 'function'; readonly value: unknown; readonly type: FuncType | null }
+  | { readonly kind: 'memory'; readonly value: WebAssembly.Memory }
+  | {
+      readonly kind: 'table';
+      readonly value: WebAssembly.Table;
+      readonly table: Table | null;
+      readonly type: ExternType | null;
+    }
+  | { readonly kind: 'global'; readonly value: WebAssembly.Global; readonly type: ExternType | null }
+  | { readonly kind: 'tag'; readonly value: unknown };
 
 type Imports = Record<string, Record<string, unknown>>;
 
-function trap(where: string, err: unknown): WasmTrap {
-  return err instanceof WasmTrap ? err : new WasmTrap(where, err);
-}
+/** How a host function's handle results are kept (see `imports`). */
+type KeepMode = 'typed-call' | 'glue';
 
 /** Host functions and values for instantiating modules on one store. */
 export class Linker {
   /** The store every instance of this linker uses. */
   readonly store: Store;
-  readonly #funcs = new Map<string, FuncDef>();
-  readonly #values = new Map<string, unknown>();
+  readonly #defs = new Map<string, Definition>();
 
   /** A linker for `store`. */
   constructor(store: Store) {
@@ -60,81 +85,170 @@ export class Linker {
 
   /**
    * Defines the import `module`.`name` as the host function `fn` with `signature`
-   * (`{ params, results }` over `i32 i64 f32 f64 externref handle`). Returns the linker.
+   * (`{ params, results }` over `i32 i64 f32 f64 externref funcref handle`). Returns the linker.
    */
   funcWrap(module: string, name: string, signature: Signature, fn: HostFunction): this {
     const what = `funcWrap(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
     if (typeof module !== 'string' || typeof name !== 'string')
       throw new TypeError(`${what}: module and name must be strings`);
     if (typeof fn !== 'function') throw new TypeError(`${what}: fn must be a function, received ${describe(fn)}`);
-    this.#funcs.set(`${module}\0${name}`, { sig: checkSignature(signature, what), fn });
+    this.#defs.set(`${module}\0${name}`, { kind: 'host', sig: checkSignature(signature, what), fn });
     return this;
   }
 
-  /** Defines the import `module`.`name` as a value: a `WebAssembly.Memory`, `Table` or `Global`. */
-  define(module: string, name: string, value: WebAssembly.Memory | WebAssembly.Table | WebAssembly.Global): this {
+  /**
+   * Defines the import `module`.`name` as a value: a `WebAssembly.Memory`, a `Table` or `Global`
+   * (host-made or from `instance.getTable` / `getGlobal`: their types are checked at
+   * `instantiate`), or V8's own `WebAssembly.Table` / `WebAssembly.Global` (V8 checks those). A V8
+   * table or global that holds a bare root is refused here: a guest can only use the reference a
+   * `Table` or `Global` makes of it.
+   */
+  define(
+    module: string,
+    name: string,
+    value: WebAssembly.Memory | WebAssembly.Table | WebAssembly.Global | Table | Global,
+  ): this {
     const what = `define(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
     if (typeof module !== 'string' || typeof name !== 'string')
       throw new TypeError(`${what}: module and name must be strings`);
-    if (!(
-      value instanceof WebAssembly.Memory ||
-      value instanceof WebAssembly.Table ||
-      value instanceof WebAssembly.Global
-    )) {
+    let def: Definition;
+    if (value instanceof Table || value instanceof Global) {
+      if (value.store !== this.store)
+        throw new CrossStoreError(what, `the ${value.constructor.name} belongs to another store`);
+      def =
+        value instanceof Table
+          ? { kind: 'table', value: value.wasm, table: value, type: null }
+          : { kind: 'global', value: value.wasm, type: { kind: 'global', type: value.type } };
+    } else if (value instanceof WebAssembly.Memory) {
+      def = { kind: 'memory', value };
+    } else if (value instanceof WebAssembly.Table) {
+      for (let i = 0; i < value.length; i++) refuseBareRoot(value.get(i), `${what}: element ${i} of the table`);
+      def = { kind: 'table', value, table: null, type: null };
+    } else if (value instanceof WebAssembly.Global) {
+      let v: unknown;
+      try {
+        v = value.value;
+      } catch {
+        v = undefined; // a v128 global: no JS value to look at
+      }
+      refuseBareRoot(v, `${what}: the global's value`);
+      def = { kind: 'global', value, type: null };
+    } else {
       throw new TypeError(
-        `${what}: expected a WebAssembly.Memory, Table or Global, received ` +
+        `${what}: expected a WebAssembly.Memory, Table or Global (V8's, or sharedref's Table / Global), received ` +
           `${describe(value)}${typeof value === 'function' ? ' (host functions go through funcWrap)' : ''}`,
       );
     }
-    this.#values.set(`${module}\0${name}`, value);
+    this.#defs.set(`${module}\0${name}`, def);
     return this;
   }
 
-  /** Instantiates `module`; imports the linker does not define fail here, each named. */
+  /**
+   * Defines every export of `instance` as an import of the module `moduleName` (Wasmtime's
+   * `Linker::instance`): functions (kept as they are, so calls stay Wasm-to-Wasm and the function
+   * keeps its identity), memories, tables, globals and tags. Their types are checked against each
+   * importing module's at `instantiate`. The instance must be of this linker's store.
+   */
+  instance(moduleName: string, instance: Instance): this {
+    const what = `instance(${JSON.stringify(moduleName)})`;
+    if (typeof moduleName !== 'string') throw new TypeError(`${what}: moduleName must be a string`);
+    if (!(instance instanceof Instance))
+      throw new TypeError(`${what}: expected an Instance, received ${describe(instance)}`);
+    if (instance.store !== this.store) throw new CrossStoreError(what, 'the instance belongs to another store');
+    for (const exp of instance.module.exports) {
+      const type = instance.module.exportType(exp.name) ?? null;
+      const value = instance.exports[exp.name];
+      let def: Definition;
+      switch (exp.kind) {
+        case 'function':
+          def = { kind: 'function', value, type: type?.kind === 'function' ? type.type : null };
+          break;
+        case 'memory':
+          def = { kind: 'memory', value: value as WebAssembly.Memory };
+          break;
+        case 'table':
+          def = { kind: 'table', value: value as WebAssembly.Table, table: null, type };
+          break;
+        case 'global':
+          def = { kind: 'global', value: value as WebAssembly.Global, type };
+          break;
+        default:
+          def = { kind: 'tag', value };
+      }
+      this.#defs.set(`${moduleName}\0${exp.name}`, def);
+    }
+    return this;
+  }
+
+  /**
+   * Instantiates `module`. Every import is checked first: one nobody defined is
+   * `ERR_MISSING_IMPORT` (each named), one of the wrong type `ERR_TYPE_MISMATCH`.
+   */
   instantiate(module: Module): Instance {
     if (!(module instanceof Module))
       throw new TypeError(`instantiate: expected a Module, received ${describe(module)}`);
     this.store._ensureOpen('instantiate');
     const ctx: { instance: Instance | null } = { instance: null };
-    const imports: Imports = {};
-    const missing: string[] = [];
-    for (const imp of module.imports) {
-      const key = `${imp.module}\0${imp.name}`;
-      let value: unknown;
-      if (imp.kind === 'function') {
-        const def = this.#funcs.get(key);
-        value =
-          def !== undefined
-            ? this.#hostImport(imp.module, imp.name, def, ctx)
-            : imp.module === 'sharedref'
-              ? sharedrefImport(this.store, imp.name)
-              : undefined;
-      } else {
-        value = this.#values.get(key);
-      }
-      if (value === undefined) missing.push(`${imp.module}.${imp.name} (${imp.kind})`);
-      else (imports[imp.module] ??= {})[imp.name] = value;
-    }
-    if (missing.length > 0) {
-      throw new MissingImportError(missing);
-    }
+    const imports = this.#resolve(module, ctx, 'typed-call');
     let raw: WebAssembly.Instance;
     try {
       raw = new WebAssembly.Instance(module.wasm, imports as WebAssembly.Imports);
     } catch (err) {
       if (err instanceof WebAssembly.LinkError) throw err;
-      throw trap('start', err);
+      throw guestTrap('start', err);
     }
-    const instance = new Instance(this.store, raw);
+    const instance = new Instance(this.store, raw, module, imports as WebAssembly.Imports);
     ctx.instance = instance;
     return instance;
+  }
+
+  /**
+   * The imports object for `module`, checked as `instantiate` checks it, for code that
+   * instantiates the module itself (the JS glue of AssemblyScript's `--bindings`, Emscripten or
+   * wasm-bindgen). Host functions convert references by their signatures, as for `instantiate`;
+   * a handle one returns is kept until the outermost typed call returns or, when the glue called
+   * the export itself, until the current synchronous run of JS code ends (a microtask), so
+   * temporaries are released per call. `caller.instance` is `null`. Give the glue's exports
+   * references with `ExternRefObject.fromRoot(root)` and take the ones it returns with
+   * `ExternRefObject.toRooted(store, x)` (or raw handles with `toRaw` / `ExternRef.fromRaw`).
+   */
+  imports(module: Module): WebAssembly.Imports {
+    if (!(module instanceof Module)) throw new TypeError(`imports: expected a Module, received ${describe(module)}`);
+    this.store._ensureOpen('imports');
+    return this.#resolve(module, { instance: null }, 'glue') as WebAssembly.Imports;
+  }
+
+  /** The imports for `module`, each checked against its type. */
+  #resolve(module: Module, ctx: { instance: Instance | null }, keep: KeepMode): Imports {
+    const imports: Imports = {};
+    const missing: string[] = [];
+    for (const imp of module.imports) {
+      const def = this.#defs.get(`${imp.module}\0${imp.name}`);
+      const type = module.importType(imp.module, imp.name);
+      let value: unknown;
+      if (def !== undefined) {
+        checkImport(imp, type, def);
+        value = def.kind === 'host' ? this.#hostImport(imp.module, imp.name, def, ctx, keep) : def.value;
+      } else if (imp.module === 'sharedref' && imp.kind === 'function') {
+        value = sharedrefImport(this.store, imp.name);
+        const want = SHAREDREF_IMPORTS[imp.name];
+        if (value !== undefined && type?.kind === 'function' && !signatureMatches(asSignature(want!), type.type)) {
+          throw new TypeMismatchError(`import sharedref.${imp.name}`, formatFuncType(type.type), formatFuncType(want!));
+        }
+      }
+      if (value === undefined) missing.push(`${imp.module}.${imp.name} (${imp.kind})`);
+      else (imports[imp.module] ??= {})[imp.name] = value;
+    }
+    if (missing.length > 0) throw new MissingImportError(missing);
+    return imports;
   }
 
   #hostImport(
     module: string,
     name: string,
-    def: FuncDef,
+    def: { readonly sig: Signature; readonly fn: HostFunction },
     ctx: { instance: Instance | null },
+    keep: KeepMode,
   ): (...args: unknown[]) => unknown {
     const store = this.store;
     const { sig, fn } = def;
@@ -152,6 +266,10 @@ export class Linker {
     // A handle result is kept in the scope that was current when the import was entered; only
     // then is that scope looked up.
     const keepsHandles = results.includes('handle');
+    const keepScope =
+      keep === 'typed-call'
+        ? (): RootScope => store._currentScope()
+        : (): RootScope => (inTypedCall(store) ? store._currentScope() : turnScope(store));
     // One scope per import, reused from call to call; a re-entrant call (a host function that
     // calls back into the guest, which calls this import again) gets a fresh one.
     let idle: RootScope | null = null;
@@ -167,19 +285,126 @@ export class Linker {
       idle = s;
     };
     const env: ImportEnv = {
-      store,
+      keepScope,
       caller,
       call,
       open,
       done,
       finish: finisher(store, results, where),
-      trap,
+      trap: hostTrap,
       where,
       keepsHandles,
       conv: params.map((t) => argumentFor(store, t)),
     };
     return compileImport(params.length, env);
   }
+}
+
+/** A `FuncType` as a host signature (for the `sharedref` functions). */
+function asSignature(t: FuncType): Signature {
+  return t as Signature;
+}
+
+/** A bare root found where a guest needs its own reference: refused at once. */
+function refuseBareRoot(v: unknown, what: string): void {
+  if (v instanceof RootBase) {
+    throw new TypeError(
+      `${what} is a bare ${v.constructor.name}, which a guest cannot use as a reference; ` +
+        'make the table or global with new Table / new Global, which convert roots',
+    );
+  }
+}
+
+/** Whether limits `got` satisfy an import's `want` (the Wasm spec's import matching). */
+function limitsMatch(
+  got: { readonly initial: number; readonly maximum: number | null },
+  want: { readonly initial: number; readonly maximum: number | null },
+): boolean {
+  return (
+    got.initial >= want.initial && (want.maximum === null || (got.maximum !== null && got.maximum <= want.maximum))
+  );
+}
+
+/**
+ * Throws `ERR_TYPE_MISMATCH` unless `def` fits the import `imp` of type `type` (when the module's
+ * types are known; V8 checks the rest).
+ */
+function checkImport(imp: WebAssembly.ModuleImportDescriptor, type: ImportType | undefined, def: Definition): void {
+  const where = `import ${imp.module}.${imp.name}`;
+  const expected = type !== undefined ? formatExternType(type) : `a ${imp.kind}`;
+  const defKind = def.kind === 'host' ? 'function' : def.kind;
+  if (defKind !== imp.kind) throw new TypeMismatchError(where, expected, `a ${defKind}`);
+  if (type === undefined) return;
+  switch (def.kind) {
+    case 'host':
+      if (type.kind === 'function' && !signatureMatches(def.sig, type.type))
+        throw new TypeMismatchError(where, expected, formatFuncType(def.sig));
+      return;
+    case 'function':
+      if (type.kind === 'function' && def.type !== null && !sameFuncType(def.type, type.type))
+        throw new TypeMismatchError(where, expected, formatFuncType(def.type));
+      return;
+    case 'table': {
+      const got =
+        def.table !== null
+          ? def.table.type
+          : def.type?.kind === 'table'
+            ? { ...def.type.type, initial: def.value.length }
+            : null;
+      if (type.kind === 'table' && got !== null && (got.element !== type.type.element || !limitsMatch(got, type.type)))
+        throw new TypeMismatchError(where, expected, formatExternType({ kind: 'table', type: got }));
+      return;
+    }
+    case 'global': {
+      const got = def.type?.kind === 'global' ? def.type.type : null;
+      if (
+        type.kind === 'global' &&
+        got !== null &&
+        (got.value !== type.type.value || got.mutable !== type.type.mutable)
+      )
+        throw new TypeMismatchError(where, expected, formatExternType({ kind: 'global', type: got }));
+      return;
+    }
+    case 'memory': {
+      if (type.kind !== 'memory') return;
+      const shared = def.value.buffer instanceof SharedArrayBuffer;
+      const pages = def.value.buffer.byteLength / 65536;
+      if (shared !== type.type.shared || pages < type.type.initial) {
+        const given = `a${shared ? ' shared' : 'n unshared'} memory of ${pages} pages`;
+        throw new TypeMismatchError(where, expected, given);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function sameFuncType(a: FuncType, b: FuncType): boolean {
+  const same = (x: readonly string[], y: readonly string[]): boolean =>
+    x.length === y.length && x.every((t, i) => t === y[i]);
+  return same(a.params, b.params) && same(a.results, b.results);
+}
+
+/** Per store: the scope that keeps handle results of host calls made outside any typed call. */
+const turnScopes = new WeakMap<Store, RootScope>();
+
+/**
+ * The scope for a host function's handle results when glue code called the guest directly: one
+ * per synchronous run of JS code, closed in a microtask, after the outermost Wasm call returned.
+ */
+function turnScope(store: Store): RootScope {
+  let s = turnScopes.get(store);
+  if (s !== undefined) return s;
+  s = new RootScope(store);
+  store._leaveScope(s); // never current: it only keeps these handles
+  turnScopes.set(store, s);
+  const scope = s;
+  queueMicrotask(() => {
+    turnScopes.delete(store);
+    scope.close();
+  });
+  return s;
 }
 
 /**
@@ -220,7 +445,7 @@ function finisher(
 
 /** What an import's compiled wrapper uses (see `compileImport`). */
 interface ImportEnv {
-  readonly store: Store;
+  readonly keepScope: () => RootScope;
   readonly caller: Caller;
   readonly call: (...a: unknown[]) => unknown;
   readonly open: () => RootScope;
@@ -253,10 +478,10 @@ function compileImport(arity: number, env: ImportEnv): (...args: unknown[]) => u
   const args = names.map((a, i) => `, c${i}(${a}, scope)`).join('');
   const source = `
     "use strict";
-    const { store, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
+    const { keepScope, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
     const [${converters.join(', ')}] = conv;
     return function hostImport(${names.join(', ')}) {
-      const outer = keepsHandles ? store._currentScope() : null;
+      const outer = keepsHandles ? keepScope() : null;
       const scope = open();
       try {
         return finish(call(caller${args}), outer);
@@ -283,9 +508,9 @@ function compileImport(arity: number, env: ImportEnv): (...args: unknown[]) => u
  * slower when several imports share an arity.
  */
 function genericImport(env: ImportEnv): (...args: unknown[]) => unknown {
-  const { store, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
+  const { keepScope, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
   return (...wasmArgs: unknown[]): unknown => {
-    const outer = keepsHandles ? store._currentScope() : null;
+    const outer = keepsHandles ? keepScope() : null;
     const scope = open();
     try {
       const args = new Array<unknown>(conv.length + 1);
@@ -298,103 +523,4 @@ function genericImport(env: ImportEnv): (...args: unknown[]) => unknown {
       done(scope);
     }
   };
-}
-
-/** The raw ABI's import module `sharedref`, bound to `store`. */
-function sharedrefImport(store: Store, name: string): ((...args: number[]) => number | void) | undefined {
-  const guard =
-    <A extends number[], R>(f: (...a: A) => R) =>
-    (...a: A): R => {
-      try {
-        return f(...a);
-      } catch (err) {
-        throw trap(`sharedref.${name}`, err);
-      }
-    };
-  switch (name) {
-    case 'clone':
-      // A count owned by this store, kept under the raw number (the seed's into_raw).
-      return guard((h: number) => {
-        const raw = h >>> 0;
-        if (raw === 0) return 0;
-        ExternRef.fromRawManuallyRooted(store, raw)!.intoRaw();
-        return h;
-      });
-    case 'drop':
-      // Gives back a count taken with clone; a handle this store never cloned traps.
-      return guard((h: number) => {
-        const raw = h >>> 0;
-        if (raw !== 0) ExternRef.fromOwnedRaw(store, raw)!.unroot();
-      });
-    case 'eq':
-      return guard((a: number, b: number) => (a >>> 0 === b >>> 0 ? 1 : 0));
-    case 'is_null':
-      return guard((h: number) => (h === 0 ? 1 : 0));
-    case 'strong_count':
-      return guard((h: number) => {
-        const index = store._slots.check(h >>> 0);
-        if (index < 0) throw new InvalidHandleError(h >>> 0);
-        return store._slots.count(index);
-      });
-    default:
-      return undefined;
-  }
-}
-
-/** An instantiated module on a store. */
-export class Instance {
-  /** The store this instance uses. */
-  readonly store: Store;
-  /** The raw exports (call functions through `getTypedFunc` to get roots and traps). */
-  readonly exports: WebAssembly.Exports;
-
-  /** @internal Use `linker.instantiate(module)`. */
-  constructor(store: Store, instance: WebAssembly.Instance) {
-    this.store = store;
-    this.exports = instance.exports;
-  }
-
-  /**
-   * The exported function `name` as a host function over `signature`: it takes roots or `null`
-   * where the signature says `externref` or `handle`, and returns roots in the caller's current
-   * scope (an array if there are several results).
-   */
-  getTypedFunc(name: string, signature: Signature): (...args: unknown[]) => unknown {
-    const what = `getTypedFunc(${JSON.stringify(name)})`;
-    const sig = checkSignature(signature, what);
-    const f = this.exports[name];
-    if (typeof f !== 'function')
-      throw new TypeError(`${what}: the instance exports no function named ${JSON.stringify(name)}`);
-    if (f.length !== sig.params.length) {
-      throw new TypeError(
-        `${what}: the function takes ${f.length} parameters but the signature has ${sig.params.length}`,
-      );
-    }
-    const store = this.store;
-    const { params, results } = sig;
-    const call = f as (...a: unknown[]) => unknown;
-    return (...args: unknown[]): unknown => {
-      if (args.length !== params.length)
-        throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
-      store._ensureOpen(name);
-      const callerScope = store._currentScope();
-      // Handles returned by host functions during this call live in this scope until it returns.
-      const scope = new RootScope(store);
-      try {
-        const wasmArgs = new Array<unknown>(params.length);
-        for (let i = 0; i < params.length; i++) wasmArgs[i] = toWasm(store, params[i]!, args[i], name);
-        let out: unknown;
-        try {
-          out = call(...wasmArgs);
-        } catch (err) {
-          throw trap(name, err);
-        }
-        if (results.length === 0) return undefined;
-        if (results.length === 1) return fromWasm(store, results[0]!, out, callerScope);
-        return results.map((t, i) => fromWasm(store, t, (out as unknown[])[i], callerScope));
-      } finally {
-        scope.close();
-      }
-    };
-  }
 }

@@ -1,21 +1,48 @@
 /**
- * `Module`: a compiled WebAssembly module, from WAT text or a binary.
+ * `Module`: a compiled WebAssembly module, from WAT text or a binary, with the types of its
+ * imports and exports.
  *
  * Any thread. Compiled modules are cached per thread (by text, or by the binary's bytes), so
- * instantiating the same module again in a task costs no compilation. A `Module` can also be sent
- * to another thread inside a task's arguments as `module.wasm` (a `WebAssembly.Module` is
- * structured-cloneable) and wrapped there with `Module.fromCompiled`.
+ * instantiating the same module again in a task costs no compilation. The types are read from the
+ * binary (`binary-types.ts`), because Node 20 has no Wasm type reflection; the linker checks every
+ * signature against them. A `Module` can be sent to another thread as `module.wasm` (a
+ * `WebAssembly.Module` is structured-cloneable) together with `module.bytes`, and wrapped there
+ * with `Module.fromCompiled(wasm, bytes)`, which reads the types again without compiling.
+ *
+ * Rejected: keeping only the compiled module and asking V8 for the types. Node 20's V8 has type
+ * reflection only behind `--experimental-wasm-type-reflection`, which a library cannot require.
  */
+import { describe } from '../options';
+import { type ExportType, type ImportType, type ModuleTypes, readModuleTypes } from './binary-types';
 import { watToBinary } from './wat';
 
 const byText = new Map<string, Module>();
 const byBytes = new Map<string, Module>();
 
 function bytesKey(bytes: Uint8Array): string {
-  // Cheap identity for the cache: length plus a FNV-1a hash of the bytes.
+  // Cheap key for the cache: length plus a FNV-1a hash of the bytes (a hit is compared in full).
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return `${bytes.length}:${h >>> 0}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The module's types from `bytes`, or `null` when V8 accepted a binary this reader does not know
+ * (a proposal enabled by a V8 flag, such as Wasm GC types): the module still works, unchecked.
+ */
+function typesOf(bytes: Uint8Array): ModuleTypes | null {
+  try {
+    return readModuleTypes(bytes);
+  } catch (err) {
+    if (err instanceof WebAssembly.CompileError) return null;
+    throw err;
+  }
 }
 
 /** A compiled WebAssembly module. */
@@ -26,41 +53,96 @@ export class Module {
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
   /** What the module exports. */
   readonly exports: readonly WebAssembly.ModuleExportDescriptor[];
+  /**
+   * The binary the module was compiled from (send it with `wasm` to another thread), or `null`
+   * for `Module.fromCompiled` without bytes.
+   */
+  readonly bytes: Uint8Array | null;
+  /**
+   * The types of every import and export, or `null` when they are unknown: a module from
+   * `fromCompiled` without its bytes, or one that uses a proposal beyond what Node 20 validates by
+   * default. Without them, `getTypedFunc` checks only the number of parameters, `instantiate`
+   * leaves host functions unchecked (V8 still checks Wasm functions, memories, tables and globals
+   * with a `LinkError`), and `getTable`/`getGlobal` need the type given explicitly.
+   */
+  readonly types: ModuleTypes | null;
 
-  private constructor(wasm: WebAssembly.Module) {
+  private constructor(wasm: WebAssembly.Module, bytes: Uint8Array | null, types: ModuleTypes | null) {
     this.wasm = wasm;
     this.imports = WebAssembly.Module.imports(wasm);
     this.exports = WebAssembly.Module.exports(wasm);
+    this.bytes = bytes;
+    this.types = types;
   }
 
   /**
-   * Compiles WAT text (reference types, threads, bulk memory and multi-value enabled). Throws `SyntaxError` for bad
-   * text.
+   * Compiles WAT text, with every proposal that Node 20 (V8 11.3) validates: reference types,
+   * threads, bulk memory, multi-value, tail calls, SIMD, exception handling, sign extension,
+   * saturating float-to-int conversions and mutable globals (see `WAT_FEATURES`). Throws
+   * `SyntaxError` for bad text.
    */
   static fromText(wat: string): Module {
     if (typeof wat !== 'string') throw new TypeError(`Module.fromText: expected WAT text, received ${typeof wat}`);
     const hit = byText.get(wat);
     if (hit !== undefined) return hit;
-    const mod = new Module(new WebAssembly.Module(watToBinary(wat) as Uint8Array<ArrayBuffer>));
+    const bytes = watToBinary(wat);
+    const mod = new Module(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), bytes, typesOf(bytes));
     byText.set(wat, mod);
     return mod;
   }
 
   /** Compiles a Wasm binary. Throws `WebAssembly.CompileError` for a bad one. */
   static fromBinary(bytes: Uint8Array | ArrayBuffer): Module {
+    if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
+      throw new TypeError(`Module.fromBinary: expected a Uint8Array or ArrayBuffer, received ${describe(bytes)}`);
+    }
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     const key = bytesKey(view);
     const hit = byBytes.get(key);
-    if (hit !== undefined) return hit;
-    const mod = new Module(new WebAssembly.Module(view as Uint8Array<ArrayBuffer>));
+    if (hit !== undefined && sameBytes(hit.bytes!, view)) return hit;
+    const own = view.slice(); // the caller may change its buffer later
+    const mod = new Module(new WebAssembly.Module(own as Uint8Array<ArrayBuffer>), own, typesOf(own));
     byBytes.set(key, mod);
     return mod;
   }
 
-  /** Wraps a module compiled elsewhere (for example `module.wasm` received from another thread). */
-  static fromCompiled(wasm: WebAssembly.Module): Module {
+  /**
+   * Wraps a module compiled elsewhere (for example `module.wasm` received from another thread).
+   * Pass its `bytes` too (`module.bytes`) to keep the type checks; they are read, not compiled
+   * again, and must be the same module's (its imports and exports are compared), else `TypeError`.
+   */
+  static fromCompiled(wasm: WebAssembly.Module, bytes?: Uint8Array | null): Module {
     if (!(wasm instanceof WebAssembly.Module))
-      throw new TypeError('Module.fromCompiled: expected a WebAssembly.Module');
-    return new Module(wasm);
+      throw new TypeError(`Module.fromCompiled: expected a WebAssembly.Module, received ${describe(wasm)}`);
+    if (bytes === undefined || bytes === null) return new Module(wasm, null, null);
+    if (!(bytes instanceof Uint8Array))
+      throw new TypeError(`Module.fromCompiled: bytes must be a Uint8Array or omitted, received ${describe(bytes)}`);
+    const own = bytes.slice();
+    const types = readModuleTypes(own);
+    const differs = describeDifference(wasm, types);
+    if (differs !== null) throw new TypeError(`Module.fromCompiled: the bytes are not this module's (${differs})`);
+    return new Module(wasm, own, types);
   }
+
+  /** The type of the import `module`.`name`, or `undefined` if unknown. */
+  importType(module: string, name: string): ImportType | undefined {
+    return this.types?.imports.find((i) => i.module === module && i.name === name);
+  }
+
+  /** The type of the export `name`, or `undefined` if unknown. */
+  exportType(name: string): ExportType | undefined {
+    return this.types?.exports.find((e) => e.name === name);
+  }
+}
+
+function describeDifference(wasm: WebAssembly.Module, types: ModuleTypes): string | null {
+  const imports = WebAssembly.Module.imports(wasm);
+  const exports = WebAssembly.Module.exports(wasm);
+  const a = imports.map((i) => `${i.module}.${i.name}:${i.kind}`);
+  const b = types.imports.map((i) => `${i.module}.${i.name}:${i.kind}`);
+  if (a.join('\n') !== b.join('\n')) return `imports ${b.join(', ') || 'none'} against ${a.join(', ') || 'none'}`;
+  const c = exports.map((e) => `${e.name}:${e.kind}`);
+  const d = types.exports.map((e) => `${e.name}:${e.kind}`);
+  if (c.join('\n') !== d.join('\n')) return `exports ${d.join(', ') || 'none'} against ${c.join(', ') || 'none'}`;
+  return null;
 }

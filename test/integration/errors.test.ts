@@ -49,6 +49,7 @@ describe('errors crossing threads', () => {
       }
       if (want instanceof InvalidHandleError) expect((got as InvalidHandleError).handle).to.equal(0x8000_0005);
       if (want instanceof WasmTrap) {
+        expect((got as WasmTrap).trapCode).to.equal('BadSignature'); // as given, not recomputed from the cause
         expect(got.cause).to.be.instanceOf(InvalidHandleError);
         expect((got.cause as InvalidHandleError).handle).to.equal(0x42);
       }

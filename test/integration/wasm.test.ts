@@ -508,7 +508,11 @@ describe('wasm embedding', () => {
       TypeError,
       /no function named "nope"/,
     );
-    expect(() => inst.getTypedFunc('id', { params: [], results: [] })).to.throw(TypeError, /takes 1 parameters/);
+    // The signature is checked against the module's type (arity included): ERR_TYPE_MISMATCH.
+    const mismatch = throwsCode(() => inst.getTypedFunc('id', { params: [], results: [] }), 'ERR_TYPE_MISMATCH');
+    expect(mismatch.message).to.equal(
+      'export "id": the module\'s type is (func (param externref) (result externref)), but (func) was given',
+    );
     expect(() => Module.fromText('(module (func (export "f") (result i32)')).to.throw(SyntaxError, /Module.fromText/);
     expect(() => Module.fromText('(module (func (export "f") (result i32) i64.const 1))')).to.throw(
       WebAssembly.CompileError,

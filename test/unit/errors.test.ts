@@ -5,6 +5,7 @@ import {
   InvalidHandleError,
   SharedRefError,
   UnrootedError,
+  WasmTrap,
   deserializeError,
   serializeError,
 } from '../../src/errors';
@@ -37,6 +38,18 @@ describe('errors', () => {
     expect(err.code).to.equal('ERR_GC_HEAP_OOM');
     expect(err.intoInner()).to.equal(value);
     expect(new UnrootedError('x').code).to.equal('ERR_UNROOTED');
+  });
+
+  it('WasmTrap keeps its trapCode and a cause of our own, whole, after serialization', () => {
+    const trap = new WasmTrap('host-string.concat', new InvalidHandleError(0x42), null);
+    const back = deserializeError(structuredClone(serializeError(trap))) as WasmTrap;
+    expect(back).to.be.instanceOf(WasmTrap);
+    expect(back.trapCode).to.equal(null);
+    expect(back.cause).to.be.instanceOf(InvalidHandleError);
+    expect((back.cause as InvalidHandleError).handle).to.equal(0x42);
+    const overflow = new WasmTrap('run', new RangeError('Maximum call stack size exceeded'), 'StackOverflow');
+    const again = deserializeError(structuredClone(serializeError(overflow))) as WasmTrap;
+    expect([again.trapCode, (again.cause as Error).constructor]).to.deep.equal(['StackOverflow', RangeError]);
   });
 
   it('pass non-Error throwables through unchanged', () => {
