@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { attachStore, ExternRef, Heap, type Rooted, type Pool, type SharedRefError } from '../../src';
+import { attachStore, ExternRef, Heap, Module, type Rooted, type Pool, type SharedRefError } from '../../src';
 import { hostModule, rejectsCode, tasksFile, throwsCode } from '../helpers';
 
 /** The host module's disposal log, from the coordinator. */
@@ -448,3 +448,42 @@ async function closeAndCount(heap: Heap): Promise<{ disposed: number[] }> {
   const log = new Int32Array(sab);
   return { disposed: Array.from(log.subarray(1, 1 + Atomics.load(log, 0))) };
 }
+
+describe('outside findings: the module cache', () => {
+  /** A module exporting `f() -> value`, with a custom section of `pad` (4 bytes) to vary its hash. */
+  function moduleBytes(value: number, n: number): Uint8Array {
+    const pad = Math.imul(n, 0x9e3779b1) >>> 0; // spread over all four bytes
+    // prettier-ignore
+    return new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+      0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type section: () -> i32
+      0x03, 0x02, 0x01, 0x00, // function section
+      0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
+      0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, value, 0x0b, // code: i32.const value
+      0x00, 0x06, 0x01, 0x70, pad & 0xff, (pad >>> 8) & 0xff, (pad >>> 16) & 0xff, (pad >>> 24) & 0xff, // custom "p"
+    ]);
+  }
+  function fnv(bytes: Uint8Array): number {
+    let h = 0x811c9dc5;
+    for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
+    return h >>> 0;
+  }
+
+  it('Module.fromBinary never returns the module of another binary with the same length and hash', () => {
+    const seen = new Map<number, number>();
+    for (let pad = 0; pad < 200_000; pad++) seen.set(fnv(moduleBytes(1, pad)), pad);
+    let pair: [Uint8Array, Uint8Array] | null = null;
+    for (let pad = 0; pad < 5_000_000 && pair === null; pad++) {
+      const b = moduleBytes(2, pad);
+      const a = seen.get(fnv(b));
+      if (a !== undefined) pair = [moduleBytes(1, a), b];
+    }
+    expect(pair, 'two different binaries with one hash were found').to.not.equal(null);
+    const [a, b] = pair!;
+    expect(a.length).to.equal(b.length);
+    const run = (m: Module): number => (new WebAssembly.Instance(m.wasm).exports.f as () => number)();
+    expect(run(Module.fromBinary(a))).to.equal(1);
+    expect(run(Module.fromBinary(b)), 'the second binary runs its own code').to.equal(2);
+    expect(run(Module.fromBinary(a))).to.equal(1);
+  });
+});

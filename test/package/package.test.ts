@@ -103,6 +103,8 @@ describe('the published package', () => {
       'dist/esm/index.d.mts',
       'dist/esm/worker.mjs',
       'dist/esm/worker.d.mts',
+      'assembly/sharedref.ts', // AssemblyScript declarations of the sharedref import module
+      'assembly/index.ts',
     ];
     // Every thread entry file: those in workers/, and every one the library starts (entryFile('<name>') in src/).
     for (const file of readdirSync(join(repo, 'workers'))) {
@@ -123,7 +125,7 @@ describe('the published package', () => {
         /^(test|bench|examples|src|workers|scripts|node_modules|\.ci)\//.test(f) ||
         /^dist\/(?!src\/|workers\/|esm\/)/.test(f) ||
         /^docs\/api\//.test(f) ||
-        (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('assembly/')) ||
         /\.(tgz|tsbuildinfo|log)$/.test(f) ||
         /(^|\/)\./.test(f),
     );

@@ -7,6 +7,7 @@
  *
  *     <!-- test: shell -->                                 commands; their scripts and files must exist
  *     <!-- test: file <dir>/<name> [run] [mirror=<path>] -->  a file of an example project
+ *     <!-- test: wat-imports -->                           WAT imports every Linker defines (compiled and linked)
  *
  * Rejected: compiling the examples from the README's prose by position (an inserted block would
  * silently shift which one runs how), and copies of the examples under test/ (they drift).
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 /** How a test runs one code block. */
 export type Marker =
   | { readonly kind: 'shell' }
+  | { readonly kind: 'wat-imports' }
   | {
       readonly kind: 'file';
       /** Where the block goes in the example project: `<dir>/<name>`, e.g. `ts/basic.ts`. */
@@ -52,11 +54,13 @@ export function parseMarker(text: string, line: number): Marker {
   const fail = (why: string): never => {
     throw new TypeError(`README.md:${line}: bad test marker "${text}": ${why}`);
   };
-  if (words[0] === 'shell') {
-    if (words.length > 1) fail('"shell" takes no arguments');
-    return { kind: 'shell' };
+  if (words[0] === 'shell' || words[0] === 'wat-imports') {
+    if (words.length > 1) fail(`"${words[0]}" takes no arguments`);
+    return { kind: words[0] };
   }
-  if (words[0] !== 'file') return fail('expected "shell" or "file <dir>/<name> [run] [mirror=<path>]"');
+  if (words[0] !== 'file') {
+    return fail('expected "shell", "wat-imports" or "file <dir>/<name> [run] [mirror=<path>]"');
+  }
   const path = words[1];
   if (path === undefined || !EXAMPLE_PATH.test(path)) {
     return fail(`expected a path <dir>/<name> ending in ${EXAMPLE_EXTENSIONS.join(', ')}, received ${path}`);

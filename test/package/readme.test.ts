@@ -18,6 +18,9 @@
  *     `console.log(x.dataSync());   // Hello, World!` must print `Hello, World!`.
  *   - `mirror=<path>`: the block must equal that repository file byte for byte (an example
  *     that also lives in `examples/`); edit both together.
+ * - `<!-- test: wat-imports -->`: WAT `(import …)` lines of modules every `Linker` defines (the
+ *   `sharedref` module): they are compiled in a module and instantiated with a bare `Linker`,
+ *   so each name and signature must be one the linker accepts.
  * - `<!-- test: shell -->`: shell lines. Each `npm <script>` or `npm run <script>` must name a
  *   script of package.json, `npm install sharedref` the package, and each `node <file>` an existing
  *   file; add a rule in `checkShellLine` below for any other command.
@@ -28,6 +31,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repo } from '../build';
+import { Heap, Linker, Module } from '../../src';
 import { type CodeBlock, codeBlocks, expectedOutput, parseMarker, readmeBlocks } from './readme-examples';
 
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
@@ -98,6 +102,21 @@ describe('README examples', () => {
     expect(problems).to.deep.equal([]);
   });
 
+  it('WAT import lists name imports a bare Linker defines, with the signatures it accepts', async () => {
+    const lists = blocks.filter((b) => b.marker?.kind === 'wat-imports');
+    expect(lists.length).to.be.at.least(1);
+    const heap = await Heap.create();
+    try {
+      for (const { line, text } of lists) {
+        const module = Module.fromText(`(module\n${text})`);
+        expect(module.imports.length, `README.md:${line}: imports listed`).to.be.at.least(1);
+        new Linker(heap.store).instantiate(module); // throws ERR_MISSING_IMPORT or ERR_TYPE_MISMATCH
+      }
+    } finally {
+      await heap.close();
+    }
+  });
+
   it('the Quick start is the two commands npm ci && npm start and npm test', () => {
     const readme = readFileSync(join(repo, 'README.md'), 'utf8');
     const quick = readme.slice(readme.indexOf('## Quick start'));
@@ -111,7 +130,7 @@ describe('README examples', () => {
       /README\.md:7: .*expected a path <dir>\/<name>/,
     );
     expect(() => parseMarker('file ts/a.ts fast', 3)).to.throw(TypeError, /unknown option "fast"/);
-    expect(() => parseMarker('run it', 1)).to.throw(TypeError, /expected "shell" or "file/);
+    expect(() => parseMarker('run it', 1)).to.throw(TypeError, /expected "shell", "wat-imports" or "file/);
     expect(checkShellLine('npm run no-such-script')).to.match(/no script "no-such-script"/);
     expect(checkShellLine('curl localhost:3000')).to.match(/no rule checks the command "curl"/);
     expect(expectedOutput('console.log(a.dataSync()); // Hello!\nf(); // 2\nconsole.log(b);\n')).to.deep.equal([
