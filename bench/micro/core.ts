@@ -8,6 +8,8 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
 import { ExternRef, Heap, Module, type Store } from '../../src';
+import { bareRun } from '../../src/internal/bench-hooks';
+import { type CoordinatorEcho, heapWithEcho } from '../lib/coordinator-echo';
 import { type Sample, sampleOf, timeAsyncPair, timeSync, timeSyncPair } from '../lib/measure';
 
 /** One result row. */
@@ -151,13 +153,21 @@ async function garbageForTheCollector(store: Store, n: number): Promise<void> {
   });
 }
 
-/** Runs `body` on a fresh heap, closed after it whatever happens, and returns the rows it pushed. */
-async function onFreshHeap(body: (heap: Heap, rows: Row[]) => Promise<void>): Promise<Row[]> {
+/**
+ * Runs `body` on a fresh heap, closed after it whatever happens, and returns the rows it pushed.
+ * With `withEcho`, the heap's coordinator thread also serves the same-thread baselines (`echo`).
+ */
+async function onFreshHeap(
+  body: (heap: Heap, rows: Row[], echo: CoordinatorEcho | null) => Promise<void>,
+  withEcho = false,
+): Promise<Row[]> {
   const rows: Row[] = [];
-  const heap = await Heap.create();
+  const { heap, echo } = withEcho ? await heapWithEcho() : { heap: await Heap.create(), echo: null };
   try {
-    await body(heap, rows);
+    await body(heap, rows, echo);
   } finally {
+    echo?.ping.close();
+    echo?.comlink.close();
     await heap.close();
   }
   return rows;
@@ -274,7 +284,7 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
  */
 export async function runCross(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 41 : 81;
-  return onFreshHeap(async (heap, rows) => {
+  return onFreshHeap(async (heap, rows, coordinatorEcho) => {
     const store = heap.store;
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
@@ -294,8 +304,8 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     await new Promise((r) => echo.once('online', r));
     progress('datasync-first-read');
     // The baseline is a raw postMessage round trip to the thread that answers the read: the
-    // coordinator's (Heap._echoPort; see data-comlink below).
-    const pingPort = heap._echoPort('ping');
+    // coordinator's (bench/lib/coordinator-echo.ts; see data-comlink below).
+    const pingPort = coordinatorEcho!.ping;
     const ping = (): Promise<unknown> =>
       new Promise<unknown>((resolve) => {
         pingPort.once('message', resolve);
@@ -329,16 +339,15 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
       baselineSample: sampleOf(pings),
       target: 1.2,
     });
-    pingPort.close();
     await pool.run('dropAll');
 
     progress('data-comlink');
     // The baseline is a bare comlink call to the same thread that serves data(): the
-    // coordinator's (Heap._echoPort). Which core a thread lands on moved a bare call to one
-    // thread or another by 2–3× here, which the control below shows.
-    const uncachedHeap = await Heap.create({ cacheSize: 0 });
-    const echoPort = uncachedHeap._echoPort('comlink');
-    const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(echoPort as never));
+    // coordinator's (bench/lib/coordinator-echo.ts). Which core a thread lands on moved a bare
+    // call to one thread or another by 2–3× here, which the control below shows.
+    const uncached = await heapWithEcho({ cacheSize: 0 });
+    const uncachedHeap = uncached.heap;
+    const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(uncached.echo.comlink as never));
     const u = ExternRef.newManuallyRooted(uncachedHeap.store, { i: 1 });
     const dc = await timeAsyncPair(
       () => u.data(),
@@ -375,20 +384,21 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
       control: true,
     });
     port1.close();
-    echoPort.close();
+    uncached.echo.ping.close();
+    uncached.echo.comlink.close();
     u.unroot();
     await uncachedHeap.close();
     await echo.terminate();
 
     progress('pool-run-2-refs');
-    // The baseline is a bare piscina task on the same pool's worker (`Pool._bareRun`): which
+    // The baseline is a bare piscina task on the same pool's worker (bench-hooks' `bareRun`): which
     // core a worker lands on moved a bare round trip between ~25 and ~65 µs here, so a baseline
     // on another pool's worker measured placement as much as sharedref (the control below).
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
     const pr = await timeAsyncPair(
       () => pool.run('two', a, b),
-      () => pool._bareRun(3),
+      () => bareRun(pool, 3),
       100,
       samples,
     );
@@ -410,7 +420,7 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     });
     const aaPool = await timeAsyncPair(
       () => bareP.run({ a: 1, b: 2 }),
-      () => pool._bareRun(3),
+      () => bareRun(pool, 3),
       100,
       samples,
     );
@@ -427,7 +437,7 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     a.unroot();
     b.unroot();
     await pool.close();
-  });
+  }, true);
 }
 
 /** The collection rows: cost per freed object, and its independence of the live objects. */

@@ -27,7 +27,7 @@ import {
 } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 import type { ControlMessage, CoordinatorApi, GcReport, HeapMessage, ReplyMessage, StorePorts } from '../rpc/protocol';
-import { exposeEcho, exposeOn } from '../rpc/endpoint';
+import { exposeOn } from '../rpc/endpoint';
 import { handleGeneration, handleIndex } from '../shared/handle';
 import { countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
@@ -110,7 +110,6 @@ export class Coordinator {
   /** Handles a message on the heap port (from the creating thread). */
   onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
     if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
-    else if (msg.t === 'echo') exposeEcho(msg.kind, msg.port);
     else if (msg.t === 'shutdown') void this.shutdown().then(reply);
   }
 
