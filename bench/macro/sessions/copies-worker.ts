@@ -1,0 +1,11 @@
+/**
+ * piscina worker of the per-task copies implementation (copies.ts): works on the copies it was
+ * given and returns the changed session. Pool workers.
+ */
+import { type Request, type Session, appendEvent, eventFrom, newSession } from './workload';
+
+module.exports = (task: { r: Request; read?: Session; append?: Session }): Session => {
+  const { r } = task;
+  if (r.t === 'renew') return newSession(r.slot, r.seq);
+  return appendEvent(task.append!, eventFrom(task.read!, r.seq));
+};
