@@ -111,6 +111,17 @@ export function printSessions(s: SessionsResult): void {
       retries: f.implementation === 'copies' ? f.retries : '',
     })),
   );
+  console.log('One request at a time on the 1-worker pool, p50 by part (the read: whole request − append alone):');
+  console.table(
+    s.parts.map((p) => ({
+      implementation: DESCRIPTIONS[p.implementation],
+      'dispatch alone': fmt(p.dispatch),
+      'append alone': fmt(p.append),
+      'whole request': fmt(p.full),
+      'append − dispatch': fmt(p.append - p.dispatch),
+      'read (whole − append)': fmt(p.full - p.append),
+    })),
+  );
 }
 
 /** Prints where the seed workload's CPU went. */
@@ -204,7 +215,13 @@ export function writeResults(
       },
       // ns per host call in one worker, by iterations per outer call (the median fork of the per-call rows).
       seedPerCall: perCall,
-      sessions: { sessions: SESSIONS, eventsKept: EVENTS_KEPT, renewEvery: RENEW_EVERY, figures: sessions.figures },
+      sessions: {
+        sessions: SESSIONS,
+        eventsKept: EVENTS_KEPT,
+        renewEvery: RENEW_EVERY,
+        figures: sessions.figures,
+        parts: sessions.parts,
+      },
     },
   };
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(json, null, 2) + '\n');

@@ -28,10 +28,11 @@ function ask(message: Ask): Promise<unknown> {
 }
 
 module.exports = async (r: Request): Promise<number> => {
+  if (r.t === 'idle') return 0;
   if (r.t === 'renew') {
     await ask({ op: 'renew', slot: r.slot, session: newSession(r.slot, r.seq) });
     return 0;
   }
-  const seen = (await ask({ op: 'read', slot: r.read })) as Session;
+  const seen = r.read === null ? null : ((await ask({ op: 'read', slot: r.read })) as Session);
   return (await ask({ op: 'append', slot: r.append, event: eventFrom(seen, r.seq) })) as number;
 };

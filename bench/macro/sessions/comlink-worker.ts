@@ -13,10 +13,11 @@ parentPort!.postMessage({ sessionsPort: port2 }, [port2]);
 const sessions = Comlink.wrap<SessionMap>(nodeEndpoint(port1 as never));
 
 module.exports = async (r: Request): Promise<number> => {
+  if (r.t === 'idle') return 0;
   if (r.t === 'renew') {
     await sessions.renew(r.slot, newSession(r.slot, r.seq));
     return 0;
   }
-  const seen = await sessions.read(r.read);
+  const seen = r.read === null ? null : await sessions.read(r.read);
   return sessions.append(r.append, eventFrom(seen, r.seq));
 };

@@ -4,8 +4,9 @@
  */
 import { type Request, type Session, appendEvent, eventFrom, newSession } from './workload';
 
-module.exports = (task: { r: Request; read?: Session; append?: Session }): Session => {
+module.exports = (task: { r: Request; read?: Session | null; append?: Session }): Session | null => {
   const { r } = task;
+  if (r.t === 'idle') return null;
   if (r.t === 'renew') return newSession(r.slot, r.seq);
   return appendEvent(task.append!, eventFrom(task.read!, r.seq));
 };

@@ -30,13 +30,15 @@ export async function openCopies(): Promise<SessionServer> {
     retries: 0,
     async serve(workers: Workers, r: Parameters<SessionServer['serve']>[1]): Promise<unknown> {
       const pool = pools.get(workers)!;
+      if (r.t === 'idle') return pool.run({ r });
       if (r.t === 'renew') {
         sessions.set(r.slot, (await pool.run({ r })) as Session);
         return 0;
       }
       for (;;) {
         const target = sessions.get(r.append)!;
-        const changed = (await pool.run({ r, read: sessions.get(r.read)!, append: target })) as Session;
+        const read = r.read === null ? null : sessions.get(r.read)!;
+        const changed = (await pool.run({ r, read, append: target })) as Session;
         if (sessions.get(r.append) === target) {
           sessions.set(r.append, changed);
           return changed.hits;

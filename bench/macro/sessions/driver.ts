@@ -67,10 +67,22 @@ export interface SessionsFigure {
   readonly retries: number;
 }
 
+/**
+ * A lone request on the 1-worker pool, by part: p50 latency (ns) of the dispatch alone (a request
+ * that does nothing), of an append without the read, and of the whole request.
+ */
+export interface RequestParts {
+  readonly implementation: Implementation;
+  readonly dispatch: number;
+  readonly append: number;
+  readonly full: number;
+}
+
 /** The rows, and every implementation's figures for the table and the chart. */
 export interface SessionsResult {
   readonly rows: Row[];
   readonly figures: SessionsFigure[];
+  readonly parts: RequestParts[];
 }
 
 interface Config {
@@ -141,10 +153,37 @@ export async function runSessions(quick: boolean, progress: (msg: string) => voi
         c.rounds.push(await drive(c, roundSeconds));
       }
     }
+    progress('shared sessions: one request at a time, by part');
+    const parts: RequestParts[] = [];
+    for (const [implementation, server] of servers)
+      parts.push(await partsOf(implementation, server, quick ? 200 : 500));
+    return { rows: rowsOf(configs), figures: configs.map(figureOf), parts };
   } finally {
     for (const server of servers.values()) await server.close();
   }
-  return { rows: rowsOf(configs), figures: configs.map(figureOf) };
+}
+
+/**
+ * Where a request's time goes: `count` appends of a seeded stream, one at a time on the 1-worker
+ * pool, each sent three ways in a rotating order (nothing, the append alone, the whole request).
+ */
+async function partsOf(implementation: Implementation, server: SessionServer, count: number): Promise<RequestParts> {
+  const next = requests(0x9a47_0000);
+  const times: [number[], number[], number[]] = [[], [], []];
+  for (let i = 0; i < count;) {
+    const r = next();
+    if (r.t !== 'append') continue;
+    const ways: Request[] = [{ t: 'idle' }, { ...r, read: null }, r];
+    for (let k = 0; k < 3; k++) {
+      const way = (k + i) % 3;
+      const start = process.hrtime.bigint();
+      await server.serve(1, ways[way]!);
+      times[way]!.push(Number(process.hrtime.bigint() - start));
+    }
+    i++;
+  }
+  const [dispatch, append, full] = times.map(median) as [number, number, number];
+  return { implementation, dispatch, append, full };
 }
 
 function median(values: readonly number[]): number {

@@ -20,11 +20,15 @@ function lookup(ctx: TaskContext, slot: number): Rooted {
 }
 
 module.exports = defineTasks({
-  /** Reads the session in `read` and appends an event made from it to the one in `append`. */
-  append(ctx: TaskContext, read: number, append: number, seq: number): number {
-    const seen = lookup(ctx, read).dataSync() as Session;
+  /** Reads the session in `read` (unless null) and appends an event made from it to the one in `append`. */
+  append(ctx: TaskContext, read: number | null, append: number, seq: number): number {
+    const seen = read === null ? null : (lookup(ctx, read).dataSync() as Session);
     const event = eventFrom(seen, seq);
     return lookup(ctx, append).dataMutSync((s: Session) => appendEvent(s, event)).hits;
+  },
+  /** Nothing: the dispatch alone. */
+  idle(): number {
+    return 0;
   },
   /** A new session for `slot`, handed to the caller. */
   renew(ctx: TaskContext, slot: number, seq: number): Rooted {

@@ -24,7 +24,9 @@ const RENEWS_PER_GC = 256;
 
 /** Opens the sharedref implementation, with one pool of each size on one heap. */
 export async function openSharedref(): Promise<SessionServer> {
-  const heap = await Heap.create();
+  // Every worker reads any of the sessions, so each store's read cache is sized to hold them all
+  // (the default, 1024 values in two ways, is about the size of the sessions alone).
+  const heap = await Heap.create({ cacheSize: 4 * SESSIONS });
   const directory = new Int32Array(new SharedArrayBuffer(4 * SESSIONS));
   const roots: ManuallyRooted[] = [];
   for (let slot = 0; slot < SESSIONS; slot++) {
@@ -49,6 +51,7 @@ export async function openSharedref(): Promise<SessionServer> {
     serve(workers, r) {
       const pool = pools.get(workers)!;
       if (r.t === 'append') return pool.run('append', r.read, r.append, r.seq);
+      if (r.t === 'idle') return pool.run('idle');
       return heap.store.scope(async () => {
         const fresh = (await pool.run('renew', r.slot, r.seq)) as Rooted;
         const kept = fresh.toManuallyRooted();

@@ -25,10 +25,15 @@ export interface Session {
   events: string[];
 }
 
-/** One request of the stream. */
+/**
+ * One request. The stream has only `append` (reading `read` first) and `renew`; the breakdown of a
+ * request (driver.ts, `parts`) also sends `append` with `read: null` (no read) and `idle` (nothing:
+ * the dispatch alone).
+ */
 export type Request =
-  | { readonly t: 'append'; readonly read: number; readonly append: number; readonly seq: number }
-  | { readonly t: 'renew'; readonly slot: number; readonly seq: number };
+  | { readonly t: 'append'; readonly read: number | null; readonly append: number; readonly seq: number }
+  | { readonly t: 'renew'; readonly slot: number; readonly seq: number }
+  | { readonly t: 'idle' };
 
 /** A new session for `slot`; `label` tells it from the sessions that held the slot before. */
 export function newSession(slot: number, label: number): Session {
@@ -42,9 +47,9 @@ export function newSession(slot: number, label: number): Session {
   };
 }
 
-/** The event a request appends, made from the session it read. */
-export function eventFrom(read: Session, seq: number): string {
-  return `${read.user} saw ${read.hits} hits (request ${seq})`;
+/** The event a request appends, made from the session it read (`null`: it read none). */
+export function eventFrom(read: Session | null, seq: number): string {
+  return read === null ? `request ${seq}` : `${read.user} saw ${read.hits} hits (request ${seq})`;
 }
 
 /** Appends `event` to `s` in place (keeping the last `EVENTS_KEPT`); returns `s`. */
