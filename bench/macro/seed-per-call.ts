@@ -38,6 +38,7 @@ export async function runSeedPerCall(quick: boolean, progress: (msg: string) => 
       slabSize: HEADLINE_SIZE,
       // At least one outer call: 40 000 host calls at 20 000 iterations, 200 000 at 100 000.
       hostCalls: 50_000,
+      baselineFactor: 10,
       samples: quick ? 7 : 11,
     };
     progress(`seed loop per host call: sharedref, bare V8, shared slab; ${SEED_SIZES.join(', ')} iterations per call`);
