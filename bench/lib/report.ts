@@ -5,7 +5,8 @@
  * A verdict is computed here, from the figures, and nowhere else: `pass` when the row's figure
  * meets its target, `MISS at <figure>` when it does not, `control` for A/A rows (their ratio is
  * the run's noise), `info` for comparisons with no target (an alternative that cannot do what
- * sharedref does).
+ * sharedref does). Rejected: a verdict that only says MISS; the figure it missed by is printed
+ * with it, so a table read alone says how far each row is.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';

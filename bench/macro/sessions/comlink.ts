@@ -5,7 +5,8 @@
  *
  * Each worker makes its own channel when it starts and posts one end through its parentPort
  * (piscina re-emits it on the pool), so that every worker has a port of its own to this thread.
- * piscina runs with its defaults, as a user of plain piscina would.
+ * piscina runs with its defaults, as a user of plain piscina would. Rejected: a comlink proxy
+ * passed with each task (`Comlink.transfer` of a fresh port), a channel set up per request.
  */
 import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';

@@ -9,7 +9,8 @@
  * cost grows with their size; only structured-cloneable values can travel. Two requests in flight
  * may change the same session: the second to return would overwrite the first's change, so a
  * result whose session changed meanwhile is thrown away and the request served again with fresh
- * copies (counted in `retries`).
+ * copies (counted in `retries`). Rejected: keeping the last result to return (it loses updates
+ * and would look faster for it).
  */
 import { join } from 'node:path';
 import { Piscina } from 'piscina';

@@ -6,7 +6,8 @@
  * A multi-threaded server: N workers share M sessions. A request reads one session and appends an
  * event made from it to another; one request in `RENEW_EVERY` instead expires a session and
  * creates a new one in its place. A session keeps its last `EVENTS_KEPT` events, so its size stays
- * about the same however long the run.
+ * about the same however long the run. Rejected: a read that does not feed the append; then a
+ * remote design could send both at once, and the read's cost would not show.
  */
 
 /** Sessions shared by the workers. */
