@@ -191,19 +191,6 @@ export class Heap implements AsyncDisposable {
     this.#port.postMessage(msg, [ports.control, ports.reply, ports.rpc]);
   }
 
-  /**
-   * @internal For the benchmark harness: a port on which the coordinator's thread answers with
-   * none of sharedref in between: `'comlink'`, the bare comlink API `{ read(x) { return x } }`;
-   * `'ping'`, every message posted straight back. `data()` and a first `dataSync()` are measured
-   * against a round trip to this same thread, because which core a thread runs on moved a bare
-   * round trip to one thread or another by 2–3× here (the A/A control rows). Close the port when done.
-   */
-  _echoPort(kind: 'comlink' | 'ping'): MessagePort {
-    const { port1, port2 } = new MessageChannel();
-    this.#port.postMessage({ t: 'echo', kind, port: port2 } satisfies HeapMessage, [port2]);
-    return port1;
-  }
-
   /** @internal The heap's shared metadata (for pools). */
   get memory(): WebAssembly.Memory {
     return this.#memory;

@@ -7,7 +7,9 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { Piscina } from 'piscina';
-import { ExternRef, Heap, Module, type Store } from '../../src';
+import { ExternRef, Heap, type ManuallyRooted, Module, type Store } from '../../src';
+import { bareRun } from '../../src/internal/bench-hooks';
+import { type CoordinatorEcho, heapWithEcho } from '../lib/coordinator-echo';
 import { type Sample, sampleOf, timeAsyncPair, timeSync, timeSyncPair } from '../lib/measure';
 
 /** One result row. */
@@ -27,6 +29,11 @@ export interface Row {
   readonly control?: boolean;
   /** Where a known gap to the target is measured and explained, shown when the row misses. */
   readonly gap?: string;
+  /**
+   * A comparison for information: the baseline cannot do what the subject does (the per-task copies
+   * share nothing), so the row gets the verdict `info` whatever its ratio.
+   */
+  readonly reference?: boolean;
 }
 
 const fixtures = join(__dirname, '..', 'fixtures');
@@ -151,13 +158,21 @@ async function garbageForTheCollector(store: Store, n: number): Promise<void> {
   });
 }
 
-/** Runs `body` on a fresh heap, closed after it whatever happens, and returns the rows it pushed. */
-async function onFreshHeap(body: (heap: Heap, rows: Row[]) => Promise<void>): Promise<Row[]> {
+/**
+ * Runs `body` on a fresh heap, closed after it whatever happens, and returns the rows it pushed.
+ * With `withEcho`, the heap's coordinator thread also serves the same-thread baselines (`echo`).
+ */
+async function onFreshHeap(
+  body: (heap: Heap, rows: Row[], echo: CoordinatorEcho | null) => Promise<void>,
+  withEcho = false,
+): Promise<Row[]> {
   const rows: Row[] = [];
-  const heap = await Heap.create();
+  const { heap, echo } = withEcho ? await heapWithEcho() : { heap: await Heap.create(), echo: null };
   try {
-    await body(heap, rows);
+    await body(heap, rows, echo);
   } finally {
+    echo?.ping.close();
+    echo?.comlink.close();
     await heap.close();
   }
   return rows;
@@ -274,7 +289,7 @@ export async function runLocal(quick: boolean, progress: (msg: string) => void):
  */
 export async function runCross(quick: boolean, progress: (msg: string) => void): Promise<Row[]> {
   const samples = quick ? 41 : 81;
-  return onFreshHeap(async (heap, rows) => {
+  return onFreshHeap(async (heap, rows, coordinatorEcho) => {
     const store = heap.store;
     const pool = heap.createPool({ filename: join(fixtures, 'bench-tasks.ts'), minThreads: 1, maxThreads: 1 });
     progress('new-in-worker');
@@ -294,8 +309,8 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     await new Promise((r) => echo.once('online', r));
     progress('datasync-first-read');
     // The baseline is a raw postMessage round trip to the thread that answers the read: the
-    // coordinator's (Heap._echoPort; see data-comlink below).
-    const pingPort = heap._echoPort('ping');
+    // coordinator's (bench/lib/coordinator-echo.ts; see data-comlink below).
+    const pingPort = coordinatorEcho!.ping;
     const ping = (): Promise<unknown> =>
       new Promise<unknown>((resolve) => {
         pingPort.once('message', resolve);
@@ -329,16 +344,15 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
       baselineSample: sampleOf(pings),
       target: 1.2,
     });
-    pingPort.close();
     await pool.run('dropAll');
 
     progress('data-comlink');
     // The baseline is a bare comlink call to the same thread that serves data(): the
-    // coordinator's (Heap._echoPort). Which core a thread lands on moved a bare call to one
-    // thread or another by 2–3× here, which the control below shows.
-    const uncachedHeap = await Heap.create({ cacheSize: 0 });
-    const echoPort = uncachedHeap._echoPort('comlink');
-    const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(echoPort as never));
+    // coordinator's (bench/lib/coordinator-echo.ts). Which core a thread lands on moved a bare
+    // call to one thread or another by 2–3× here, which the control below shows.
+    const uncached = await heapWithEcho({ cacheSize: 0 });
+    const uncachedHeap = uncached.heap;
+    const bare = Comlink.wrap<{ read(x: unknown): unknown }>(nodeEndpoint(uncached.echo.comlink as never));
     const u = ExternRef.newManuallyRooted(uncachedHeap.store, { i: 1 });
     const dc = await timeAsyncPair(
       () => u.data(),
@@ -375,20 +389,21 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
       control: true,
     });
     port1.close();
-    echoPort.close();
+    uncached.echo.ping.close();
+    uncached.echo.comlink.close();
     u.unroot();
     await uncachedHeap.close();
     await echo.terminate();
 
     progress('pool-run-2-refs');
-    // The baseline is a bare piscina task on the same pool's worker (`Pool._bareRun`): which
+    // The baseline is a bare piscina task on the same pool's worker (bench-hooks' `bareRun`): which
     // core a worker lands on moved a bare round trip between ~25 and ~65 µs here, so a baseline
     // on another pool's worker measured placement as much as sharedref (the control below).
     const a = ExternRef.newManuallyRooted(store, 'a');
     const b = ExternRef.newManuallyRooted(store, 'b');
     const pr = await timeAsyncPair(
       () => pool.run('two', a, b),
-      () => pool._bareRun(3),
+      () => bareRun(pool, 3),
       100,
       samples,
     );
@@ -410,7 +425,7 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     });
     const aaPool = await timeAsyncPair(
       () => bareP.run({ a: 1, b: 2 }),
-      () => pool._bareRun(3),
+      () => bareRun(pool, 3),
       100,
       samples,
     );
@@ -427,7 +442,41 @@ export async function runCross(quick: boolean, progress: (msg: string) => void):
     a.unroot();
     b.unroot();
     await pool.close();
+  }, true);
+}
+
+/**
+ * ns per freed object of collections of 10 000 objects, `samples` of them at each size of the
+ * live set in `steps` (ascending). The live objects are manual roots of small numbers on this
+ * thread's store.
+ */
+async function perObjectAsLiveGrows(steps: readonly number[], samples: number): Promise<number[][]> {
+  const most = steps[steps.length - 1]!;
+  const garbage = 10_000;
+  const h = await Heap.create({
+    capacity: 1 << 21,
+    rootsPerStore: Math.min(1 << 20, most + garbage + 1024),
+    maxStores: 2,
   });
+  const live: ManuallyRooted[] = [];
+  const out: number[][] = [];
+  try {
+    for (const step of steps) {
+      while (live.length < step) live.push(ExternRef.newManuallyRooted(h.store, live.length));
+      await h.gc(); // whatever the growth left for the collector, before the samples
+      const ns: number[] = [];
+      for (let s = 0; s < samples; s++) {
+        await garbageForTheCollector(h.store, garbage);
+        const report = await h.gc();
+        ns.push((report.pauseMs * 1e6) / report.freed);
+      }
+      out.push(ns);
+    }
+  } finally {
+    for (const r of live) r.unroot();
+    await h.close();
+  }
+  return out;
 }
 
 /** The collection rows: cost per freed object, and its independence of the live objects. */
@@ -451,31 +500,26 @@ export async function runGc(quick: boolean, progress: (msg: string) => void): Pr
       baselineSample: null,
       target: 200,
     });
-    progress('gc-live-independence');
-    // The same garbage (10 000 objects) collected with 10 000 and then 100 000 live objects.
-    const pauseWith = async (live: number): Promise<number[]> => {
-      const h = await Heap.create({ capacity: 131_072, rootsPerStore: 131_072 });
-      const keep = ExternRef.newManuallyRooted(h.store, 0);
-      const liveRoots = Array.from({ length: live }, (_, i) => ExternRef.newManuallyRooted(h.store, i));
-      const ns: number[] = [];
-      for (let s = 0; s < Math.min(samples, 15); s++) {
-        await garbageForTheCollector(h.store, 10_000);
-        const report = await h.gc();
-        ns.push(report.pauseMs * 1e6);
-      }
-      for (const r of liveRoots) r.unroot();
-      keep.unroot();
-      await h.close();
-      return ns;
-    };
-    const fewLive = await pauseWith(10_000);
-    const manyLive = await pauseWith(100_000);
+    progress('gc-live-independence, gc-live-1m: growing the live set to 10 000, 100 000, 1 000 000');
+    // The same garbage (10 000 objects a collection) with 10 000, 100 000 and 1 000 000 live
+    // objects, in one heap whose live set grows between the steps (a million objects take a few
+    // seconds to make, too long to make three times or to alternate). ns per freed object.
+    const perObject = await perObjectAsLiveGrows([10_000, 100_000, 1_000_000], Math.min(samples, 15));
+    const [tenK, hundredK, million] = perObject.map(sampleOf) as [Sample, Sample, Sample];
     rows.push({
       id: 'gc-live-independence',
-      what: 'collection of 10 000 objects with 100 000 live (vs 10 000 live)',
-      sample: sampleOf(manyLive),
+      what: 'collection, ns per freed object, with 100 000 live (vs 10 000 live)',
+      sample: hundredK,
       baseline: 'same collection, 10 000 live',
-      baselineSample: sampleOf(fewLive),
+      baselineSample: tenK,
+      target: 1.5,
+    });
+    rows.push({
+      id: 'gc-live-1m',
+      what: 'collection, ns per freed object, with 1 000 000 live (vs 10 000 live)',
+      sample: million,
+      baseline: 'same collection, 10 000 live',
+      baselineSample: tenK,
       target: 1.5,
     });
   });

@@ -36,7 +36,7 @@ import type {
   ReplyMessage,
   StorePorts,
 } from '../rpc/protocol';
-import { exposeEcho, exposeOn } from '../rpc/endpoint';
+import { exposeOn } from '../rpc/endpoint';
 import { encodeHandle, handleGeneration, handleIndex } from '../shared/handle';
 import { countAbandoned, countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
@@ -122,7 +122,6 @@ export class Coordinator {
   /** Handles a message on the heap port (from the creating thread). */
   onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
     if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
-    else if (msg.t === 'echo') exposeEcho(msg.kind, msg.port);
     else if (msg.t === 'shutdown') void this.shutdown().then(reply);
   }
 

@@ -22,13 +22,8 @@ import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
-import {
-  type BareTaskMessage,
-  isAttachMessage,
-  type PoolWorkerData,
-  type TaskMessage,
-  type TaskOutcome,
-} from './protocol';
+import { type BareTask, provideBareRun } from '../internal/bench-hooks';
+import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
@@ -79,12 +74,17 @@ export interface PoolHost {
 
 /** A piscina pool whose workers share the heap. */
 export class Pool implements AsyncDisposable {
-  readonly #piscina: Piscina<TaskMessage | BareTaskMessage, unknown>;
+  readonly #piscina: Piscina<TaskMessage | BareTask, unknown>;
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
   readonly #abandoned = createAbandonedTags();
   readonly #failed = new FailedTasks();
   #closing: Promise<void> | null = null;
+
+  static {
+    // The benchmark's baseline for `run` (src/internal/bench-hooks.ts), kept out of Pool's declarations.
+    provideBareRun((pool, payload) => pool.#piscina.run({ bare: payload }));
+  }
 
   /** @internal Use `heap.createPool(options)`. */
   constructor(host: PoolHost, options: PoolOptions, entry: { filename: string; execArgv: string[] | undefined }) {
@@ -131,7 +131,7 @@ export class Pool implements AsyncDisposable {
       },
       user: options.workerData,
     };
-    this.#piscina = new Piscina<TaskMessage | BareTaskMessage, unknown>({
+    this.#piscina = new Piscina<TaskMessage | BareTask, unknown>({
       ...(options.piscina ?? {}),
       filename: entry.filename,
       ...(entry.execArgv !== undefined ? { execArgv: entry.execArgv } : {}),
@@ -198,14 +198,6 @@ export class Pool implements AsyncDisposable {
     if (!outcome.ok) throw deserializeError(outcome.error);
     // Roots the caller cannot adopt (its root limit) make this throw: every one is released first.
     return unpackRoots(outcome.value, store);
-  }
-
-  /**
-   * @internal The benchmark's baseline for `run`: a bare piscina task on this pool's workers,
-   * answered with `payload` before the worker touches its store (no scope, no transfers).
-   */
-  _bareRun(payload: unknown): Promise<unknown> {
-    return this.#piscina.run({ bare: payload });
   }
 
   /** Releases results of failed tasks still in flight (see `FailedTasks`). */

@@ -39,20 +39,6 @@ export interface TaskMessage {
   readonly replyTo: { readonly storeId: number; readonly tag: number };
 }
 
-/**
- * Pool → worker: the benchmark's baseline (`Pool._bareRun`). The worker answers with `bare`
- * itself, before any store, scope or transfer is touched: a bare piscina task on the same
- * worker thread as sharedref's own tasks.
- */
-export interface BareTaskMessage {
-  readonly bare: unknown;
-}
-
-/** True for a `BareTaskMessage`. */
-export function isBareTask(m: TaskMessage | BareTaskMessage): m is BareTaskMessage {
-  return 'bare' in m;
-}
-
 /** Worker → pool: one task's outcome. Its result travels with its roots taken out (pool/transfer.ts). */
 export type TaskOutcome =
   { readonly ok: true; readonly value: Packed } | { readonly ok: false; readonly error: SerializedError };

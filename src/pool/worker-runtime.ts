@@ -20,14 +20,8 @@ import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
 import { isAbandoned } from '../shared/abandoned-tags';
-import {
-  type AttachMessage,
-  type BareTaskMessage,
-  isBareTask,
-  type PoolWorkerData,
-  type TaskMessage,
-  type TaskOutcome,
-} from './protocol';
+import { isBareTask } from '../internal/bench-hooks';
+import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
 /** What every task receives first. */
@@ -71,7 +65,7 @@ export function defineTasks<T extends Record<string, Task>>(
 }
 
 /** Attaches this worker's store and returns piscina's task handler. */
-export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unknown {
+export function startPoolWorker(): (msg: TaskMessage) => unknown {
   const data = workerData as PoolWorkerData;
   const { memory, heapId, options, filename, abandoned } = data.sharedref;
   const i32 = new Int32Array(memory.buffer);
@@ -133,5 +127,5 @@ export function startPoolWorker(): (msg: TaskMessage | BareTaskMessage) => unkno
         return { ok: false, error: serializeError(err) };
       }
     });
-  return (msg: TaskMessage | BareTaskMessage) => (isBareTask(msg) ? msg.bare : runTask(msg));
+  return (msg: TaskMessage) => (isBareTask(msg) ? msg.bare : runTask(msg));
 }

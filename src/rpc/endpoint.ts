@@ -36,15 +36,6 @@ export function exposeOn(api: object, port: MessagePort): void {
   Comlink.expose(api, nodeEndpoint(port as never));
 }
 
-/**
- * The benchmark's baselines (`Heap._echoPort`): on `port`, the bare comlink API
- * `{ read(x) { return x } }`, or (`'ping'`) every message posted straight back.
- */
-export function exposeEcho(kind: 'comlink' | 'ping', port: MessagePort): void {
-  if (kind === 'comlink') Comlink.expose({ read: (x: unknown) => x }, nodeEndpoint(port as never));
-  else port.on('message', (m: unknown) => port.postMessage(m));
-}
-
 type AnyFn = (...args: never[]) => unknown;
 type Awaited2<T> = T extends Promise<infer U> ? U : T;
 

@@ -88,9 +88,7 @@ export interface StorePorts {
 
 /** Creator → coordinator, on the heap port. */
 export type HeapMessage =
-  | { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts }
-  | { readonly t: 'echo'; readonly kind: 'comlink' | 'ping'; readonly port: MessagePort }
-  | { readonly t: 'shutdown' };
+  { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts } | { readonly t: 'shutdown' };
 
 /** Coordinator → creator, on the heap port. */
 export type HeapEvent =

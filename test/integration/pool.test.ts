@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { Worker } from 'node:worker_threads';
 import { ExternRef, Heap, type ManuallyRooted, type Pool, type Rooted } from '../../src';
+import { bareRun } from '../../src/internal/bench-hooks';
 import { FailedTasks, packRoots, unpackRoots } from '../../src/pool/transfer';
 import type { TransferToken } from '../../src/shared/transfer-table';
 import { hostModule, rejectsCode, tasksFile, waitFor } from '../helpers';
@@ -113,7 +114,7 @@ describe('worker pool', () => {
 
   it("a bare task (the benchmark's same-worker baseline) is answered as sent, without touching a store", async () => {
     const before = heap.stats();
-    expect(await pool._bareRun({ a: 1, b: [2, 3] })).to.deep.equal({ a: 1, b: [2, 3] });
+    expect(await bareRun(pool, { a: 1, b: [2, 3] })).to.deep.equal({ a: 1, b: [2, 3] });
     expect(heap.stats().created).to.equal(before.created);
     await heap.store.scope(async () =>
       expect(((await pool.run('newString', 'after')) as Rooted).dataSync()).to.equal('after'),
