@@ -450,6 +450,8 @@ export class RootScope implements Disposable {
   /** @internal */ declare _roots: RootBase[];
   /** @internal The async context this scope was entered in. */
   declare _ctx: unknown;
+  /** @internal The async scope (of any store) around the one this scope was entered in, if any. */
+  declare _outer: RootScope | undefined;
   /** @internal */ declare _open: boolean;
   /** @internal How many times this scope has closed: ends its borrowed roots (`BorrowedRoot`). */
   declare _epoch: number;

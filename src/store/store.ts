@@ -48,6 +48,16 @@ function threadLeases(heapId: number): Map<number, number> {
   return m;
 }
 
+/**
+ * The async scopes of every store of this thread (`store.scope(async () => …)`), one
+ * `AsyncLocalStorage` for all: its value is the innermost async scope of any store, and each scope
+ * links to the one it was entered in (`_outer`), so a store finds its own by walking out.
+ * Rejected: one `AsyncLocalStorage` per store (the first design). An instance stays enabled once
+ * used, and each enabled instance adds work to every promise the thread makes: a thread that had
+ * made a few thousand stores ran twice as slow.
+ */
+const asyncScopes = new AsyncLocalStorage<RootScope>();
+
 /** An empty slot batch. */
 const NO_SLOTS = new Int32Array(0);
 
@@ -75,7 +85,6 @@ export class Store {
   readonly #storeScope: RootScope;
   readonly #stack: RootScope[] = [];
   #asyncScopes = 0;
-  #als: AsyncLocalStorage<RootScope> | null = null;
   readonly #ownedRaw = new Map<number, number[]>();
   readonly #closeHooks: Array<() => void> = [];
   /**
@@ -128,12 +137,12 @@ export class Store {
    */
   scope<T>(fn: () => T): T {
     this._ensureOpen('scope');
-    const als = (this.#als ??= new AsyncLocalStorage<RootScope>());
     const scope = new RootScope(this);
     scope._ctx = scope;
+    scope._outer = asyncScopes.getStore();
     let result: T;
     try {
-      result = als.run(scope, fn);
+      result = asyncScopes.run(scope, fn);
     } catch (err) {
       scope.close();
       throw err;
@@ -228,7 +237,14 @@ export class Store {
   /** @internal A scope opens: push it; returns the async context it belongs to. */
   _enterScope(scope: RootScope): unknown {
     this.#stack.push(scope);
-    return this.#asyncScopes > 0 ? this.#als?.getStore() : undefined;
+    return this.#asyncScopes > 0 ? this.#asyncScope() : undefined;
+  }
+
+  /** This store's innermost async scope around the running code, if any (see `asyncScopes`). */
+  #asyncScope(): RootScope | undefined {
+    let ctx = asyncScopes.getStore();
+    while (ctx !== undefined && ctx.store !== this) ctx = ctx._outer;
+    return ctx;
   }
 
   /** @internal A scope closes: take it off the stack wherever it is. */
@@ -254,7 +270,7 @@ export class Store {
   #current(): RootScope {
     const top = this.#stack[this.#stack.length - 1];
     if (this.#asyncScopes === 0) return top ?? this.#storeScope;
-    const ctx = this.#als!.getStore();
+    const ctx = this.#asyncScope();
     if (top !== undefined && top._ctx === ctx) return top;
     if (ctx !== undefined && ctx._open) return ctx;
     return top ?? this.#storeScope;
