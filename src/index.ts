@@ -52,7 +52,7 @@ export type { Caller, HostFunction } from './wasm/linker';
 export { ExternRefObject, VAL_TYPES } from './wasm/abi';
 export type { Signature, ValType } from './wasm/abi';
 export { Table, Global } from './wasm/externs';
-export type { TableOptions, GlobalOptions } from './wasm/externs';
+export type { TableOptions, GlobalOptions, TableValue, GlobalValue, WasmFunction } from './wasm/externs';
 export { WAT_FEATURES } from './wasm/wat';
 export type {
   ModuleTypes,

@@ -43,7 +43,7 @@ export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export type { Signature, ValType } from './wasm/abi';
 export { Table, Global } from './wasm/externs';
-export type { TableOptions, GlobalOptions } from './wasm/externs';
+export type { TableOptions, GlobalOptions, TableValue, GlobalValue, WasmFunction } from './wasm/externs';
 
 // Plain values instead of TypeScript's re-export getters, for speed (see plain-exports.ts).
 import { plainExports } from './plain-exports';

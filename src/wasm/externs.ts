@@ -24,7 +24,7 @@
 import { CrossStoreError } from '../errors';
 import { describe } from '../options';
 import { ExternRef } from '../store/extern-ref';
-import { type ManuallyRooted, RootBase } from '../store/roots';
+import { type ManuallyRooted, RootBase, type Rooted } from '../store/roots';
 import { Store } from '../store/store';
 import { ExternRefObject, type ValType, VAL_TYPES, fromWasm, funcArg, toWasm, wasmTypeOf } from './abi';
 import type { GlobalType, TableType, WasmRefType } from './binary-types';
@@ -32,10 +32,28 @@ import type { GlobalType, TableType, WasmRefType } from './binary-types';
 /** The largest table V8 makes (`--wasm-max-table-size`). */
 const MAX_TABLE_SIZE = 10_000_000;
 
+/** A Wasm function, as a `funcref` table element or global holds it. */
+export type WasmFunction = (...args: never[]) => unknown;
+
+/** What an element of a table of `E` is on the host side: a root or a Wasm function, or `null`. */
+export type TableValue<E extends WasmRefType> = E extends 'externref' ? Rooted | null : WasmFunction | null;
+
+/**
+ * What a global of value type `V` holds on the host side: a root (`externref`, `handle`), a Wasm
+ * function (`funcref`) or `null`, a `bigint` (`i64`), or a number.
+ */
+export type GlobalValue<V extends ValType> = V extends 'externref' | 'handle'
+  ? Rooted | null
+  : V extends 'funcref'
+    ? WasmFunction | null
+    : V extends 'i64'
+      ? bigint
+      : number;
+
 /** What `new Table` takes: `{ element, initial, maximum? }`. */
-export interface TableOptions {
+export interface TableOptions<E extends WasmRefType = WasmRefType> {
   /** `'externref'` (roots) or `'funcref'` (Wasm functions). */
-  readonly element: WasmRefType;
+  readonly element: E;
   /** The initial size, in elements. */
   readonly initial: number;
   /** The maximum size; none if omitted. */
@@ -43,9 +61,9 @@ export interface TableOptions {
 }
 
 /** What `new Global` takes: `{ value, mutable? }`. */
-export interface GlobalOptions {
+export interface GlobalOptions<V extends ValType = ValType> {
   /** The value type, as in a signature (`handle` is an `i32` global that owns a count). */
-  readonly value: ValType;
+  readonly value: V;
   /** Whether it can be set (default `false`). */
   readonly mutable?: boolean;
 }
@@ -69,14 +87,18 @@ function checkStore(store: unknown, what: string): Store {
   return store;
 }
 
-/** A table of `externref`s or `funcref`s, read and written with roots (or functions) and `null`. */
-export class Table {
+/**
+ * A table of `externref`s or `funcref`s, read and written with roots (or functions) and `null`.
+ * `E` is its element type (`new Table(store, { element: 'externref', … })` gives a
+ * `Table<'externref'>`, whose `get` returns `Rooted | null`).
+ */
+export class Table<E extends WasmRefType = WasmRefType> {
   /** The store whose roots this table takes and gives. */
   readonly store: Store;
   /** V8's table (for `linker.define` and glue code). */
   readonly wasm: WebAssembly.Table;
   /** What its elements are. */
-  readonly element: WasmRefType;
+  readonly element: E;
   /** Its maximum size, or `null` for none. */
   readonly maximum: number | null;
 
@@ -84,7 +106,7 @@ export class Table {
    * A new table on `store` with `initial` elements, each `init` (a root, a Wasm function, or
    * `null`, the default).
    */
-  constructor(store: Store, options: TableOptions, init: unknown = null) {
+  constructor(store: Store, options: TableOptions<E>, init: TableValue<E> = null as TableValue<E>) {
     const what = 'new Table';
     checkStore(store, what);
     if (typeof options !== 'object' || options === null)
@@ -110,13 +132,13 @@ export class Table {
   }
 
   /** @internal A guest's table (`instance.getTable`), of the type the module declares. */
-  static _of(store: Store, wasm: WebAssembly.Table, type: TableType): Table {
-    const t = Object.create(Table.prototype) as { -readonly [K in keyof Table]: Table[K] };
+  static _of<E extends WasmRefType>(store: Store, wasm: WebAssembly.Table, type: TableType): Table<E> {
+    const t = Object.create(Table.prototype) as { -readonly [K in keyof Table<E>]: Table<E>[K] };
     t.store = store;
     t.wasm = wasm;
-    t.element = type.element;
+    t.element = type.element as E;
     t.maximum = type.maximum;
-    return t as Table;
+    return t as Table<E>;
   }
 
   /** Its type, as a module declares one (`initial` is the current size). */
@@ -133,15 +155,15 @@ export class Table {
    * Element `i`: a root in the current scope (one more count) or `null` for `externref`; a Wasm
    * function or `null` for `funcref`. `RangeError` past the end.
    */
-  get(i: number): unknown {
+  get(i: number): TableValue<E> {
     const what = 'Table.get';
     this.store._ensureOpen(what);
     checkIndex(i, this.wasm.length, what);
-    return fromWasmRef(this.store, this.element, this.wasm.get(i), what);
+    return fromWasmRef(this.store, this.element, this.wasm.get(i), what) as TableValue<E>;
   }
 
   /** Sets element `i` to `value` (a root or `null`; for `funcref`, a Wasm function or `null`). */
-  set(i: number, value: unknown): void {
+  set(i: number, value: TableValue<E>): void {
     const what = 'Table.set';
     this.store._ensureOpen(what);
     checkIndex(i, this.wasm.length, what);
@@ -152,7 +174,7 @@ export class Table {
    * Adds `delta` elements, each `init` (default `null`), and returns the previous size.
    * `RangeError`, and no change, past the maximum.
    */
-  grow(delta: number, init: unknown = null): number {
+  grow(delta: number, init: TableValue<E> = null as TableValue<E>): number {
     const what = 'Table.grow';
     this.store._ensureOpen(what);
     checkCount(delta, what, 'delta');
@@ -165,12 +187,18 @@ export class Table {
   }
 
   /** See `copyTable`. */
-  static copy(dst: Table, dstIndex: number, src: Table, srcIndex: number, n: number): void {
+  static copy<T extends WasmRefType>(
+    dst: Table<T>,
+    dstIndex: number,
+    src: Table<T>,
+    srcIndex: number,
+    n: number,
+  ): void {
     copyTable(dst, dstIndex, src, srcIndex, n);
   }
 
   /** Sets `n` elements from `start` to `value`. `RangeError`, and no change, past the end. */
-  fill(start: number, value: unknown, n: number): void {
+  fill(start: number, value: TableValue<E>, n: number): void {
     const what = 'Table.fill';
     this.store._ensureOpen(what);
     const size = this.wasm.length;
@@ -188,7 +216,13 @@ export class Table {
  * overlapping ranges of one table copy as if through a buffer). Both tables must hold the same
  * element type and belong to the same store; `RangeError`, and no change, past either end.
  */
-export function copyTable(dst: Table, dstIndex: number, src: Table, srcIndex: number, n: number): void {
+export function copyTable<T extends WasmRefType>(
+  dst: Table<T>,
+  dstIndex: number,
+  src: Table<T>,
+  srcIndex: number,
+  n: number,
+): void {
   const what = 'Table.copy';
   if (!(dst instanceof Table) || !(src instanceof Table))
     throw new TypeError(`${what}: expected two Tables, received ${describe(dst)} and ${describe(src)}`);
@@ -236,14 +270,18 @@ function fromWasmRef(store: Store, element: WasmRefType, v: unknown, what: strin
   return fromWasm(store, 'externref', v, store._currentScope());
 }
 
-/** A global, read and written with roots (or functions, or numbers) and `null`. */
-export class Global {
+/**
+ * A global, read and written with roots (or functions, or numbers) and `null`. `V` is its value
+ * type (`new Global(store, { value: 'externref', … })` gives a `Global<'externref'>`, whose `get`
+ * returns `Rooted | null`).
+ */
+export class Global<V extends ValType = ValType> {
   /** The store whose roots this global takes and gives. */
   readonly store: Store;
   /** V8's global (for `linker.define` and glue code). */
   readonly wasm: WebAssembly.Global;
   /** Its value type, as in a signature (`handle` for an `i32` that owns a count). */
-  readonly value: ValType;
+  readonly value: V;
   /** Whether it can be set. */
   readonly mutable: boolean;
 
@@ -252,7 +290,7 @@ export class Global {
    * `externref` and `handle`, a Wasm function or `null` for `funcref`, a number, or a `BigInt`
    * for `i64`). A `handle` global's non-zero value owns one count (see the file's doc).
    */
-  constructor(store: Store, options: GlobalOptions, init?: unknown) {
+  constructor(store: Store, options: GlobalOptions<V>, init?: GlobalValue<V>) {
     const what = 'new Global';
     checkStore(store, what);
     if (typeof options !== 'object' || options === null)
@@ -278,13 +316,13 @@ export class Global {
   }
 
   /** @internal A guest's global (`instance.getGlobal`), of its type, viewed as `value`. */
-  static _of(store: Store, wasm: WebAssembly.Global, value: ValType, mutable: boolean): Global {
-    const g = Object.create(Global.prototype) as { -readonly [K in keyof Global]: Global[K] };
+  static _of<V extends ValType>(store: Store, wasm: WebAssembly.Global, value: V, mutable: boolean): Global<V> {
+    const g = Object.create(Global.prototype) as { -readonly [K in keyof Global<V>]: Global<V>[K] };
     g.store = store;
     g.wasm = wasm;
     g.value = value;
     g.mutable = mutable;
-    return g as Global;
+    return g as Global<V>;
   }
 
   /** Its type, as a module declares one (`handle` is `i32`). */
@@ -293,18 +331,8 @@ export class Global {
   }
 
   /** The value: a root in the current scope (one more count) or `null` for references, else the number. */
-  get(): unknown {
-    const what = 'Global.get';
-    this.store._ensureOpen(what);
-    const v: unknown = this.wasm.value;
-    switch (this.value) {
-      case 'externref':
-        return v === undefined || v === null ? null : fromWasm(this.store, 'externref', v, this.store._currentScope());
-      case 'handle':
-        return ExternRef.fromRaw(this.store, (v as number) >>> 0);
-      default:
-        return fromWasm(this.store, this.value, v, this.store._currentScope());
-    }
+  get(): GlobalValue<V> {
+    return readGlobal(this, 'Global.get') as GlobalValue<V>;
   }
 
   /**
@@ -312,7 +340,7 @@ export class Global {
    * and gives back the old value's, which must be a count of this store's (`sharedref.clone`, or
    * an earlier `set`), else `ERR_CROSS_STORE` and no change.
    */
-  set(v: unknown): void {
+  set(v: GlobalValue<V>): void {
     const what = 'Global.set';
     this.store._ensureOpen(what);
     if (!this.mutable) throw new TypeError(`${what}: the global is immutable`);
@@ -332,6 +360,20 @@ export class Global {
     }
     this.wasm.value = next;
     old?.unroot();
+  }
+}
+
+/** A global's value on the host side (see `Global#get`). */
+function readGlobal(g: Global, what: string): unknown {
+  g.store._ensureOpen(what);
+  const v: unknown = g.wasm.value;
+  switch (g.value) {
+    case 'externref':
+      return v === undefined || v === null ? null : fromWasm(g.store, 'externref', v, g.store._currentScope());
+    case 'handle':
+      return ExternRef.fromRaw(g.store, (v as number) >>> 0);
+    default:
+      return fromWasm(g.store, g.value, v, g.store._currentScope());
   }
 }
 

@@ -14,7 +14,7 @@ import { TypeMismatchError } from '../errors';
 import { RootScope } from '../store/roots';
 import type { Store } from '../store/store';
 import { type Signature, type ValType, checkSignature, fromWasm, signatureMatches, toWasm, wasmTypeOf } from './abi';
-import { type ExportType, type FuncType, formatExternType, formatFuncType } from './binary-types';
+import { type ExportType, type FuncType, type WasmRefType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
 import type { Module } from './module';
 import { type IndirectCallContext, guestTrap, resolveIndirectCall } from './traps';
@@ -148,7 +148,7 @@ export class Instance {
    * The exported table `name` (`Table#get` / `set` / `grow` / `fill` / `size` with roots).
    * `element`, if given, is checked against the module's type.
    */
-  getTable(name: string, element?: 'externref' | 'funcref'): Table {
+  getTable<E extends WasmRefType = WasmRefType>(name: string, element?: E): Table<E> {
     const what = `getTable(${JSON.stringify(name)})`;
     this.store._ensureOpen(what);
     const type = this.#export(name, 'table', what);
@@ -159,14 +159,14 @@ export class Instance {
     }
     if (element !== undefined && element !== type.type.element)
       throw new TypeMismatchError(`export ${JSON.stringify(name)}`, formatExternType(type), `(table ${element})`);
-    return Table._of(this.store, this.exports[name] as WebAssembly.Table, type.type);
+    return Table._of<E>(this.store, this.exports[name] as WebAssembly.Table, type.type);
   }
 
   /**
    * The exported global `name`. `value`, if given, is checked against the module's type; give
    * `'handle'` to read and write an `i32` global as a counted handle (see `Global`).
    */
-  getGlobal(name: string, value?: ValType): Global {
+  getGlobal<V extends ValType = ValType>(name: string, value?: V): Global<V> {
     const what = `getGlobal(${JSON.stringify(name)})`;
     this.store._ensureOpen(what);
     const type = this.#export(name, 'global', what);
@@ -180,7 +180,7 @@ export class Instance {
     if (value !== undefined && wasmTypeOf(value) !== t.value) {
       throw new TypeMismatchError(`export ${JSON.stringify(name)}`, formatExternType(type), `(global ${value})`);
     }
-    return Global._of(this.store, this.exports[name] as WebAssembly.Global, value ?? t.value, t.mutable);
+    return Global._of<V>(this.store, this.exports[name] as WebAssembly.Global, (value ?? t.value) as V, t.mutable);
   }
 
   /** The exported memory `name`. */
