@@ -32,7 +32,7 @@ export interface HeapStats {
   readonly capacity: number;
   /** Objects holding a slot (created and not yet disposed, including those awaiting collection). */
   readonly live: number;
-  /** Slots that can take a new object (on the free list or reserved by a store, not retired). */
+  /** Slots that can take a new object (on the free list or reserved by a store). */
   readonly free: number;
   /** Of `free`, slots reserved in stores' batches. */
   readonly reserved: number;
@@ -49,8 +49,12 @@ export interface HeapStats {
   readonly stores: number;
   /** Objects whose count reached 0, waiting for the next collection. */
   readonly pendingRelease: number;
-  /** Slots retired because their generation would wrap. */
-  readonly retired: number;
+  /**
+   * Generation wraps: times a slot's generation went from its largest back to 1. A heap never
+   * runs out of handles; a stale handle is refused until its slot has been reused
+   * `2^generationBits − 1` times since it was freed (docs/architecture.md, "Handles").
+   */
+  readonly wraps: number;
   /**
    * User code the coordinator stopped waiting for: methods, factories and async disposers that
    * did not settle within `userCodeTimeoutMs`.
@@ -92,7 +96,7 @@ export class Heap implements AsyncDisposable {
   ) {
     this.#memory = memory;
     this.#i32 = new Int32Array(memory.buffer);
-    this.#layout = computeLayout(options.capacity, options.maxStores, options.rootsPerStore, options.transfers);
+    this.#layout = layoutFor(options);
     this.#slots = new SlotTable(memory, this.#layout);
     this.options = options;
     this.#worker = worker;
@@ -106,7 +110,7 @@ export class Heap implements AsyncDisposable {
   /** Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad options. */
   static async create(options?: HeapOptions): Promise<Heap> {
     const resolved = resolveHeapOptions(options);
-    const layout = computeLayout(resolved.capacity, resolved.maxStores, resolved.rootsPerStore, resolved.transfers);
+    const layout = layoutFor(resolved);
     // A shared WebAssembly.Memory, so the count kernel (shared/kernel.ts) can address it.
     const memory = heapMemory(layout.totalWords);
     writeHeader(new Int32Array(memory.buffer), layout, resolved.debug);
@@ -240,7 +244,7 @@ export class Heap implements AsyncDisposable {
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */
   stats(): HeapStats {
     const c = readCounters(this.#i32, this.#layout);
-    const free = Math.max(0, c.capacity - c.live - c.retired);
+    const free = Math.max(0, c.capacity - c.live);
     return {
       capacity: c.capacity,
       live: c.live,
@@ -251,7 +255,7 @@ export class Heap implements AsyncDisposable {
       collections: c.collections,
       stores: c.stores,
       pendingRelease: Math.max(0, this.#slots.pendingReleases()),
-      retired: c.retired,
+      wraps: c.wraps,
       abandoned: c.abandoned,
     };
   }
@@ -302,6 +306,11 @@ export class Heap implements AsyncDisposable {
       store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
     void this.close();
   }
+}
+
+/** The layout of a heap with these options. */
+function layoutFor(o: ResolvedHeapOptions): Layout {
+  return computeLayout(o.capacity, o.maxStores, o.rootsPerStore, o.transfers, o.generationBits);
 }
 
 /** Attaches a store on this thread from a link made by `heap.createStoreLink()` on another. */

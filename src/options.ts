@@ -6,6 +6,7 @@
  * received (piscina's habit), before any thread or shared memory exists.
  */
 import { isAbsolute } from 'node:path';
+import { indexBitsFor } from './shared/layout';
 
 /** Options for `Heap.create()`. Every field is optional. */
 export interface HeapOptions {
@@ -13,6 +14,14 @@ export interface HeapOptions {
   capacity?: number;
   /** Absolute path (or `file:` URL) of a module whose exports are the factories `ExternRef.newWith` names. */
   hostModule?: string;
+  /**
+   * Bits of a handle's generation. Every time a slot is freed its generation moves on, and past
+   * `2^generationBits − 1` it wraps back to 1: a stale handle is refused until its slot has been
+   * reused that many times since its object was freed (the guarantee behind I1). Default: every
+   * bit above the slot index (`32 − ceil(log2(capacity))`, 16 for the default capacity); 2 … that.
+   * Narrow it to test wrap-around, or to keep handles small.
+   */
+  generationBits?: number;
   /** Maximum number of stores attached at once (threads using the heap). Default 64; 1 … 1024. */
   maxStores?: number;
   /** Roots one store can hold at once (scoped, manual and Wasm-held). Default 65536; 16 … 2^20. */
@@ -63,6 +72,8 @@ export interface ResolvedHeapOptions {
   readonly capacity: number;
   /** See {@link HeapOptions.hostModule}; `null` when none was given. */
   readonly hostModule: string | null;
+  /** See {@link HeapOptions.generationBits} (resolved against `capacity`). */
+  readonly generationBits: number;
   /** See {@link HeapOptions.maxStores}. */
   readonly maxStores: number;
   /** See {@link HeapOptions.rootsPerStore}. */
@@ -86,6 +97,7 @@ export interface ResolvedHeapOptions {
 /** The defaults, as documented on `HeapOptions`. */
 export const defaultHeapOptions: ResolvedHeapOptions = Object.freeze({
   capacity: 65536,
+  generationBits: 16,
   hostModule: null,
   maxStores: 64,
   rootsPerStore: 65536,
@@ -146,8 +158,12 @@ export function resolveHeapOptions(options: unknown): ResolvedHeapOptions {
   if (o.debug !== undefined && typeof o.debug !== 'boolean') {
     throw new TypeError(`options.debug must be a boolean, received ${describe(o.debug)}`);
   }
+  const capacity = pick('capacity', 2, 1 << 22);
+  const widest = 32 - indexBitsFor(capacity); // every bit above the slot index
   return Object.freeze({
-    capacity: pick('capacity', 2, 1 << 22),
+    capacity,
+    generationBits:
+      o.generationBits === undefined ? widest : checkInteger('generationBits', o.generationBits, 2, widest),
     hostModule,
     maxStores: pick('maxStores', 1, 1024),
     rootsPerStore: pick('rootsPerStore', 16, 1 << 20),

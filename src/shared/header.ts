@@ -17,13 +17,15 @@ import {
   H_CREATED,
   H_DISPOSED,
   H_FREE_LIST,
-  H_RETIRED,
+  H_WRAPS,
+  H_GEN_BITS,
   H_STATE,
   H_STORES,
   HEAP_CLOSED,
   type Layout,
   R_CREATED,
   R_DISPOSED,
+  R_WRAPS,
   regionBase,
 } from './layout';
 
@@ -39,6 +41,7 @@ export function writeHeader(i32: Int32Array, layout: Layout, debug: boolean): vo
   i32[H_MAX_STORES] = layout.maxStores;
   i32[H_ROOTS_PER_STORE] = layout.rootsPerStore;
   i32[H_TRANSFERS] = layout.transfers;
+  i32[H_GEN_BITS] = layout.generationBits;
   i32[H_DEBUG] = debug ? 1 : 0;
 }
 
@@ -46,7 +49,7 @@ export function writeHeader(i32: Int32Array, layout: Layout, debug: boolean): vo
 export interface HeaderCounters {
   readonly capacity: number;
   readonly live: number;
-  readonly retired: number;
+  readonly wraps: number;
   readonly freeList: number;
   readonly created: number;
   readonly disposed: number;
@@ -87,6 +90,16 @@ export function disposedCount(i32: Int32Array, layout: Layout): number {
   return n;
 }
 
+/**
+ * Generation wraps (see handle.ts): by the coordinator and stores that are gone (`H_WRAPS`), plus
+ * each region's own `R_WRAPS` (slots its store recycled past their largest generation).
+ */
+export function wrapCount(i32: Int32Array, layout: Layout): number {
+  let n = Atomics.load(i32, H_WRAPS);
+  for (let id = 1; id <= layout.maxStores; id++) n += Atomics.load(i32, regionBase(layout, id) + R_WRAPS);
+  return n;
+}
+
 /** Reads every counter (each load is atomic; the set is a snapshot only approximately). */
 export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
   const disposed = disposedCount(i32, layout);
@@ -94,7 +107,7 @@ export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
   return {
     capacity: i32[H_CAPACITY]!,
     live: Math.max(0, created - disposed),
-    retired: Atomics.load(i32, H_RETIRED),
+    wraps: wrapCount(i32, layout),
     freeList: Atomics.load(i32, H_FREE_LIST),
     created,
     disposed,

@@ -22,15 +22,18 @@
  * only loop (the compare-exchange retry of `clone_raw`) branches back before anything was
  * written.
  *
- * The binary is embedded (`KERNEL_WASM_BASE64`), because wabt cannot compile synchronously and each
- * thread needs the kernel before its first operation. `kernelWat()` is its source, built from the
- * layout constants, and `test/unit/kernel.test.ts` checks that the two agree, so a layout change
- * cannot leave a stale kernel behind.
+ * The binary is embedded (`KERNEL_WASM_BASE64` in kernel-binary.ts), because wabt cannot compile
+ * synchronously and each thread needs the kernel before its first operation. `kernelWat()` is its
+ * source, built from the layout constants; `npm run gen:kernel` compiles it into kernel-binary.ts
+ * (nobody pastes a binary), and `test/unit/kernel.test.ts` fails if the two disagree, so a layout
+ * change cannot leave a stale kernel behind.
  */
 import {
   H_RQ_HEAD,
   H_RQ_TAIL,
   OWNER_UNPOSTED,
+  R_DISPOSED,
+  R_WRAPS,
   S_COUNT,
   S_GEN,
   S_OWNER,
@@ -41,7 +44,6 @@ import {
   SLOT_FREE,
   SLOT_LIVE,
   SLOT_RESERVED,
-  SLOT_RETIRED,
   SLOT_WORDS,
   T_HANDLE,
   T_OWNER,
@@ -49,11 +51,14 @@ import {
   T_TAG,
   type Layout,
 } from './layout';
+import { KERNEL_WASM_BASE64 } from './kernel-binary';
+
+export { KERNEL_WASM_BASE64 };
 
 /** The kernel's exports. Addresses are byte offsets into the heap's memory; -1 means "none". */
 export interface Kernel {
   /** Sets the instance's view of the layout. Called once, by `kernelFor`. */
-  init(slotsByte: number, rqByte: number, rqMask: number, capacity: number, indexBits: number): void;
+  init(slotsByte: number, rqByte: number, rqMask: number, capacity: number, indexBits: number, maxGen: number): void;
   /** Adds a count to slot `index` (the caller holds one), then writes `handle` at `entryByte`. */
   clone_held(index: number, entryByte: number, handle: number): void;
   /**
@@ -63,11 +68,12 @@ export interface Kernel {
   drop(index: number, entryByte: number): number;
   /**
    * `drop` by the store `owner`, which recycles the slot itself when it can: if this was the last
-   * count, the generation does not wrap, and the slot's owner word is exactly `owner |
-   * OWNER_UNPOSTED` (this store created the value, has not posted it, and no request waits for
-   * it), the owner word loses the flag by compare-exchange, the generation moves on (I1, I2), the
-   * slot becomes RESERVED for `owner` again, and the store's disposed counter at `disposedByte`
-   * grows by one; the result is `RECYCLED`. Otherwise exactly as `drop`.
+   * count and the slot's owner word is exactly `owner | OWNER_UNPOSTED` (this store created the
+   * value, has not posted it, and no request waits for it), the owner word loses the flag by
+   * compare-exchange, the generation moves on (wrapping to 1 past the largest, which adds one to
+   * the store's wrap counter, the word after `disposedByte`) (I1, I2), the slot becomes RESERVED
+   * for `owner` again, and the store's disposed counter at `disposedByte` grows by one; the result
+   * is `RECYCLED`. Otherwise exactly as `drop`.
    */
   drop_own(index: number, entryByte: number, owner: number, disposedByte: number): number;
   /**
@@ -109,8 +115,8 @@ export interface Kernel {
   pop_released(): number;
   /**
    * Coordinator only: clears a DYING slot whose value was disposed (count, version, owner, tag
-   * `tag`) and bumps its generation, so no old handle validates again (I1). Returns 1 when the
-   * slot is FREE again, 0 when its generation would wrap and it is RETIRED instead (I2).
+   * `tag`), moves its generation on, so no old handle validates again within the bound of
+   * handle.ts (I1), and makes it FREE. Returns 1, or 2 when the generation wrapped to 1.
    */
   free_slot(index: number, tag: number): number;
   /** The slot index of `handle` if its generation matches and the slot is LIVE, else -1. */
@@ -126,7 +132,7 @@ export interface Kernel {
 /** What `drop_own` answers when the store recycled the slot itself (never a count). */
 export const RECYCLED = -0x40000000;
 
-/** The kernel's WAT source for the current layout constants (the embedded binary is this, compiled). */
+/** The kernel's WAT source for the current layout constants (kernel-binary.ts is this, compiled). */
 export function kernelWat(): string {
   const SLOT_BYTES = SLOT_WORDS * 4;
   const COUNT = S_COUNT * 4;
@@ -135,6 +141,8 @@ export function kernelWat(): string {
   const TAG = S_TAG * 4;
   const VERSION = S_VERSION * 4;
   const OWNER = S_OWNER * 4;
+  // drop_own finds the store's R_WRAPS at this offset from its R_DISPOSED.
+  const WRAPS_AFTER_DISPOSED = (R_WRAPS - R_DISPOSED) * 4;
   // Snippets are written out in each function instead of called: a call would be a point where
   // a terminate() could land in the middle of an operation.
   const slot = (i: string): string =>
@@ -157,24 +165,27 @@ export function kernelWat(): string {
   const dropCount = dropCountThen('');
   // drop_own's `onLast`: the store `$owner` takes the slot back itself (see `Kernel.drop_own`).
   const recycleOwn = `
-        (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
-        ;; Recycle only below the last generation (else the coordinator retires the slot), and
-        ;; only from exactly owner|UNPOSTED: a WANTED bit set by the coordinator fails this.
-        (if (i32.le_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
+        ;; Only from exactly owner|UNPOSTED: a WANTED bit set by the coordinator fails this.
+        (if (i32.eq
+              (i32.atomic.rmw.cmpxchg offset=${OWNER} (local.get $b)
+                (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})) (local.get $owner))
+              (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})))
           (then
-            (if (i32.eq
-                  (i32.atomic.rmw.cmpxchg offset=${OWNER} (local.get $b)
-                    (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})) (local.get $owner))
-                  (i32.or (local.get $owner) (i32.const ${OWNER_UNPOSTED})))
+            (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
+            ;; Past the largest generation, back to 1 (never 0), counted in the store's R_WRAPS.
+            (if (i32.gt_u (local.get $gen) (global.get $maxGen))
               (then
-                ;; The generation before the state: a reader that sees RESERVED sees the new one.
-                (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
-                (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
-                (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
-                (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
-                ;; Disposed after the state: live (created - disposed) over-counts for a moment.
-                (i32.atomic.store (local.get $disposed) (i32.add (i32.atomic.load (local.get $disposed)) (i32.const 1)))
-                (return (i32.const ${RECYCLED}))))))`;
+                (local.set $gen (i32.const 1))
+                (i32.atomic.store offset=${WRAPS_AFTER_DISPOSED} (local.get $disposed)
+                  (i32.add (i32.atomic.load offset=${WRAPS_AFTER_DISPOSED} (local.get $disposed)) (i32.const 1)))))
+            ;; The generation before the state: a reader that sees RESERVED sees the new one.
+            (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
+            (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+            (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
+            (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
+            ;; Disposed after the state: live (created - disposed) over-counts for a moment.
+            (i32.atomic.store (local.get $disposed) (i32.add (i32.atomic.load (local.get $disposed)) (i32.const 1)))
+            (return (i32.const ${RECYCLED}))))`;
   // The slot of handle $h into $i (base address $b) if its index is in range and its generation
   // current; otherwise the function returns -1.
   const resolve = `
@@ -186,7 +197,7 @@ export function kernelWat(): string {
       (then (return (i32.const -1))))`;
   // The generation read again after the word that `live_index` or `check` looked at: if the slot
   // was freed and reused in between, the word may belong to the next object, but then the
-  // generation has moved on (it only grows), so the answer is -1.
+  // generation has moved on (it comes back only after maxGen reuses), so the answer is -1.
   const recheck = `
     (if (i32.ne (i32.atomic.load offset=${GEN} (local.get $b)) (i32.shr_u (local.get $h) (global.get $bits)))
       (then (return (i32.const -1))))`;
@@ -198,7 +209,10 @@ export function kernelWat(): string {
   (global $capacity (mut i32) (i32.const 0))
   (global $bits (mut i32) (i32.const 0))
   (global $indexMask (mut i32) (i32.const 0))
-  (func (export "init") (param $slots i32) (param $rq i32) (param $rqMask i32) (param $capacity i32) (param $bits i32)
+  (global $maxGen (mut i32) (i32.const 0))
+  (func (export "init")
+      (param $slots i32) (param $rq i32) (param $rqMask i32) (param $capacity i32) (param $bits i32) (param $maxGen i32)
+    (global.set $maxGen (local.get $maxGen))
     (global.set $slots (local.get $slots))
     (global.set $rq (local.get $rq))
     (global.set $rqMask (local.get $rqMask))
@@ -288,21 +302,19 @@ export function kernelWat(): string {
       (then (return (i32.sub (i32.const -2) (local.get $v)))))
     (local.get $v))
   (func (export "free_slot") (param $i i32) (param $tag i32) (result i32)
-    (local $b i32) (local $gen i32)
+    (local $b i32) (local $gen i32) (local $wrapped i32)
     (local.set $b ${slot('$i')})
     (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
     (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 0))
     (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
     (i32.atomic.store offset=${S_OWNER * 4} (local.get $b) (i32.const 0))
     (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
-    ;; The largest generation is all the bits above the index: past it, retire the slot (I2).
-    (if (i32.gt_u (local.get $gen) (i32.shr_u (i32.const -1) (global.get $bits)))
-      (then
-        (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RETIRED}))
-        (return (i32.const 0))))
+    ;; Past the largest generation, back to 1 (never 0): a handle is never 0.
+    (if (i32.gt_u (local.get $gen) (global.get $maxGen))
+      (then (local.set $gen (i32.const 1)) (local.set $wrapped (i32.const 1))))
     (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
     (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_FREE}))
-    (i32.const 1))
+    (i32.add (i32.const 1) (local.get $wrapped)))
   (func (export "check") (param $h i32) (result i32)${resolve}
     (if (i32.ne (i32.atomic.load offset=${STATE} (local.get $b)) (i32.const ${SLOT_LIVE}))
       (then (return (i32.const -1))))${recheck}
@@ -325,31 +337,6 @@ export function kernelWat(): string {
 `;
 }
 
-/** `kernelWat()` compiled by wabt (threads enabled). Pinned by test/unit/kernel.test.ts. */
-export const KERNEL_WASM_BASE64 =
-  'AGFzbQEAAAABOwhgBX9/f39/AGADf39/AGACf38Bf2AEf39/fwF/YAh/f39/f39/fwF/YAV/f39/fwF/YAF/AX9gAAF/AhgB' +
-  'CXNoYXJlZHJlZgZtZW1vcnkCAwGAgAQDDg0AAQIDAwQFAgYHAgYFBh8GfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQAL' +
-  'B6EBDQRpbml0AAAKY2xvbmVfaGVsZAABBGRyb3AAAghkcm9wX293bgADEHJlbGVhc2VfdHJhbnNmZXIABA1zZW5kX3RyYW5z' +
-  'ZmVyAAUOYWRvcHRfdHJhbnNmZXIABgljbG9uZV9yYXcABwpsaXZlX2luZGV4AAgMcG9wX3JlbGVhc2VkAAkJZnJlZV9zbG90' +
-  'AAoFY2hlY2sACwdwdWJsaXNoAAwK7gkNIAAgACQAIAEkASACJAIgAyQDIAQkBEEBIAR0QQFrJAULGAAjACAAQRhsakEB/h4C' +
-  'ABogASACNgIAC2gBA38gAUEATgRAIAFBADYCAAsjACAAQRhsaiECIAJBAf4lAgAhAyADQQFGBEAgAkED/hcCCEE4QQH+HgIA' +
-  'IQQjASAEIwJxQQJ0aiAAQQFq/hcCAAsgA0EATARAIAJBAf4eAgAaCyADC9IBAQR/IAFBAE4EQCABQQA2AgALIwAgAEEYbGoh' +
-  'BCAEQQH+JQIAIQUgBUEBRgRAIAT+EAIEQQFqIQcgB0F/IwR2TQRAIAQgAkGAgICABHIgAv5IAgwgAkGAgICABHJGBEAgBEEA' +
-  '/hcCECAEQQD+FwIUIAQgB/4XAgQgBEEB/hcCCCADIAP+EAIAQQFq/hcCAEGAgICAfA8LCyAEQQP+FwIIQThBAf4eAgAhBiMB' +
-  'IAYjAnFBAnRqIABBAWr+FwIACyAFQQBMBEAgBEEB/h4CABoLIAULdwEDfyAAIAEgAv5IAgAgAUcEQEEADwsjACADQRhsaiEE' +
-  'IARBAf4lAgAhBSAFQQFGBEAgBEED/hcCCEE4QQH+HgIAIQYjASAGIwJxQQJ0aiADQQFq/hcCAAsgBUEATARAIARBAf4eAgAa' +
-  'CyAFQQBMBEBBfw8LQQELRgAgACABIAL+SAIAIAFHBEBBAA8LIAAgBP4XAgQgACAF/hcCCCAAIAb+FwIMIwAgB0EYbGpBAf4e' +
-  'AgAaIAAgA/4XAgBBAQseACAAIAEgAv5IAgAgAUcEQEEADwsgAyAENgIAQQELxgEBBn8gACMFcSECIAIjA08EQEF/DwsgACME' +
-  'diEEIwAgAkEYbGohAyAD/hACBCAERwRAQX8PCwNAIAP+EAIAIQUgBUEATARAQX8PCyADIAUgBUEBav5IAgAgBUcNAAsgASAA' +
-  'NgIAIAP+EAIEIARHBEAgAUEANgIAIANBAf4lAgAhBiAGQQFGBEAgA0ED/hcCCEE4QQH+HgIAIQcjASAHIwJxQQJ0aiACQQFq' +
-  '/hcCAAsgBkEATARAIANBAf4eAgAaC0F/DwsgAgtVAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2' +
-  'RwRAQX8PCyAC/hACAEEATARAQX8PCyAC/hACBCAAIwR2RwRAQX8PCyABC14BA39BNP4QAgAhACMBIAAjAnFBAnRqIQEgAf4Q' +
-  'AgAhAiACRQRAQX8PCyABQQD+FwIAQTQgAEEBav4XAgAgAkEBayECIwAgAkEYbGr+EAIIQQNHBEBBfiACaw8LIAILYQECfyMA' +
-  'IABBGGxqIQIgAv4QAgRBAWohAyACQQD+FwIAIAJBAP4XAhQgAkEA/hcCDCACIAH+FwIQIANBfyMEdksEQCACQQT+FwIIQQAP' +
-  'CyACIAP+FwIEIAJBAP4XAghBAQtVAQJ/IAAjBXEhASABIwNPBEBBfw8LIwAgAUEYbGohAiAC/hACBCAAIwR2RwRAQX8PCyAC' +
-  '/hACCEECRwRAQX8PCyAC/hACBCAAIwR2RwRAQX8PCyABC2IBAn8jACAAQRhsaiEFIAX+EAIEIwR0IAByIQYgBSAB/hcCECAF' +
-  'QQD+FwIUIAVBAf4XAgAgAyAD/hACAEEBav4XAgAgAiAGNgIAIAQEQCAFIAT+MwIMGgsgBUEC/hcCCCAGCw==';
-
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, Kernel>();
 
@@ -370,7 +357,14 @@ export function kernelFor(memory: WebAssembly.Memory, layout: Layout, indexBits:
   if (k !== undefined) return k;
   compiled ??= new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
   k = new WebAssembly.Instance(compiled, { sharedref: { memory } }).exports as unknown as Kernel;
-  k.init(layout.slots * 4, layout.releaseQueue * 4, layout.releaseQueueSize - 1, layout.capacity, indexBits);
+  k.init(
+    layout.slots * 4,
+    layout.releaseQueue * 4,
+    layout.releaseQueueSize - 1,
+    layout.capacity,
+    indexBits,
+    2 ** layout.generationBits - 1,
+  );
   instances.set(memory, k);
   return k;
 }

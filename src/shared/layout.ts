@@ -27,7 +27,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -66,8 +66,12 @@ export const H_DISPOSED = 9;
 export const H_COLLECTIONS = 10;
 /** Stores attached now. Attachers add; the coordinator subtracts after cleaning a region. */
 export const H_STORES = 11;
-/** Slots retired because their generation would wrap. The coordinator adds. */
-export const H_RETIRED = 12;
+/**
+ * Generation wraps: times a slot's generation went from its largest back to 1 (see handle.ts), by
+ * the coordinator and by stores that are gone (their `R_WRAPS`, folded in). The coordinator adds
+ * (Atomics.add); stats add every region's `R_WRAPS`.
+ */
+export const H_WRAPS = 12;
 /**
  * Release queue: next position the coordinator will read. The coordinator writes (Atomics.store); stats read
  * (Atomics.load).
@@ -89,6 +93,8 @@ export const H_FREE_LIST = 17;
  * overstayed `userCodeTimeoutMs`). The coordinator adds (Atomics.add); stats read (Atomics.load).
  */
 export const H_ABANDONED = 18;
+/** Bits of a handle's generation (`generationBits`). Written once by the creator; read by attachers. */
+export const H_GEN_BITS = 19;
 /** Words in the header; the rest are reserved (zero). */
 export const HEADER_WORDS = 32;
 
@@ -143,7 +149,6 @@ export const SLOT_FREE = 0; // on the coordinator's free list; written by the co
 export const SLOT_RESERVED = 1; // in a store's batch; written by the coordinator at grant
 export const SLOT_LIVE = 2; // holds a value; published by the creating store (Atomics.store) after S_COUNT/S_TAG
 export const SLOT_DYING = 3; // count reached 0; written by the thread that took it there, before queueing
-export const SLOT_RETIRED = 4; // generation exhausted; written by the coordinator; never reused (I2)
 
 // ---- Type names -----------------------------------------------------------------------------
 /**
@@ -195,8 +200,15 @@ export const R_CREATED = 3;
  * coordinator moves it into `H_DISPOSED` when the store is gone.
  */
 export const R_DISPOSED = 4;
+/**
+ * Generation wraps of slots this store recycled itself (kernel `drop_own`). Written like
+ * `R_DISPOSED`, by the store's kernel only, which finds it right after `R_DISPOSED` (so it must
+ * stay `R_DISPOSED + 1`, pinned by the layout test); the coordinator moves it into `H_WRAPS` when
+ * the store is gone.
+ */
+export const R_WRAPS = 5;
 /** Words before the root entries. */
-export const REGION_HEADER_WORDS = 5;
+export const REGION_HEADER_WORDS = 6;
 
 /** Region states (`R_STATE`). */
 export const REGION_FREE = 0;
@@ -229,6 +241,8 @@ export const TRANSFER_IN_FLIGHT = 2; // published; adopted or released by exactl
 /** Where each part of the buffer starts, for one heap's sizes. */
 export interface Layout {
   readonly capacity: number;
+  /** Bits of a handle's generation (see handle.ts): every bit above the index unless narrowed. */
+  readonly generationBits: number;
   readonly maxStores: number;
   readonly rootsPerStore: number;
   readonly transfers: number;
@@ -244,8 +258,22 @@ export interface Layout {
   readonly totalWords: number;
 }
 
-/** Computes the layout for the given sizes. */
-export function computeLayout(capacity: number, maxStores: number, rootsPerStore: number, transfers: number): Layout {
+/** Bits of a slot index in a heap of `capacity` slots: handles keep the index in their low bits. */
+export function indexBitsFor(capacity: number): number {
+  return Math.max(1, Math.ceil(Math.log2(capacity)));
+}
+
+/**
+ * Computes the layout for the given sizes. `generationBits` defaults to every bit above the
+ * index (`32 - indexBitsFor(capacity)`).
+ */
+export function computeLayout(
+  capacity: number,
+  maxStores: number,
+  rootsPerStore: number,
+  transfers: number,
+  generationBits = 32 - indexBitsFor(capacity),
+): Layout {
   const slots = HEADER_WORDS;
   const releaseQueue = slots + capacity * SLOT_WORDS;
   const releaseQueueSize = 2 ** Math.ceil(Math.log2(capacity));
@@ -256,6 +284,7 @@ export function computeLayout(capacity: number, maxStores: number, rootsPerStore
   const totalWords = transferTable + transfers * TRANSFER_WORDS;
   return {
     capacity,
+    generationBits,
     maxStores,
     rootsPerStore,
     transfers,
@@ -275,7 +304,13 @@ export function layoutOf(i32: Int32Array): Layout {
   if (i32[H_MAGIC] !== MAGIC || i32[H_LAYOUT_VERSION] !== LAYOUT_VERSION) {
     throw new TypeError('the buffer is not a sharedref heap of this layout version');
   }
-  return computeLayout(i32[H_CAPACITY]!, i32[H_MAX_STORES]!, i32[H_ROOTS_PER_STORE]!, i32[H_TRANSFERS]!);
+  return computeLayout(
+    i32[H_CAPACITY]!,
+    i32[H_MAX_STORES]!,
+    i32[H_ROOTS_PER_STORE]!,
+    i32[H_TRANSFERS]!,
+    i32[H_GEN_BITS]!,
+  );
 }
 
 /** Word offset of slot `index`'s first field. */

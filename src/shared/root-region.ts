@@ -17,8 +17,10 @@ import {
   H_CREATED,
   H_DISPOSED,
   H_STORES,
+  H_WRAPS,
   R_CREATED,
   R_DISPOSED,
+  R_WRAPS,
   R_HIGH_WATER,
   R_MAILBOX,
   R_STATE,
@@ -165,6 +167,7 @@ export function freeRegion(i32: Int32Array, layout: Layout, storeId: number): vo
   const base = regionBase(layout, storeId);
   // Disposed before created: a stats reader in between over-counts live objects, never under-counts.
   Atomics.add(i32, H_DISPOSED, Atomics.exchange(i32, base + R_DISPOSED, 0));
+  Atomics.add(i32, H_WRAPS, Atomics.exchange(i32, base + R_WRAPS, 0));
   Atomics.add(i32, H_CREATED, Atomics.exchange(i32, base + R_CREATED, 0));
   Atomics.store(i32, base + R_STATE, REGION_FREE);
 }

@@ -1,16 +1,23 @@
 /**
- * Slot ownership on the coordinator: the free list, batches granted to stores, freeing slots
- * with a new generation, and retiring slots whose generation would wrap (I2).
+ * Slot ownership on the coordinator: the free list, batches granted to stores, and freeing slots
+ * with a new generation (which wraps back to 1 past the largest, see handle.ts).
  *
- * Coordinator thread only: it is the single writer of S_GEN and of the FREE/RESERVED/RETIRED
- * states, which is what makes a generation bump race-free. Stores only move their own RESERVED
- * slots to LIVE, and any thread moves a LIVE slot to DYING with the decrement that reaches 0.
+ * Coordinator thread only: it is the single writer of S_GEN for FREE slots and of the
+ * FREE/RESERVED states, which is what makes a generation bump race-free. Stores only move their
+ * own RESERVED slots to LIVE (and recycle their own unposted ones), and any thread moves a LIVE
+ * slot to DYING with the decrement that reaches 0.
+ *
+ * The free list is first-in, first-out: a freed slot goes to the back and grants take from the
+ * front, so a slot is reused only after every other free slot, which is what makes a stale
+ * handle's bound (maxGeneration reuses of its slot) as long in time as it can be. Rejected: a
+ * stack (the first design), which handed the slot freed last out first and so put every
+ * generation on a few slots.
  */
 import { InternalError } from '../errors';
 import { countDisposed, createdCount, disposedCount } from './header';
 import {
   H_FREE_LIST,
-  H_RETIRED,
+  H_WRAPS,
   OWNER_STORE_MASK,
   S_COUNT,
   S_GEN,
@@ -31,29 +38,32 @@ export const POISON_TAG = 0x7fde_adde;
 export class SlotManager {
   readonly #t: SlotTable;
   readonly #i32: Int32Array;
+  /** The free list: a ring of slot indices, `#free[#head … #head + #count)` (mod capacity). */
   readonly #free: Int32Array;
-  #freeTop: number;
+  #head = 0;
+  #count: number;
   readonly #poison: boolean;
   /** Slots freed since the last `publish()`. */
   #disposed = 0;
+  /** Generation wraps since the last `publish()`. */
+  #wraps = 0;
 
   constructor(table: SlotTable, poison: boolean) {
     this.#t = table;
     this.#i32 = table.i32;
     this.#poison = poison;
     this.#free = new Int32Array(table.capacity);
-    // Hand out low indices first: pop from the top, so push them in reverse.
     for (let i = 0; i < table.capacity; i++) {
       Atomics.store(this.#i32, table.word(i, S_GEN), 1);
-      this.#free[i] = table.capacity - 1 - i;
+      this.#free[i] = i; // low indices first
     }
-    this.#freeTop = table.capacity;
+    this.#count = table.capacity;
     this.#publishFree();
   }
 
   /** Slots on the free list. */
   get freeCount(): number {
-    return this.#freeTop;
+    return this.#count;
   }
 
   /**
@@ -63,22 +73,26 @@ export class SlotManager {
    * as one block, where a JS array of 1024 numbers cost ~35 µs to serialize (the seed workload).
    */
   grant(storeId: number, want: number): Int32Array {
-    const n = Math.min(want, this.#freeTop, Math.max(1, this.#freeTop >> 1));
+    const n = Math.min(want, this.#count, Math.max(1, this.#count >> 1));
     const out = new Int32Array(n);
-    for (let k = n - 1; k >= 0; k--) {
-      const index = this.#free[--this.#freeTop]!;
+    const capacity = this.#free.length;
+    for (let k = 0; k < n; k++) {
+      const index = this.#free[this.#head]!;
+      this.#head = this.#head + 1 === capacity ? 0 : this.#head + 1;
       Atomics.store(this.#i32, this.#t.word(index, S_OWNER), storeId);
       Atomics.store(this.#i32, this.#t.word(index, S_STATE), SLOT_RESERVED);
       out[k] = index;
     }
+    this.#count -= n;
     this.#publishFree();
     return out;
   }
 
   /**
-   * Frees a DYING slot after its value was disposed: bumps the generation so every old handle
-   * fails `check` from now on (I1), or retires the slot if the generation would wrap (I2). The
-   * shared counters (disposed, free list) are published by `publish()`, once per collection.
+   * Frees a DYING slot after its value was disposed: moves its generation on so every old handle
+   * fails `check` from now on, within the bound of handle.ts (I1), and puts it at the back of the
+   * free list. The shared counters (disposed, wraps, free list) are published by `publish()`, once
+   * per collection.
    */
   free(index: number): void {
     this.#release(index);
@@ -97,18 +111,23 @@ export class SlotManager {
    */
   publish(): void {
     if (this.#disposed > 0) countDisposed(this.#i32, this.#disposed);
+    if (this.#wraps > 0) Atomics.add(this.#i32, H_WRAPS, this.#wraps);
     this.#disposed = 0;
+    this.#wraps = 0;
     this.#publishFree();
   }
 
   #release(index: number): void {
-    // One kernel call clears the slot and bumps its generation (or retires it).
-    if (this.#t.freeSlot(index, this.#poison ? POISON_TAG : 0)) this.#free[this.#freeTop++] = index;
-    else Atomics.add(this.#i32, H_RETIRED, 1);
+    // One kernel call clears the slot and moves its generation on.
+    if (this.#t.freeSlot(index, this.#poison ? POISON_TAG : 0)) this.#wraps++;
+    const capacity = this.#free.length;
+    const tail = this.#head + this.#count;
+    this.#free[tail >= capacity ? tail - capacity : tail] = index;
+    this.#count++;
   }
 
   #publishFree(): void {
-    Atomics.store(this.#i32, H_FREE_LIST, this.#freeTop);
+    Atomics.store(this.#i32, H_FREE_LIST, this.#count);
   }
 
   /** Indices of every slot in `state` owned by `storeId` (a full scan: used when a store dies). */
@@ -125,7 +144,7 @@ export class SlotManager {
   /** Debug mode: throws if the slot table breaks an invariant. Returns the counts by state. */
   checkInvariants(): Record<string, number> {
     const t = this.#t;
-    const byState = [0, 0, 0, 0, 0];
+    const byState = [0, 0, 0, 0];
     // Stores keep publishing (R_CREATED += 1, then state LIVE) and recycling their own unposted
     // slots (state RESERVED, then R_DISPOSED += 1) while this scan runs. A slot seen LIVE or DYING
     // was created before the scan ended and disposed after it began, and one live throughout is
@@ -151,8 +170,8 @@ export class SlotManager {
       if (state === SLOT_DYING && count !== 0)
         throw new InternalError(`invariant: dying slot ${i} has count ${count} (I2)`);
     }
-    if (byState[SLOT_FREE] !== this.#freeTop) {
-      throw new InternalError(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#freeTop}`);
+    if (byState[SLOT_FREE] !== this.#count) {
+      throw new InternalError(`invariant: ${byState[SLOT_FREE]} free slots but the free list holds ${this.#count}`);
     }
     const createdAfter = createdCount(this.#i32, layout);
     const disposedAfter = disposedCount(this.#i32, layout);
@@ -165,6 +184,6 @@ export class SlotManager {
           `${lower}..${upper} from the counters`,
       );
     }
-    return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]!, retired: byState[4]! };
+    return { free: byState[0]!, reserved: byState[1]!, live: byState[2]!, dying: byState[3]! };
   }
 }

@@ -59,7 +59,7 @@ export class SlotTable {
   constructor(memory: WebAssembly.Memory, layout: Layout) {
     this.i32 = new Int32Array(memory.buffer);
     this.layout = layout;
-    this.codec = handleCodec(layout.capacity);
+    this.codec = handleCodec(layout.capacity, layout.generationBits);
     this.capacity = layout.capacity;
     this.#slots = layout.slots;
     this.#k = kernelFor(memory, layout, this.codec.indexBits);
@@ -297,11 +297,11 @@ export class SlotTable {
   }
 
   /**
-   * Coordinator only: clears slot `index` (writing `tag` as its type tag) and bumps its
-   * generation. True when the slot is free again, false when it was retired instead (I2).
+   * Coordinator only: clears slot `index` (writing `tag` as its type tag), moves its generation on
+   * and makes it FREE. True when the generation wrapped back to 1 (see handle.ts).
    */
   freeSlot(index: number, tag: number): boolean {
-    return this.#k.free_slot(index, tag) === 1;
+    return this.#k.free_slot(index, tag) === 2;
   }
 
   /** Released slots waiting in the queue (approximate while producers run). */

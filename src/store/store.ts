@@ -77,9 +77,15 @@ export class Store {
   readonly #i32: Int32Array;
   /** Word offset of this store's `R_DISPOSED` (for `_releaseEntry`). */
   readonly #disposedWord: number;
-  /** Reserved slots not used yet: `#batch[0 .. #batchTop)`, the next one on top. */
+  /**
+   * Reserved slots not used yet, first in first out: a ring, `#batch[#batchHead …]` for
+   * `#batchCount` slots (mod its length, a power of two). A slot this store recycles goes to the
+   * back, so it is reused only after every other slot of the batch (see handle.ts on why that
+   * matters: a stale handle is refused for a number of reuses of its slot).
+   */
   #batch: Int32Array = NO_SLOTS;
-  #batchTop = 0;
+  #batchHead = 0;
+  #batchCount = 0;
   /** Batch top at which the next batch is requested: three quarters of the batch as granted (see `_takeSlot`). */
   #prefetchAt = 0;
   readonly #storeScope: RootScope;
@@ -217,7 +223,8 @@ export class Store {
     const heapClosed = isHeapClosed(this.#i32);
     this._conn.close(() => (heapClosed ? new HeapClosedError() : new StoreClosedError()));
     this.#batch = NO_SLOTS;
-    this.#batchTop = 0;
+    this.#batchHead = 0;
+    this.#batchCount = 0;
     this._cache.clear();
     for (const hook of this.#closeHooks.splice(0)) hook();
   }
@@ -285,21 +292,30 @@ export class Store {
    * half, a Wasm loop making a value per call used half a batch in ~300 µs, about the round trip.)
    */
   _takeSlot(): number {
-    const top = this.#batchTop;
-    if (top === this.#prefetchAt && top > 0 && !this._conn.pending('grant')) {
+    const n = this.#batchCount;
+    if (n === this.#prefetchAt && n > 0 && !this._conn.pending('grant')) {
       this._conn.begin('grant', this._options.batchSize);
     }
-    if (top === 0) {
-      let next = this._conn.pending('grant') ? this._conn.finish('grant') : NO_SLOTS;
-      // An empty answer may be stale (the heap was full when it was asked, and a collection
-      // may have run since): only a fresh one means out of memory.
-      if (next.length === 0) next = this._conn.sync('grant', this._options.batchSize);
-      this.#batch = next;
-      this.#batchTop = next.length;
-      this.#prefetchAt = next.length - (next.length >> 2);
-      if (next.length === 0) return -1;
-    }
-    return this.#batch[--this.#batchTop]!;
+    if (n === 0) return this.#refill();
+    const head = this.#batchHead;
+    this.#batchHead = (head + 1) & (this.#batch.length - 1);
+    this.#batchCount = n - 1;
+    return this.#batch[head]!;
+  }
+
+  /** The batch ran out: take the next one (prefetched, or asked for now); -1 when the heap is full. */
+  #refill(): number {
+    let next = this._conn.pending('grant') ? this._conn.finish('grant') : NO_SLOTS;
+    // An empty answer may be stale (the heap was full when it was asked, and a collection
+    // may have run since): only a fresh one means out of memory.
+    if (next.length === 0) next = this._conn.sync('grant', this._options.batchSize);
+    if (next.length === 0) return -1;
+    if (this.#batch.length < next.length) this.#batch = new Int32Array(2 ** Math.ceil(Math.log2(next.length)));
+    this.#batch.set(next);
+    this.#batchHead = 1;
+    this.#batchCount = next.length - 1;
+    this.#prefetchAt = next.length - (next.length >> 2);
+    return next[0]!;
   }
 
   /**
@@ -317,12 +333,17 @@ export class Store {
 
   /** @internal Gives an unused reserved slot back to this store's batch. */
   _returnSlot(index: number): void {
-    if (this.#batchTop === this.#batch.length) {
-      const bigger = new Int32Array(Math.max(16, this.#batch.length * 2));
-      bigger.set(this.#batch);
-      this.#batch = bigger;
-    }
-    this.#batch[this.#batchTop++] = index;
+    if (this.#batchCount === this.#batch.length) this.#grow();
+    this.#batch[(this.#batchHead + this.#batchCount++) & (this.#batch.length - 1)] = index;
+  }
+
+  /** Doubles the batch ring, keeping its order. */
+  #grow(): void {
+    const old = this.#batch;
+    const bigger = new Int32Array(Math.max(16, old.length * 2));
+    for (let k = 0; k < this.#batchCount; k++) bigger[k] = old[(this.#batchHead + k) & (old.length - 1)]!;
+    this.#batch = bigger;
+    this.#batchHead = 0;
   }
 
   /** @internal A free root entry, or throws ERR_ROOT_LIMIT. */

@@ -14,7 +14,7 @@ import { ExternRef, Heap, type ManuallyRooted, Module, type Pool, type Rooted } 
 import { seeded, waitFor } from '../helpers';
 import { go, newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
-import { S_OWNER, SLOT_FREE, SLOT_RESERVED, SLOT_RETIRED } from '../../src/shared/layout';
+import { S_OWNER, SLOT_FREE, SLOT_RESERVED } from '../../src/shared/layout';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x6b111);
 const killTasksFile = join(__dirname, '..', 'fixtures', 'kill-tasks.ts');
@@ -89,7 +89,7 @@ function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
   const out: string[] = [];
   for (let i = 0; i < t.capacity; i++) {
     const state = t.state(i);
-    if (state === SLOT_FREE || state === SLOT_RESERVED || state === SLOT_RETIRED) continue;
+    if (state === SLOT_FREE || state === SLOT_RESERVED) continue;
     const h = t.handleOf(i);
     if (expected.has(h)) continue;
     out.push(

@@ -164,7 +164,7 @@ describe('example HTTP server', () => {
       'collections',
       'stores',
       'pendingRelease',
-      'retired',
+      'wraps',
     ]) {
       expect(res.body[field], field).to.be.a('number');
     }

@@ -106,8 +106,8 @@ describe('count kernel', () => {
   });
 
   it(
-    'the coordinator pops a released slot once, then frees it with a new generation, or retires it ' +
-      'when the generation would wrap (I1, I2)',
+    'the coordinator pops a released slot once, then frees it with a new generation, which wraps ' +
+      'to 1 (never 0) past the largest (I1, I2)',
     () => {
       const t = table(8);
       const entry = t.layout.regions + L.REGION_HEADER_WORDS;
@@ -115,12 +115,12 @@ describe('count kernel', () => {
       t.drop(6, entry);
       expect(t.popReleased()).to.equal(6);
       expect(t.popReleased()).to.equal(NO_SLOT);
-      expect(t.freeSlot(6, 0x55)).to.equal(true);
+      expect(t.freeSlot(6, 0x55), 'no wrap').to.equal(false);
       expect([t.state(6), t.generation(6), t.count(6), t.tag(6)]).to.deep.equal([L.SLOT_FREE, 2, 0, 0x55]);
       expect(t.check(h), 'the old handle').to.equal(NO_SLOT);
       t.i32[t.word(5, L.S_GEN)] = t.codec.maxGeneration;
-      expect(t.freeSlot(5, 0)).to.equal(false);
-      expect([t.state(5), t.generation(5)]).to.deep.equal([L.SLOT_RETIRED, t.codec.maxGeneration]);
+      expect(t.freeSlot(5, 0), 'wrapped').to.equal(true);
+      expect([t.state(5), t.generation(5)]).to.deep.equal([L.SLOT_FREE, 1]);
     },
   );
 
@@ -175,8 +175,8 @@ describe('count kernel', () => {
     );
 
     it(
-      "a posted value, a value a request waits for, another store's " +
-        'value, and the last generation go to the coordinator as before',
+      "a posted value, a value a request waits for and another store's value go to the coordinator " +
+        'as before; a slot at its last generation is recycled with generation 1, and the wrap counted',
       () => {
         const t = table(8);
         const entry = t.layout.regions + L.REGION_HEADER_WORDS;
@@ -198,14 +198,12 @@ describe('count kernel', () => {
         expect([t.state(4), t.pendingReleases()]).to.deep.equal([L.SLOT_DYING, 3]);
 
         t.i32[t.word(5, L.S_GEN)] = t.codec.maxGeneration;
-        fresh(t, 5, entry);
-        expect(t.dropOwn(5, entry, STORE, disposedWord(t)), 'its generation would wrap').to.equal(false);
-        expect([t.state(5), t.generation(5), t.pendingReleases()]).to.deep.equal([
-          L.SLOT_DYING,
-          t.codec.maxGeneration,
-          4,
-        ]);
-        expect(t.i32[disposedWord(t)]).to.equal(0);
+        const last = fresh(t, 5, entry);
+        expect(t.dropOwn(5, entry, STORE, disposedWord(t)), 'its generation wraps').to.equal(true);
+        expect([t.state(5), t.generation(5), t.pendingReleases()]).to.deep.equal([L.SLOT_RESERVED, 1, 3]);
+        expect(t.i32[disposedWord(t)]).to.equal(1);
+        expect(t.i32[disposedWord(t) + 1], "the store's R_WRAPS").to.equal(1);
+        expect(t.check(last)).to.equal(NO_SLOT);
       },
     );
 

@@ -3,7 +3,7 @@ import * as L from '../../src/shared/layout';
 
 describe('shared layout', () => {
   it('pins the header, slot, region and transfer field offsets (a change is a layout-version bump)', () => {
-    expect(L.LAYOUT_VERSION).to.equal(5);
+    expect(L.LAYOUT_VERSION).to.equal(6);
     expect(L.MAGIC).to.equal(0x53524546);
     expect([
       L.H_MAGIC,
@@ -13,22 +13,25 @@ describe('shared layout', () => {
       L.H_ROOTS_PER_STORE,
       L.H_TRANSFERS,
     ]).to.deep.equal([0, 1, 2, 3, 4, 5]);
-    expect([L.H_STATE, L.H_CREATED, L.H_DISPOSED, L.H_COLLECTIONS, L.H_STORES, L.H_RETIRED]).to.deep.equal([
+    expect([L.H_STATE, L.H_CREATED, L.H_DISPOSED, L.H_COLLECTIONS, L.H_STORES, L.H_WRAPS]).to.deep.equal([
       6, 8, 9, 10, 11, 12,
     ]);
     expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.H_ABANDONED]).to.deep.equal([
       13, 14, 15, 16, 17, 18,
     ]);
-    expect(L.HEADER_WORDS).to.equal(32);
+    expect([L.H_GEN_BITS, L.HEADER_WORDS]).to.deep.equal([19, 32]);
     expect([L.TYPE_NAMES_MAX, L.TYPE_NAME_ARENA_BYTES]).to.deep.equal([1024, 65536]);
     expect([L.S_COUNT, L.S_GEN, L.S_STATE, L.S_OWNER, L.S_TAG, L.S_VERSION, L.SLOT_WORDS]).to.deep.equal([
       0, 1, 2, 3, 4, 5, 6,
     ]);
-    expect([L.R_STATE, L.R_MAILBOX, L.R_HIGH_WATER, L.R_CREATED, L.R_DISPOSED, L.REGION_HEADER_WORDS]).to.deep.equal([
+    expect([L.R_STATE, L.R_MAILBOX, L.R_HIGH_WATER, L.R_CREATED, L.R_DISPOSED, L.R_WRAPS]).to.deep.equal([
       0, 1, 2, 3, 4, 5,
     ]);
+    // The kernel's drop_own finds R_WRAPS right after R_DISPOSED.
+    expect(L.R_WRAPS - L.R_DISPOSED).to.equal(1);
+    expect([L.REGION_HEADER_WORDS, L.REGION_FREE, L.REGION_ATTACHED, L.REGION_LINKED]).to.deep.equal([6, 0, 1, 2]);
     expect([L.T_STATE, L.T_HANDLE, L.T_OWNER, L.T_TAG, L.TRANSFER_WORDS]).to.deep.equal([0, 1, 2, 3, 4]);
-    expect([L.SLOT_FREE, L.SLOT_RESERVED, L.SLOT_LIVE, L.SLOT_DYING, L.SLOT_RETIRED]).to.deep.equal([0, 1, 2, 3, 4]);
+    expect([L.SLOT_FREE, L.SLOT_RESERVED, L.SLOT_LIVE, L.SLOT_DYING]).to.deep.equal([0, 1, 2, 3]);
   });
 
   it('places the parts back to back with no overlap', () => {
