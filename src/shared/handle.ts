@@ -48,7 +48,8 @@ export function handleCodec(capacity: number, generationBits?: number): HandleCo
   const bits = generationBits ?? 32 - indexBits;
   if (!Number.isInteger(bits) || bits < MIN_GENERATION_BITS || bits > 32 - indexBits) {
     throw new RangeError(
-      `a heap of capacity ${capacity} has ${MIN_GENERATION_BITS} to ${32 - indexBits} generation bits, received ${bits}`,
+      `a heap of capacity ${capacity} has ${MIN_GENERATION_BITS} to ${32 - indexBits} generation bits, ` +
+        `received ${bits}`,
     );
   }
   return {
