@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: runs every benchmark group, prints one table of rows (operation,
+ * `npm run bench [-- --quick] [--only local,cross,gc,wasm,seedPerCall]`: runs every benchmark group, prints one table of rows (operation,
  * median, p10–p90, baseline and its median, ratio, the range of the forks' figures, target,
  * verdict), the shared-sessions comparison and the reference figures, and writes
  * bench/results/latest.json, macro.svg and peers.svg (bench/lib/report.ts).
@@ -141,6 +141,20 @@ async function main(): Promise<void> {
     return;
   }
   const forks = quick ? 3 : 5;
+  const only = argAfter('--only');
+  if (only !== undefined) {
+    // A quick look at some groups while working (`npm run bench -- --quick --only local,wasm`):
+    // their rows only, nothing written.
+    const rows: ForkedRow[] = [];
+    for (const g of only.split(',')) {
+      if (g === 'local' || g === 'cross' || g === 'wasm' || g === 'seedPerCall')
+        rows.push(...(await forked(g, quick, started, forks)));
+      else if (g === 'gc') rows.push(...(await inOwnProcess('gc', quick, started)).map(once));
+      else throw new Error(`--only takes local, cross, gc, wasm, seedPerCall; received ${JSON.stringify(g)}`);
+    }
+    printRows(rows.map(judge), forks);
+    return;
+  }
   const seed = await inOwnProcess('seed', quick, started);
   const perCall = await forked('seedPerCall', quick, started, forks);
   const local = await forked('local', quick, started, forks);
