@@ -55,7 +55,7 @@ const debug = debuglog('sharedref');
 /**
  * Slots a background collection frees before it lets the coordinator answer requests again: at
  * about 70 ns a slot, a request waits behind a slice for about 70 µs at most. With 8192 a store's
- * slot grant waited ~0.6 ms behind slices on the seed workload, longer than half a batch lasts.
+ * slot grant waited ~0.6 ms behind slices on the host-string workload, longer than half a batch lasts.
  */
 const COLLECT_SLICE = 1024;
 

@@ -17,7 +17,7 @@
  * The split is chosen per heap: `indexBits = ceil(log2(capacity))`, and `generationBits` every bit
  * above (16 for the default 65536 slots) unless the heap's `generationBits` option narrows it.
  * Rejected: retiring a slot when its generation would wrap (the first design). It bounded a heap's
- * life to about 2^32 objects (minutes at the seed workload's rate), after which every `new`
+ * life to about 2^32 objects (minutes at the host-string workload's rate), after which every `new`
  * failed however much was free. Also rejected: a fixed 20/12 split.
  *
  * Handles are untrusted numbers: decoding never implies validity; `SlotTable.check` does that.

@@ -70,7 +70,7 @@ export class SlotManager {
    * Reserves up to `want` free slots for `storeId` and returns their indices, the first to use
    * last (the store takes from the end). Never more than half of what is free (at least one), so
    * one store's batch cannot starve the others. A typed array: the reply that carries it is copied
-   * as one block, where a JS array of 1024 numbers cost ~35 µs to serialize (the seed workload).
+   * as one block, where a JS array of 1024 numbers cost ~35 µs to serialize (the host-string workload).
    */
   grant(storeId: number, want: number): Int32Array {
     const n = Math.min(want, this.#count, Math.max(1, this.#count >> 1));

@@ -3,7 +3,7 @@
  *
  * Any thread. Stores call `cloneHeld`, `tryCloneRaw`, `drop`, `publishLive`; the coordinator
  * calls `popReleased`, `free`, `grant`. The counts are sequentially consistent `Atomics`
- * operations on `S_COUNT` (the seed's `strong_count` loads with SeqCst; so do we).
+ * operations on `S_COUNT` (Wasmtime's `ExternRef::strong_count` loads with SeqCst; so do we).
  *
  * The count changes and the validations of untrusted handles run in the count kernel (kernel.ts):
  * Wasm atomics on the heap's shared memory, one JS→Wasm call per operation.
@@ -99,7 +99,7 @@ export class SlotTable {
   }
 
   /**
-   * Adds a count for an untrusted raw handle (the seed's `clone_from_raw`), or returns NO_SLOT.
+   * Adds a count for an untrusted raw handle (Wasmtime's `clone_from_raw`), or returns NO_SLOT.
    * Refuses count 0 (I2) and re-reads the generation after the increment: if the slot was freed
    * and reused between the first check and the increment, the increment landed on another
    * object, so it is undone with an ordinary `drop` and the handle is reported invalid (I1).

@@ -5,19 +5,19 @@
  * the two ways of set `index % sets`, tagged with its full raw handle, so an entry can never
  * answer for a later object in the same slot (the generation differs, I1) nor for another slot
  * of the same set. A new entry replaces the way that was not used last, so a value read on every
- * call (the seed's `a` and `b` inside a loop that creates a value per call) is not evicted by
+ * call (the host-string workload's `a` and `b` inside a loop that creates a value per call) is not evicted by
  * the stream of new values passing through its set. An entry is valid while the slot's version
  * word still equals the version it was read at; the coordinator bumps the version after every
  * committed `dataMut` and every `call`.
  *
  * Rejected: an insertion-ordered `Map` with oldest-first eviction (the first design). It cost
  * a map delete, a map insert, an entry object and an iterator per `ExternRef.new`, and handles
- * above 2^30 are heap numbers as map keys: 14% of the seed workload's time went there. Also
+ * above 2^30 are heap numbers as map keys: 14% of the host-string workload's time went there. Also
  * rejected: direct-mapped (one way), which evicted the loop's hot inputs every `size` new values
  * and sent each of their next reads to the coordinator.
  *
  * Values handed out from the cache are shared by every reader on this thread: treat them as
- * read-only and change an object with `dataMut` (the seed's `data` is likewise `&dyn Any`).
+ * read-only and change an object with `dataMut` (Wasmtime's `ExternRef::data` is likewise `&dyn Any`).
  */
 
 /** What `get` returns when the cache has no current value (a cached value may be `undefined`). */
