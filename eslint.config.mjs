@@ -124,4 +124,58 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    files: ['src/pool/**/*.ts', 'src/wasm/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(shared/(slot-table|transfer-table|kernel)|store/(core|slot-batch|connection))$',
+              allowTypeImports: true,
+              message:
+                'Counts, roots and transfers go through the store core: import its operations from store/internal.',
+            },
+            {
+              regex: '(^|/)internal/keys$',
+              message: 'Reach a store core with coreOf / maybeCoreOf from store/internal.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['demo/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./src/(?!worker$)',
+              message: 'The demo uses the public API only: import from ../src or ../src/worker.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/index.ts', 'src/worker.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\./(internal/|store/(internal|core|slot-batch)$)',
+              message: 'The package entries never re-export internal modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -24,7 +24,9 @@ import { claimRegion } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
 import { Pool, type PoolOptions } from './pool/pool';
 import { entryFile } from './thread-entry';
-import { Store, type StoreLink } from './store/store';
+import { Store } from './store/store';
+import { coreOf } from './store/internal';
+import type { StoreLink } from './store/link';
 
 /** What `heap.stats()` returns: a synchronous snapshot read from shared memory. */
 export interface HeapStats {
@@ -104,7 +106,7 @@ export class Heap implements AsyncDisposable {
     this.id = id;
     worker.on('exit', () => this.#onCoordinatorExit());
     this.store = this.createStore();
-    this.store._heapOwned = true;
+    coreOf(this.store).heapOwned = true;
   }
 
   /** Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad options. */
@@ -156,7 +158,7 @@ export class Heap implements AsyncDisposable {
   createStore(): Store {
     const store = new Store(this.createStoreLink());
     this.#stores.add(store);
-    store._onClose(() => this.#stores.delete(store));
+    coreOf(store).onClose(() => this.#stores.delete(store));
     return store;
   }
 
@@ -282,7 +284,7 @@ export class Heap implements AsyncDisposable {
     for (const r of [...this.#resources]) await r.close().catch(() => undefined);
     if (!this.#coordinatorExited) {
       // Post queued values before the shutdown message, so the coordinator finds them queued.
-      for (const store of this.#stores) store._conn.flush();
+      for (const store of this.#stores) coreOf(store).flushPosts();
       this.#port.ref();
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();
@@ -292,7 +294,7 @@ export class Heap implements AsyncDisposable {
       });
     }
     closeHeapAndWakeAll(this.#i32, this.#layout);
-    for (const store of [...this.#stores]) store._closeNow();
+    for (const store of [...this.#stores]) coreOf(store).closeNow();
     this.#port.close();
     await this.#worker.terminate();
   }
@@ -303,7 +305,7 @@ export class Heap implements AsyncDisposable {
     // The coordinator died: close the heap so nothing waits for it forever (I8).
     closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores])
-      store._conn.rpc.fail(() => new HeapClosedError('the coordinator thread exited'));
+      coreOf(store).failPending(() => new HeapClosedError('the coordinator thread exited'));
     void this.close();
   }
 }

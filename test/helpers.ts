@@ -1,6 +1,7 @@
 /** Shared test helpers: error-code assertions and the host module's path. */
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** Absolute path of the test host module. */
 export const hostModule = join(__dirname, 'fixtures', 'host-module.ts');
@@ -44,3 +45,36 @@ export { seeded } from './fixtures/prng';
 
 /** Absolute path of the test task module for pools. */
 export const tasksFile = join(__dirname, 'fixtures', 'tasks.ts');
+
+const started = new Set<Worker>();
+
+/**
+ * Starts the TypeScript worker `file` (test/fixtures/workers) with `options`. Every worker a test
+ * starts this way is terminated by `stopWorkers()`, which the suites call in `afterEach`, so a
+ * failed assertion never leaves one running.
+ */
+export function startWorker(file: string, options: WorkerOptions = {}): Worker {
+  const worker = new Worker(join(__dirname, 'fixtures', 'workers', 'boot.js'), {
+    ...options,
+    argv: [join(__dirname, 'fixtures', 'workers', file)],
+  });
+  started.add(worker);
+  worker.once('exit', () => started.delete(worker));
+  return worker;
+}
+
+/** Terminates every worker `startWorker` started that is still running. */
+export async function stopWorkers(): Promise<void> {
+  const running = [...started];
+  started.clear();
+  await Promise.all(running.map((w) => w.terminate()));
+}
+
+/** The first message `worker` posts; rejects with its error if it fails first. */
+export function firstMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the worker exited (code ${code}) before posting`)));
+  });
+}

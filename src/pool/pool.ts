@@ -21,6 +21,7 @@ import { NotCloneableError, PoolClosedError, deserializeError } from '../errors'
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
+import { coreOf } from '../store/internal';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
 import { type BareTask, provideBareRun } from '../internal/bench-hooks';
 import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
@@ -172,6 +173,7 @@ export class Pool implements AsyncDisposable {
     }
     const what = `pool.run(${JSON.stringify(options.task)}) arguments`;
     const store = this.#host.store;
+    const core = coreOf(store);
     const sent: TransferToken[] = [];
     const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
@@ -193,16 +195,16 @@ export class Pool implements AsyncDisposable {
     } finally {
       // Transfers the worker adopted are its own now; the rest (task failed, worker died,
       // aborted before start) go back here. Exactly one side wins each (compare-exchange).
-      for (const t of sent) store._transfers.release(t);
+      for (const t of sent) core.releaseTransfer(t);
     }
     if (!outcome.ok) throw deserializeError(outcome.error);
     // Roots the caller cannot adopt (its root limit) make this throw: every one is released first.
-    return unpackRoots(outcome.value, store);
+    return unpackRoots(outcome.value, core);
   }
 
   /** Releases results of failed tasks still in flight (see `FailedTasks`). */
   #sweepFailed(): void {
-    if (!this.#host.closed) this.#failed.sweep(this.#host.store);
+    if (!this.#host.closed) this.#failed.sweep(coreOf(this.#host.store));
   }
 
   /** After every worker stopped: the last sweep, final because nobody can publish any more. */

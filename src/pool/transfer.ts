@@ -22,10 +22,10 @@
  * limit; shared sub-objects made it exponential, and roots below the limit crossed as plain
  * objects.
  */
-import { CrossStoreError, NotCloneableError, TransferLimitError, TransferLostError } from '../errors';
+import { CrossStoreError, NotCloneableError, TransferLostError } from '../errors';
 import type { TransferToken } from '../shared/transfer-table';
+import { type StoreCore, rootCore } from '../store/internal';
 import { ManuallyRooted, RootBase } from '../store/roots';
-import type { Store } from '../store/store';
 
 /**
  * One step of a path: a property name (plain objects), an index (arrays), or the `i`-th entry of
@@ -157,7 +157,7 @@ function holdsRoots(value: unknown, what: string): boolean {
   return found;
 }
 
-/**
+/** @internal
  * `value` with every root taken out, and the references beside it, each root carrying one new
  * count (the sender's roots stay as they are). `sent` receives every token made, so the caller
  * can release those nobody adopts. `owner` names the store whose death releases them (default:
@@ -175,7 +175,7 @@ export function packRoots(
   if (!holdsRoots(value, what)) return { value, refs: [] };
   const refs: WireRef[] = [];
   const first = sent.length;
-  let table: Store | null = null;
+  let table: StoreCore | null = null;
   try {
     const copies = new Map<object, unknown>();
     const sentRoots = new Map<RootBase, number>();
@@ -185,13 +185,10 @@ export function packRoots(
         refs.push({ path: pathOf(path), same: earlier });
         return;
       }
-      const store = root._store;
-      if (store.heapId !== heapId) throw new CrossStoreError(what, 'a root of another heap');
-      root._check(what);
-      store._hold(root);
-      const token = store._transfers.send(owner?.storeId ?? store.id, root._index, root._handle, owner?.tag ?? 0);
-      if (token === null) throw new TransferLimitError(store._options.transfers);
-      table = store;
+      const core = rootCore(root);
+      if (core.heapId !== heapId) throw new CrossStoreError(what, 'a root of another heap');
+      const token = core.sendTransfer(root, what, owner);
+      table = core;
       sent.push(token);
       sentRoots.set(root, refs.length);
       refs.push({ path: pathOf(path), token, manual: root instanceof ManuallyRooted });
@@ -246,7 +243,7 @@ export function packRoots(
   } catch (err) {
     // Nothing half-sent: what this pack parked is given back before the error goes up.
     const parked = sent.splice(first);
-    for (const token of parked) (table as Store | null)?._transfers.release(token);
+    for (const token of parked) (table as StoreCore | null)?.releaseTransfer(token);
     throw err;
   }
 }
@@ -263,14 +260,14 @@ function childAt(x: unknown, step: PathStep, entries: WeakMap<object, unknown[]>
   return 'k' in step ? entry[0] : entry[1];
 }
 
-/**
+/** @internal
  * `packed` with every reference adopted as a root of `store` (scoped roots join the current
  * scope) and put back where it was. With `allScoped`, manual roots arrive as scoped ones too (task
  * arguments belong to the task's scope). If any reference cannot be adopted (its transfer was
  * lost, the store's roots are full), every root adopted so far and every transfer not adopted yet
  * is released, and the error is thrown: nothing stays in flight.
  */
-export function unpackRoots(packed: Packed, store: Store, allScoped = false): unknown {
+export function unpackRoots(packed: Packed, store: StoreCore, allScoped = false): unknown {
   const { refs } = packed;
   if (refs.length === 0) return packed.value;
   const roots: (RootBase | null)[] = [];
@@ -282,14 +279,15 @@ export function unpackRoots(packed: Packed, store: Store, allScoped = false): un
         roots.push(roots[ref.same] ?? null);
         continue;
       }
-      const root = store._adopt(ref.token, ref.manual && !allScoped);
+      const root = store.adopt(ref.token, ref.manual && !allScoped ? 'manual' : 'scoped');
       roots.push(root);
       if (root === null) lost++;
       else adopted.push(root);
     }
-    if (lost > 0) throw new TransferLostError(lost, 'the sending thread died, or the task was given up');
+    if (lost > 0)
+      throw new TransferLostError(lost, 'the sending thread died, its store closed, or the task was given up');
   } catch (err) {
-    for (const r of adopted) r._release();
+    for (const r of adopted) store.releaseRoot(r);
     releasePacked(packed, store); // the ones not adopted; the adopted ones refuse a second release
     throw err;
   }
@@ -334,15 +332,15 @@ export function unpackRoots(packed: Packed, store: Store, allScoped = false): un
   return top;
 }
 
-/** Releases every transfer of `packed` that nobody adopted (a message that will never be read). */
-export function releasePacked(packed: Packed, store: Store): void {
-  for (const ref of packed.refs) if ('token' in ref) store._transfers.release(ref.token);
+/** @internal Releases every transfer of `packed` that nobody adopted (a message that will never be read). */
+export function releasePacked(packed: Packed, store: StoreCore): void {
+  for (const ref of packed.refs) if ('token' in ref) store.releaseTransfer(ref.token);
 }
 
 /** Failed-task tags a pool keeps sweeping (the oldest go first); far more than fail at once. */
 const MAX_FAILED_TAGS = 1024;
 
-/**
+/** @internal
  * The tags of a pool's failed tasks, whose results are swept again later. The handshake in
  * shared/abandoned-tags.ts covers a worker that publishes results after the caller gave up, as
  * long as it lives to check the mark; a worker killed between publishing and checking leaves
@@ -360,9 +358,9 @@ export class FailedTasks {
   }
 
   /** Releases every result of a remembered task still in flight to `store`; returns how many. */
-  sweep(store: Store): number {
+  sweep(store: StoreCore): number {
     if (this.#tags.size === 0) return 0;
-    return store._transfers.releaseTaggedAny(store.id, (tag) => this.#tags.has(tag));
+    return store.releaseTransfersTagged((tag) => this.#tags.has(tag));
   }
 
   /** Forgets every tag (after the pool's workers stopped and a last sweep). */

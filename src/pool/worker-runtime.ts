@@ -19,6 +19,7 @@ import { layoutOf } from '../shared/layout';
 import { claimRegion } from '../shared/root-region';
 import type { TransferToken } from '../shared/transfer-table';
 import { Store } from '../store/store';
+import { coreOf } from '../store/internal';
 import { isAbandoned } from '../shared/abandoned-tags';
 import { isBareTask } from '../internal/bench-hooks';
 import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
@@ -87,6 +88,7 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
     options,
     ports: { control: control.port2, reply: reply.port2, rpc: rpc.port2 },
   });
+  const core = coreOf(store);
   const ctx: TaskContext = Object.freeze({ store, workerData: data.user, threadId });
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -105,7 +107,7 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
         if (typeof fn !== 'function') {
           throw new NoSuchTaskError(msg.task, `${filename} defines: ${Object.keys(table).join(', ')}`);
         }
-        const args = unpackRoots(msg.args, store, true) as never[];
+        const args = unpackRoots(msg.args, core, true) as never[];
         const result = await fn(ctx, ...args);
         // Owned by the caller, tagged with the task: if this thread dies after posting the
         // result, the caller still adopts it; if it dies before, the caller releases by tag.
@@ -119,11 +121,11 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
           }
         }
         if (isAbandoned(abandoned, msg.replyTo.tag)) {
-          for (const t of sent) store._transfers.release(t); // the caller gave up on this task
+          for (const t of sent) core.releaseTransfer(t); // the caller gave up on this task
         }
         return { ok: true, value };
       } catch (err) {
-        for (const t of sent) store._transfers.release(t);
+        for (const t of sent) core.releaseTransfer(t);
         return { ok: false, error: serializeError(err) };
       }
     });

@@ -26,7 +26,7 @@ import { mailboxArm, mailboxWait } from '../shared/mailbox';
 /**
  * Values queued before a flush is forced. Large enough that the temporaries of one Wasm call
  * (host-function results the guest drops before the call returns) usually die unposted, and
- * are then recycled by their store without the coordinator (the seed workload makes 4002 per
+ * are then recycled by their store without the coordinator (the host-string workload makes 4002 per
  * call); small enough to bound what a reader on another thread can wait for while this thread
  * runs a long synchronous call. It was 256.
  */
@@ -120,7 +120,7 @@ export class Connection {
    * which): its count reached 0, which is terminal (I2), so no thread can ask for the value any
    * more, and its slot is freed without it (by the coordinator, or recycled by this store). A
    * clone has no disposer to run (I3). One that a request accepted while the object lived still
-   * waits for is posted, and the request is answered with it. In a CPU profile of the seed
+   * waits for is posted, and the request is answered with it. In a CPU profile of the host-string
    * workload, posting was ~12% of the worker's time.
    */
   flush(): void {

@@ -3,14 +3,16 @@
  *
  * The thread of the store passed in. Static functions only, mirroring Wasmtime's associated
  * functions (`ExternRef::new(&mut store, value)`); equality, hashing and ordering are on
- * identity, never on the value (the seed's `ptr_eq`/`hash`/`cmp`).
+ * identity, never on the value (Wasmtime's `ptr_eq`/`hash`/`cmp`).
  */
 import { BUILD_IN_PLACE, GcHeapOutOfMemory, InvalidHandleError, NotCloneableError } from '../errors';
 import { rawHandle } from '../shared/handle';
 import { describe } from '../options';
 import { builtinTagOf } from '../shared/type-names';
+import { maybeCoreOf } from '../internal/keys';
+import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
-import { Store } from './store';
+import type { Store } from './store';
 
 /** What `GcHeapOutOfMemory#intoInner()` hands back from a failed `newWith`. */
 export interface PendingConstruction {
@@ -20,8 +22,11 @@ export interface PendingConstruction {
   readonly args: unknown[];
 }
 
-function assertStore(store: unknown, what: string): asserts store is Store {
-  if (!(store instanceof Store)) notAStore(store, what); // out of line: see roots.ts `unrooted`
+/** The core of `store`, or a TypeError naming `what` when it is not a `Store`. */
+function coreFor(store: unknown, what: string): StoreCore {
+  const core = maybeCoreOf(store);
+  if (core === undefined) notAStore(store, what); // out of line: see roots.ts `unrooted`
+  return core;
 }
 
 function notAHandle(raw: unknown): never {
@@ -47,74 +52,61 @@ function cloneForHeap(value: unknown, what: string): unknown {
 }
 
 /** A root entry for a new value in reserved slot `index`; on failure the slot goes back to the batch. */
-function entryFor(store: Store, index: number, what: string): number {
+function entryFor(core: StoreCore, index: number, what: string): number {
   try {
-    return store._allocEntry(what);
+    return core.allocEntry(what);
   } catch (err) {
-    store._returnSlot(index);
+    core.returnSlot(index);
     throw err;
   }
 }
 
-function allocate(store: Store, value: unknown, scoped: boolean, what: string): RootBase {
-  assertStore(store, what);
-  store._ensureOpen(what);
+/** A new object holding a copy of `value`, counted in a new entry; returns `[index, handle, entry]`. */
+function allocate(core: StoreCore, value: unknown, what: string): [number, number, number] {
+  core.ensureOpen(what);
   const copy = cloneForHeap(value, what);
-  const index = store._takeSlot();
-  if (index < 0) throw new GcHeapOutOfMemory(value, store._slots.capacity);
-  const e = entryFor(store, index, what);
-  const handle = store._slots.publishLive(
+  const index = core.takeSlot();
+  if (index < 0) throw new GcHeapOutOfMemory(value, core.slots.capacity);
+  const e = entryFor(core, index, what);
+  const handle = core.slots.publishLive(
     index,
     builtinTagOf(copy),
-    store._region.wordOf(e),
-    store._region.createdWord,
+    core.region.wordOf(e),
+    core.region.createdWord,
     true,
   );
-  store._cache.set(handle, index, copy, 0);
-  store._conn.post(handle, copy);
-  return store._wrap(scoped, index, handle, e);
+  core.cache.set(handle, index, copy, 0);
+  core.conn.post(handle, copy);
+  return [index, handle, e];
 }
 
-function construct(store: Store, factory: string, args: unknown[], scoped: boolean, sync: true): RootBase;
-function construct(store: Store, factory: string, args: unknown[], scoped: boolean, sync: false): Promise<RootBase>;
-function construct(
-  store: Store,
-  factory: string,
-  args: unknown[],
-  scoped: boolean,
-  sync: boolean,
-): RootBase | Promise<RootBase> {
-  const what = sync ? 'ExternRef.newWithSync' : 'ExternRef.newWith';
-  assertStore(store, what);
+/**
+ * A construction in place on the coordinator, begun: a reserved slot and an entry for it. `run`
+ * asks the coordinator (synchronously or not) and `finish` publishes the slot as a root in the
+ * scope current then; `fail` gives the slot and the entry back.
+ */
+function beginConstruct(core: StoreCore, factory: string, args: unknown[], what: string) {
   if (typeof factory !== 'string')
     throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
-  store._ensureOpen(what);
-  const index = store._takeSlot();
-  if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, store._slots.capacity);
-  const generation = store._slots.generation(index);
-  const e = entryFor(store, index, what);
-  const fail = (err: unknown): never => {
-    store._region.free(e);
-    if (!store.closed) store._returnSlot(index);
-    throw err;
+  core.ensureOpen(what);
+  const index = core.takeSlot();
+  if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, core.slots.capacity);
+  const generation = core.slots.generation(index);
+  const e = entryFor(core, index, what);
+  return {
+    request: [index, generation, factory, args] as const,
+    fail: (err: unknown): never => {
+      core.region.free(e);
+      if (!core.closed) core.returnSlot(index);
+      throw err;
+    },
+    finish: (tag: number): Rooted => {
+      core.ensureOpen(what);
+      // Built in place on the coordinator, never posted: its disposer runs there, so never recycled here.
+      const handle = core.slots.publishLive(index, tag, core.region.wordOf(e), core.region.createdWord, false);
+      return core.scoped(index, handle, e);
+    },
   };
-  const finish = (tag: number): RootBase => {
-    store._ensureOpen(what);
-    // Built in place on the coordinator, never posted: its disposer runs there, so never recycled here.
-    const handle = store._slots.publishLive(index, tag, store._region.wordOf(e), store._region.createdWord, false);
-    return store._wrap(scoped, index, handle, e);
-  };
-  if (sync) {
-    let tag: number;
-    try {
-      tag = store._conn.sync('construct', index, generation, factory, args);
-    } catch (err) {
-      return fail(err);
-    }
-    return finish(tag);
-  }
-  // The scope is chosen when the root is made; capture the caller's by creating it here.
-  return store._conn.call('construct', index, generation, factory, args).then(finish, fail);
 }
 
 /**
@@ -131,23 +123,30 @@ export class ExternRef {
    * `value` (run `heap.gc()` and retry with `err.intoInner()`).
    */
   static new(store: Store, value: unknown): Rooted {
-    return allocate(store, value, true, 'ExternRef.new') as Rooted;
+    const core = coreFor(store, 'ExternRef.new');
+    const [index, handle, e] = allocate(core, value, 'ExternRef.new');
+    return core.scoped(index, handle, e);
   }
 
   /** Like `new`, but returns a `ManuallyRooted` that lives until `unroot()`. */
   static newManuallyRooted(store: Store, value: unknown): ManuallyRooted {
-    return allocate(store, value, false, 'ExternRef.newManuallyRooted') as ManuallyRooted;
+    const core = coreFor(store, 'ExternRef.newManuallyRooted');
+    const [index, handle, e] = allocate(core, value, 'ExternRef.newManuallyRooted');
+    return core.manual(index, handle, e);
   }
 
   /**
    * Builds a value in place on the coordinator by calling `factory(...args)`, an export of the
-   * heap's `hostModule` (the seed's `new_with`). Use it for values that cannot move between
-   * threads (files, sockets, class instances); use them through `call`. The new root belongs to
-   * the scope that is current when the promise resolves.
+   * heap's `hostModule` (Wasmtime's `ExternRef::new` with a value built where it lives). Use it
+   * for values that cannot move between threads (files, sockets, class instances); use them
+   * through `call`. The new root belongs to the scope that is current when the promise resolves.
    */
   static newWith(store: Store, factory: string, ...args: unknown[]): Promise<Rooted> {
     try {
-      return construct(store, factory, args, true, false) as Promise<Rooted>;
+      const core = coreFor(store, 'ExternRef.newWith');
+      const c = beginConstruct(core, factory, args, 'ExternRef.newWith');
+      // The scope is chosen when the root is made: the one current when the promise resolves.
+      return core.conn.call('construct', ...c.request).then(c.finish, c.fail);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -155,61 +154,69 @@ export class ExternRef {
 
   /** Like `newWith`, but blocks this thread until the value is built; the root joins the current scope. */
   static newWithSync(store: Store, factory: string, ...args: unknown[]): Rooted {
-    return construct(store, factory, args, true, true) as Rooted;
+    const core = coreFor(store, 'ExternRef.newWithSync');
+    const c = beginConstruct(core, factory, args, 'ExternRef.newWithSync');
+    let tag: number;
+    try {
+      tag = core.conn.sync('construct', ...c.request);
+    } catch (err) {
+      return c.fail(err);
+    }
+    return c.finish(tag);
   }
 
   /**
-   * A new root for a raw handle, adding a count (the seed's `clone_from_raw`). `raw` is the `u32`,
+   * A new root for a raw handle, adding a count (Wasmtime's `clone_from_raw`). `raw` is the `u32`,
    * or the `i32` with the same bits (as Wasm and `Int32Array` give it); `0` gives `null`. A forged
    * or stale handle, and anything that is not one of those two forms (a fraction, a number out of
    * range, a string), throws `ERR_INVALID_HANDLE` and changes nothing; a handle never resolves to
    * another object (I1).
    */
   static fromRaw(store: Store, raw: number): Rooted | null {
-    assertStore(store, 'ExternRef.fromRaw');
-    store._ensureOpen('ExternRef.fromRaw');
+    const core = coreFor(store, 'ExternRef.fromRaw');
+    core.ensureOpen('ExternRef.fromRaw');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return store._rootFromRaw(h, true) as Rooted;
+    return core.fromRaw(h);
   }
 
   /** Like `fromRaw`, but returns a `ManuallyRooted`. */
   static fromRawManuallyRooted(store: Store, raw: number): ManuallyRooted | null {
-    assertStore(store, 'ExternRef.fromRawManuallyRooted');
-    store._ensureOpen('ExternRef.fromRawManuallyRooted');
+    const core = coreFor(store, 'ExternRef.fromRawManuallyRooted');
+    core.ensureOpen('ExternRef.fromRawManuallyRooted');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return store._rootFromRaw(h, false) as ManuallyRooted;
+    return core.fromRawManual(h);
   }
 
   /**
    * Takes back the count that `ManuallyRooted#intoRaw()` gave to `raw`, without adding one (the
-   * seed's `from_raw`). Only the store that called `intoRaw` can; `0` gives `null`. Accepts the
+   * Wasmtime's `from_raw`). Only the store that called `intoRaw` can; `0` gives `null`. Accepts the
    * same forms as `fromRaw`, and changes nothing when it refuses one.
    */
   static fromOwnedRaw(store: Store, raw: number): ManuallyRooted | null {
-    assertStore(store, 'ExternRef.fromOwnedRaw');
-    store._ensureOpen('ExternRef.fromOwnedRaw');
+    const core = coreFor(store, 'ExternRef.fromOwnedRaw');
+    core.ensureOpen('ExternRef.fromOwnedRaw');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return store._takeOwnedRaw(h) as ManuallyRooted;
+    return core.takeOwnedRaw(h);
   }
 
   /** True when `a` and `b` are the same object (identity, not equal data). */
   static ptrEq(a: RootBase, b: RootBase): boolean {
-    return a._handle === b._handle && a._store.heapId === b._store.heapId;
+    return a._handle === b._handle && a._core.heapId === b._core.heapId;
   }
 
   /** A hash of the object's identity (its handle), stable across threads of the heap. */
   static hash(a: RootBase): number {
-    let h = Math.imul(a._handle ^ a._store.heapId, 0x9e3779b1);
+    let h = Math.imul(a._handle ^ a._core.heapId, 0x9e3779b1);
     h ^= h >>> 16;
     return h >>> 0;
   }
 
   /** Orders objects by identity (heap, then handle): negative, 0 or positive. */
   static compare(a: RootBase, b: RootBase): number {
-    if (a._store.heapId !== b._store.heapId) return a._store.heapId < b._store.heapId ? -1 : 1;
+    if (a._core.heapId !== b._core.heapId) return a._core.heapId < b._core.heapId ? -1 : 1;
     return a._handle === b._handle ? 0 : a._handle < b._handle ? -1 : 1;
   }
 }

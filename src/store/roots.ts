@@ -9,22 +9,24 @@
  * count twice (I6). After the store or heap closes, the coordinator has released the counts, so a
  * root only forgets its entry and touches no shared memory.
  *
- * The seed's `Rooted<T>` lives in a LIFO scope; here a scope is a plain list of roots released
+ * Wasmtime's `Rooted<T>` lives in a LIFO scope; here a scope is a plain list of roots released
  * together, which also works for scopes that end out of order (async code). Rejected: one
  * FinalizationRegistry entry per root as the release mechanism. It costs more than the count
  * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
  */
 import { CrossStoreError, InvalidHandleError, LeaseReentrantError, NotCloneableError, UnrootedError } from '../errors';
 import { describe } from '../options';
-import { MISS } from './value-cache';
+import { maybeCoreOf } from '../internal/keys';
+import type { StoreCore } from './core';
 import type { Store } from './store';
+import { MISS } from './value-cache';
 
 /**
  * The entry of a borrowed root: a `Rooted` for a reference argument of a host function called
  * from Wasm. It takes no count: the guest's reference (an `ExternRefObject`'s count, or the raw
  * handle's owner) keeps the object alive, and the root re-checks the handle on every use, so an
  * object freed meanwhile is ERR_INVALID_HANDLE, never another object (I1). Anything that needs a
- * count of its own (a clone, a transfer, a result) first takes one (`Store._hold`), and only then
+ * count of its own (a clone, a transfer, a result) first takes one (`StoreCore.hold`), and only then
  * joins its scope's list. It ends with the call's scope like any `Rooted`, but by the scope's
  * epoch, not by a release: see `BorrowedRoot`.
  */
@@ -45,7 +47,7 @@ export const BORROWED = 0x7fffffff;
 export abstract class RootBase {
   // Declared, not defined: a class field is initialised with define semantics before the
   // constructor runs, which made constructing a root cost 4× a plain object (the clone-drop row).
-  /** @internal */ declare _store: Store;
+  /** @internal The core of the root's store. */ declare _core: StoreCore;
   /** @internal */ declare _index: number;
   /** @internal */ declare _handle: number;
   /** @internal Root-region entry, or -1 once released. */
@@ -60,15 +62,15 @@ export abstract class RootBase {
   _check(what: string, store?: Store): void {
     const e = this._entry;
     if (e < 0 || e === BORROWED) return this._checkOther(what, store);
-    if (store !== undefined && store !== this._store) crossStore(what);
-    this._store._ensureOpen(what);
+    if (store !== undefined && store !== this._core.store) crossStore(what);
+    this._core.ensureOpen(what);
   }
 
   /** @internal `_check` for a released or a borrowed root, out of line (same checks, same order). */
   _checkOther(what: string, store?: Store): void {
     if (this._entry < 0 || (this as RootBase as BorrowedRoot)._ended()) unrooted(what);
-    if (store !== undefined && store !== this._store) crossStore(what);
-    this._store._ensureOpen(what);
+    if (store !== undefined && store !== this._core.store) crossStore(what);
+    this._core.ensureOpen(what);
     this._recheck(what);
   }
 
@@ -78,8 +80,7 @@ export abstract class RootBase {
    * belonged to the slot's next object (I1). A counted root keeps its slot, so only borrowed ones check.
    */
   _recheck(what: string): void {
-    if (this._entry === BORROWED && this._store._slots.liveIndexOf(this._handle) < 0)
-      freedDuringCall(this._handle, what);
+    if (this._entry === BORROWED && this._core.slots.liveIndexOf(this._handle) < 0) freedDuringCall(this._handle, what);
   }
 
   /** @internal Gives back this root's count (once; later calls do nothing). */
@@ -87,36 +88,36 @@ export abstract class RootBase {
     const e = this._entry;
     if (e < 0) return;
     this._entry = -1;
-    if (e !== BORROWED) this._store._releaseEntry(this._index, e);
+    if (e !== BORROWED) this._core.release(this._index, e);
   }
 
   /** True while this root holds its object. */
   get isRooted(): boolean {
     if (this._entry === BORROWED && (this as RootBase as BorrowedRoot)._ended()) return false;
-    return this._entry >= 0 && !this._store.closed;
+    return this._entry >= 0 && !this._core.closed;
   }
 
   /** The store this root belongs to. */
   get store(): Store {
-    return this._store;
+    return this._core.store;
   }
 
   /**
-   * The raw `u32` handle of the object (the seed's `to_raw`/`as_raw`): the same number in every
+   * The raw `u32` handle of the object (Wasmtime's `to_raw`/`as_raw`): the same number in every
    * thread of the heap. It adds no count: it stays valid while some root holds the object.
    */
   toRaw(store?: Store): number {
     this._check('toRaw', store);
     // The number may reach another thread at once: post this store's queued values first, so
     // a reader there never waits on a value still queued here.
-    if (this._store._conn.hasQueued) this._store._conn.flush();
+    this._core.flushPosts();
     return this._handle;
   }
 
-  /** The object's reference count now (sequentially consistent load, as the seed's `strong_count`). */
+  /** The object's reference count now (sequentially consistent load, as Wasmtime's `ExternRef::strong_count`). */
   strongCount(store?: Store): number {
     this._check('strongCount', store);
-    const count = this._store._slots.count(this._index);
+    const count = this._core.slots.count(this._index);
     this._recheck('strongCount');
     return count;
   }
@@ -127,9 +128,9 @@ export abstract class RootBase {
    */
   typeOf(store?: Store): string {
     this._check('typeOf', store);
-    const tag = this._store._slots.tag(this._index);
+    const tag = this._core.slots.tag(this._index);
     this._recheck('typeOf');
-    return this._store._types.name(tag);
+    return this._core.types.name(tag);
   }
 
   /**
@@ -146,25 +147,25 @@ export abstract class RootBase {
     // value the coordinator answers with is at least as new as this version (it bumps a version
     // only after the new value is in place), so the cache may hold a newer value under an older
     // version, which costs one more read later, and never an older one.
-    const s = this._store;
+    const s = this._core;
     const handle = this._handle;
     const index = this._index;
-    const version = s._slots.version(index);
-    const hit = s._cache.get(handle, index, version);
+    const version = s.slots.version(index);
+    const hit = s.cache.get(handle, index, version);
     if (hit !== MISS) return Promise.resolve(hit);
-    return s._conn.call('read', handle).then((value) => s._remember(handle, index, value, version));
+    return s.conn.call('read', handle).then((value) => s.remember(handle, index, value, version));
   }
 
   /** Like `data()`, but blocks this thread until the coordinator answers (no wait if cached). */
   dataSync(store?: Store): unknown {
     this._check('dataSync', store);
-    const s = this._store;
+    const s = this._core;
     const handle = this._handle;
     const index = this._index;
-    const version = s._slots.version(index); // before the request: see `data`
-    const hit = s._cache.get(handle, index, version);
+    const version = s.slots.version(index); // before the request: see `data`
+    const hit = s.cache.get(handle, index, version);
     if (hit !== MISS) return hit;
-    return s._remember(handle, index, s._conn.sync('read', handle), version);
+    return s.remember(handle, index, s.conn.sync('read', handle), version);
   }
 
   /**
@@ -176,10 +177,10 @@ export abstract class RootBase {
    */
   async dataMut<T = unknown>(fn: (value: T) => T | void | Promise<T | void>, store?: Store): Promise<T> {
     this._check('dataMut', store);
-    const s = this._store;
+    const s = this._core;
     const handle = this._handle;
-    const conn = s._conn;
-    leaseEnter(s._leasing, handle);
+    const conn = s.conn;
+    leaseEnter(s.leasing, handle);
     try {
       const grant = await conn.call('acquire', handle);
       let next: unknown;
@@ -193,10 +194,10 @@ export abstract class RootBase {
         throw err;
       }
       const version = await conn.call('commit', grant.lease, copy);
-      s._cache.set(handle, this._index, copy, version);
+      s.cache.set(handle, this._index, copy, version);
       return next as T;
     } finally {
-      leaseLeave(s._leasing, handle);
+      leaseLeave(s.leasing, handle);
     }
   }
 
@@ -208,11 +209,11 @@ export abstract class RootBase {
    */
   dataMutSync<T = unknown>(fn: (value: T) => T | void, store?: Store): T {
     this._check('dataMutSync', store);
-    const s = this._store;
+    const s = this._core;
     const handle = this._handle;
-    if (s._leasing.has(handle)) reentrant('dataMutSync');
-    const conn = s._conn;
-    leaseEnter(s._leasing, handle);
+    if (s.leasing.has(handle)) reentrant('dataMutSync');
+    const conn = s.conn;
+    leaseEnter(s.leasing, handle);
     try {
       const grant = conn.sync('acquire', handle);
       let next: unknown;
@@ -228,10 +229,10 @@ export abstract class RootBase {
         throw err;
       }
       const version = conn.sync('commit', grant.lease, copy);
-      s._cache.set(handle, this._index, copy, version);
+      s.cache.set(handle, this._index, copy, version);
       return next as T;
     } finally {
-      leaseLeave(s._leasing, handle);
+      leaseLeave(s.leasing, handle);
     }
   }
 
@@ -250,7 +251,7 @@ export abstract class RootBase {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this._store._conn.call('call', this._handle, method, args);
+    return this._core.conn.call('call', this._handle, method, args);
   }
 
   /**
@@ -259,9 +260,9 @@ export abstract class RootBase {
    */
   callSync(method: string, ...args: unknown[]): unknown {
     this._check('callSync');
-    if (this._store._leasing.has(this._handle)) reentrant('callSync');
+    if (this._core.leasing.has(this._handle)) reentrant('callSync');
     checkArgs(method, args);
-    return this._store._conn.sync('call', this._handle, method, args);
+    return this._core.conn.sync('call', this._handle, method, args);
   }
 }
 
@@ -288,7 +289,7 @@ function reentrant(what: string): never {
   throw new LeaseReentrantError(what);
 }
 
-/** Counts a lease this thread holds or waits for on `handle` (see `Store._leasing`). */
+/** Counts a lease this thread holds or waits for on `handle` (see `StoreCore.leasing`). */
 function leaseEnter(leasing: Map<number, number>, handle: number): void {
   leasing.set(handle, (leasing.get(handle) ?? 0) + 1);
 }
@@ -336,8 +337,8 @@ export interface Rooted extends RootBase {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class Rooted {
   /** @internal */
-  constructor(store: Store, index: number, handle: number, entry: number) {
-    this._store = store;
+  constructor(core: StoreCore, index: number, handle: number, entry: number) {
+    this._core = core;
     this._index = index;
     this._handle = handle;
     this._entry = entry;
@@ -346,7 +347,7 @@ export class Rooted {
   /** A new manual root of the same object (one more count); this root stays valid. */
   toManuallyRooted(): ManuallyRooted {
     this._check('toManuallyRooted');
-    return this._store._cloneRoot(this, false) as ManuallyRooted;
+    return this._core.toManual(this);
   }
 }
 
@@ -356,7 +357,7 @@ export class Rooted {
  * the root remembers the scope's epoch at its making, and ends once the epoch moves on. That way
  * a call's borrowed arguments are neither listed in the scope nor released one by one, which
  * made them cost more than the rest of the call (the wasm-import row). One that took a count
- * (`Store._hold`) is listed and released like any `Rooted`.
+ * (`StoreCore.hold`) is listed and released like any `Rooted`.
  */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
@@ -367,9 +368,9 @@ export class BorrowedRoot {
   /** @internal The scope's epoch when this root was made. */
   declare _epoch: number;
 
-  /** @internal Use `Store._borrow`. */
-  constructor(store: Store, index: number, handle: number, scope: RootScope) {
-    this._store = store;
+  /** @internal Use `StoreCore.borrow`. */
+  constructor(core: StoreCore, index: number, handle: number, scope: RootScope) {
+    this._core = core;
     this._index = index;
     this._handle = handle;
     this._entry = BORROWED;
@@ -390,8 +391,8 @@ export interface ManuallyRooted extends RootBase {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class ManuallyRooted {
   /** @internal */
-  constructor(store: Store, index: number, handle: number, entry: number) {
-    this._store = store;
+  constructor(core: StoreCore, index: number, handle: number, entry: number) {
+    this._core = core;
     this._index = index;
     this._handle = handle;
     this._entry = entry;
@@ -406,17 +407,17 @@ export class ManuallyRooted {
   /** A new manual root of the same object (one more count). */
   clone(): ManuallyRooted {
     this._check('clone');
-    return this._store._cloneManual(this);
+    return this._core.cloneManual(this);
   }
 
   /** A new scoped root of the same object in the current scope; this manual root stays valid. */
   toRooted(): Rooted {
     this._check('toRooted');
-    return this._store._cloneRoot(this, true) as Rooted;
+    return this._core.toScoped(this);
   }
 
   /**
-   * Gives up this root and returns the raw handle that now owns its count (the seed's
+   * Gives up this root and returns the raw handle that now owns its count (Wasmtime's
    * `into_raw`). Take the count back with `ExternRef.fromOwnedRaw` on the same store; until
    * then the count still belongs to this store, so it is released if the thread dies (I4).
    */
@@ -424,7 +425,7 @@ export class ManuallyRooted {
     this._check('intoRaw');
     const e = this._entry;
     this._entry = -1;
-    this._store._keepOwnedRaw(this._handle, e);
+    this._core.keepOwnedRaw(this._handle, e);
     return this._handle;
   }
 }
@@ -447,6 +448,7 @@ export class RootScope implements Disposable {
   // open a scope per call).
   /** The store whose roots this scope owns. */
   declare readonly store: Store;
+  /** @internal The core of that store. */ declare _core: StoreCore;
   /** @internal */ declare _roots: RootBase[];
   /** @internal The async context this scope was entered in. */
   declare _ctx: unknown;
@@ -458,11 +460,21 @@ export class RootScope implements Disposable {
 
   /** Opens a scope on `store`; it is current until disposed. */
   constructor(store: Store) {
+    const core = maybeCoreOf(store);
+    if (core === undefined) throw new TypeError(`new RootScope: expected a Store, received ${describe(store)}`);
     this.store = store;
+    this._core = core;
     this._roots = [];
     this._open = true;
     this._epoch = 0;
-    this._ctx = store._enterScope(this);
+    this._ctx = core.enterScope(this);
+  }
+
+  /** @internal A store's own scope, for roots made outside any scope: never entered, never closed. */
+  static _detached(core: StoreCore): RootScope {
+    const s = Object.create(RootScope.prototype) as RootScope;
+    Object.assign(s, { store: core.store, _core: core, _roots: [], _ctx: undefined, _open: true, _epoch: 0 });
+    return s;
   }
 
   /** Roots this scope holds now (a host call's borrowed arguments count once they take a count). */
@@ -475,7 +487,7 @@ export class RootScope implements Disposable {
     if (!this._open) return;
     this._open = false;
     this._epoch++;
-    this.store._leaveScope(this);
+    this._core.leaveScope(this);
     // Last in, first out; the array is kept for reuse (`roots.length = 0` is a slow builtin).
     const roots = this._roots;
     while (roots.length > 0) roots.pop()!._release();
@@ -484,7 +496,7 @@ export class RootScope implements Disposable {
   /** @internal Opens this closed scope again: the linker reuses one scope per import between calls. */
   _reopen(): void {
     this._open = true;
-    this._ctx = this.store._enterScope(this);
+    this._ctx = this._core.enterScope(this);
   }
 
   /** Same as `close()`, for `using`. */

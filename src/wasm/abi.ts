@@ -15,8 +15,9 @@
  */
 import { CrossStoreError, InvalidHandleError } from '../errors';
 import { describe } from '../options';
-import { BorrowedRoot, RootBase, type RootScope, type Rooted } from '../store/roots';
+import { RootBase, type RootScope, type Rooted } from '../store/roots';
 import type { Store } from '../store/store';
+import { type StoreCore, checkRoot, maybeCoreOf, rootCore, rootHandle, rootIndex } from '../store/internal';
 import type { FuncType, WasmValType } from './binary-types';
 
 /** The value types a signature may name. */
@@ -28,12 +29,12 @@ export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'funcref', 'h
  */
 export type ValType = (typeof VAL_TYPES)[number];
 
-/** The module's value type that a signature's `t` stands for (`handle` is an `i32`). */
+/** @internal The module's value type that a signature's `t` stands for (`handle` is an `i32`). */
 export function wasmTypeOf(t: ValType): WasmValType {
   return t === 'handle' ? 'i32' : t;
 }
 
-/** Whether the host signature `sig` matches the module's function type `ft`. */
+/** @internal Whether the host signature `sig` matches the module's function type `ft`. */
 export function signatureMatches(sig: Signature, ft: FuncType): boolean {
   const same = (a: readonly ValType[], b: readonly WasmValType[]): boolean =>
     a.length === b.length && a.every((t, i) => wasmTypeOf(t) === b[i]);
@@ -48,7 +49,7 @@ export interface Signature {
   readonly results: readonly ValType[];
 }
 
-/** Throws a `TypeError` naming the problem unless `sig` is a valid signature. */
+/** @internal Throws a `TypeError` naming the problem unless `sig` is a valid signature. */
 export function checkSignature(sig: unknown, what: string): Signature {
   if (typeof sig !== 'object' || sig === null)
     throw new TypeError(`${what}: signature must be { params: [...], results: [...] }`);
@@ -113,8 +114,8 @@ export class ExternRefObject {
     if (root === null || root === undefined) return null;
     if (!(root instanceof RootBase))
       throw new TypeError(`ExternRefObject.fromRoot: expected a root or null, received ${describe(root)}`);
-    root._check('ExternRefObject.fromRoot');
-    return exposureOf(root._store).wrap(root);
+    checkRoot(root, 'ExternRefObject.fromRoot');
+    return exposureOf(rootCore(root)).wrap(root);
   }
 
   /**
@@ -122,9 +123,13 @@ export class ExternRefObject {
    * `null` for a null reference: for what glue code gets back from a guest's exports.
    */
   static toRooted(store: Store, x: unknown): Rooted | null {
+    const core = maybeCoreOf(store);
+    if (core === undefined) {
+      throw new TypeError(`ExternRefObject.toRooted: expected a Store, received ${describe(store)}`);
+    }
     if (x === null || x === undefined) return null;
-    store._ensureOpen('ExternRefObject.toRooted');
-    return store._rootFromRaw(ExternRefObject.handleOf(x, store.heapId), true) as Rooted;
+    core.ensureOpen('ExternRefObject.toRooted');
+    return core.fromRaw(ExternRefObject.handleOf(x, core.heapId));
   }
 
   /**
@@ -133,9 +138,9 @@ export class ExternRefObject {
    * during the synchronous call. (A count released by the store's close is caught by the root's
    * own checks, on every use, like any borrowed root.)
    */
-  static borrow(x: unknown, store: Store, scope: RootScope): Rooted {
-    const o = ExternRefObject.#checked(x, store.heapId);
-    return new BorrowedRoot(store, o.#index, o.#handle, scope);
+  static borrow(x: unknown, core: StoreCore, scope: RootScope): Rooted {
+    const o = ExternRefObject.#checked(x, core.heapId);
+    return core.borrowLive(o.#index, o.#handle, scope);
   }
 }
 
@@ -155,48 +160,49 @@ interface Held {
 
 /** The native-ABI objects of one store. */
 class Exposure {
-  readonly #store: Store;
+  readonly #core: StoreCore;
   readonly #live = new Map<number, WeakRef<ExternRefObject>>();
   readonly #registry: FinalizationRegistry<Held>;
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(core: StoreCore) {
+    this.#core = core;
     this.#registry = new FinalizationRegistry((held: Held) => {
       if (this.#live.get(held.handle)?.deref() === undefined) this.#live.delete(held.handle);
-      store._releaseEntry(held.index, held.entry);
+      core.release(held.index, held.entry);
     });
   }
 
   /** The guest's object for `root`'s object (one count per live object). */
   wrap(root: RootBase): ExternRefObject {
-    const handle = root._handle;
+    const handle = rootHandle(root);
     const cached = this.#live.get(handle)?.deref();
     if (cached !== undefined) return cached;
-    const store = this.#store;
-    store._hold(root);
-    const e = store._allocEntry('externref');
-    store._slots.cloneHeld(root._index, store._region.wordOf(e), handle);
-    const obj = new ExternRefObject(handle, root._index, store.heapId);
-    this.#registry.register(obj, { handle, index: root._index, entry: e });
+    const core = this.#core;
+    const index = rootIndex(root);
+    core.hold(root);
+    const e = core.allocEntry('externref');
+    core.slots.cloneHeld(index, core.region.wordOf(e), handle);
+    const obj = new ExternRefObject(handle, index, core.heapId);
+    this.#registry.register(obj, { handle, index, entry: e });
     this.#live.set(handle, new WeakRef(obj));
     return obj;
   }
 }
 
-const exposures = new WeakMap<Store, Exposure>();
+const exposures = new WeakMap<StoreCore, Exposure>();
 
-function exposureOf(store: Store): Exposure {
-  let x = exposures.get(store);
+function exposureOf(core: StoreCore): Exposure {
+  let x = exposures.get(core);
   if (x === undefined) {
-    x = new Exposure(store);
-    exposures.set(store, x);
+    x = new Exposure(core);
+    exposures.set(core, x);
   }
   return x;
 }
 
 let probe: WebAssembly.Table | null = null;
 
-/** `v` if it is a Wasm function or null; a `TypeError` naming what arrived otherwise. */
+/** @internal `v` if it is a Wasm function or null; a `TypeError` naming what arrived otherwise. */
 export function funcArg(v: unknown, what: string): unknown {
   if (v === null || v === undefined) return null;
   // Only V8 knows a Wasm function from a JS one: a funcref table accepts nothing else.
@@ -211,20 +217,20 @@ export function funcArg(v: unknown, what: string): unknown {
   return v;
 }
 
-function rootArg(store: Store, v: unknown, what: string): RootBase {
+function rootArg(core: StoreCore, v: unknown, what: string): RootBase {
   if (!(v instanceof RootBase)) throw new TypeError(`${what}: expected a root or null, received ${describe(v)}`);
-  if (v._store !== store) throw new CrossStoreError(what);
-  v._check(what);
+  if (rootCore(v) !== core) throw new CrossStoreError(what);
+  checkRoot(v, what);
   return v;
 }
 
-/** Host → guest: a JS value (root or number) as the Wasm value of type `t`. */
-export function toWasm(store: Store, t: ValType, v: unknown, what: string): unknown {
+/** @internal Host → guest: a JS value (root or number) as the Wasm value of type `t`. */
+export function toWasm(core: StoreCore, t: ValType, v: unknown, what: string): unknown {
   switch (t) {
     case 'externref':
-      return v === null || v === undefined ? null : exposureOf(store).wrap(rootArg(store, v, what));
+      return v === null || v === undefined ? null : exposureOf(core).wrap(rootArg(core, v, what));
     case 'handle':
-      return v === null || v === undefined ? 0 : rootArg(store, v, what)._handle | 0;
+      return v === null || v === undefined ? 0 : rootHandle(rootArg(core, v, what)) | 0;
     case 'funcref':
       return funcArg(v, what);
     case 'i64':
@@ -234,19 +240,17 @@ export function toWasm(store: Store, t: ValType, v: unknown, what: string): unkn
   }
 }
 
-/**
+/** @internal
  * Guest → host: a typed call's result `v` of type `t` as a JS value. References become counted
  * roots in `scope` (the caller keeps them). A forged or stale handle throws `ERR_INVALID_HANDLE`.
  */
-export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope): unknown {
+export function fromWasm(core: StoreCore, t: ValType, v: unknown, scope: RootScope): unknown {
   switch (t) {
     case 'externref':
-      return v === null || v === undefined
-        ? null
-        : store._rootFromRaw(ExternRefObject.handleOf(v, store.heapId), true, scope);
+      return v === null || v === undefined ? null : core.fromRaw(ExternRefObject.handleOf(v, core.heapId), scope);
     case 'handle': {
       const raw = (v as number) >>> 0;
-      return raw === 0 ? null : store._rootFromRaw(raw, true, scope);
+      return raw === 0 ? null : core.fromRaw(raw, scope);
     }
     case 'funcref':
       return v ?? null;
@@ -255,18 +259,18 @@ export function fromWasm(store: Store, t: ValType, v: unknown, scope: RootScope)
   }
 }
 
-/**
+/** @internal
  * The converter of a host function's argument of type `t`, chosen once per import (the import
  * call is the hot path of the raw ABI). References become borrowed roots in `scope`: no count,
  * the guest's reference holds the object for the call (see `BORROWED`). A forged or stale
  * handle throws `ERR_INVALID_HANDLE`.
  */
-export function argumentFor(store: Store, t: ValType): (v: unknown, scope: RootScope) => unknown {
+export function argumentFor(core: StoreCore, t: ValType): (v: unknown, scope: RootScope) => unknown {
   switch (t) {
     case 'externref':
-      return (v, scope) => (v === null || v === undefined ? null : ExternRefObject.borrow(v, store, scope));
+      return (v, scope) => (v === null || v === undefined ? null : ExternRefObject.borrow(v, core, scope));
     case 'handle':
-      return (v, scope) => (v === 0 ? null : store._borrow((v as number) >>> 0, scope));
+      return (v, scope) => (v === 0 ? null : core.borrow((v as number) >>> 0, scope));
     case 'funcref':
       return (v) => v ?? null;
     default:
@@ -274,11 +278,11 @@ export function argumentFor(store: Store, t: ValType): (v: unknown, scope: RootS
   }
 }
 
-/** A host function's result, kept alive in `keepIn` when the guest receives a raw handle. */
-export function resultToWasm(store: Store, t: ValType, v: unknown, keepIn: RootScope, what: string): unknown {
-  if (t !== 'handle' || v === null || v === undefined) return toWasm(store, t, v, what);
-  const root = rootArg(store, v, what);
+/** @internal A host function's result, kept alive in `keepIn` when the guest receives a raw handle. */
+export function resultToWasm(core: StoreCore, t: ValType, v: unknown, keepIn: RootScope, what: string): unknown {
+  if (t !== 'handle' || v === null || v === undefined) return toWasm(core, t, v, what);
+  const root = rootArg(core, v, what);
   // The import's own scope ends when it returns; the handle must stay valid for the whole call.
-  store._cloneRoot(root, true, keepIn);
-  return root._handle | 0; // an i32: Wasm would read a u32 above 2^31 the same way
+  core.toScoped(root, keepIn);
+  return rootHandle(root) | 0; // an i32: Wasm would read a u32 above 2^31 the same way
 }

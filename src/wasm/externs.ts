@@ -24,8 +24,9 @@
 import { CrossStoreError } from '../errors';
 import { describe } from '../options';
 import { ExternRef } from '../store/extern-ref';
-import { type ManuallyRooted, RootBase, type Rooted } from '../store/roots';
+import { RootBase, type Rooted } from '../store/roots';
 import { Store } from '../store/store';
+import { checkRoot, coreOf, rootCore } from '../store/internal';
 import { ExternRefObject, type ValType, VAL_TYPES, fromWasm, funcArg, toWasm, wasmTypeOf } from './abi';
 import type { GlobalType, TableType, WasmRefType } from './binary-types';
 
@@ -83,7 +84,7 @@ function checkCount(n: unknown, what: string, name: string): number {
 
 function checkStore(store: unknown, what: string): Store {
   if (!(store instanceof Store)) throw new TypeError(`${what}: expected a Store, received ${describe(store)}`);
-  store._ensureOpen(what);
+  coreOf(store).ensureOpen(what);
   return store;
 }
 
@@ -157,7 +158,7 @@ export class Table<E extends WasmRefType = WasmRefType> {
    */
   get(i: number): TableValue<E> {
     const what = 'Table.get';
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     checkIndex(i, this.wasm.length, what);
     return fromWasmRef(this.store, this.element, this.wasm.get(i), what) as TableValue<E>;
   }
@@ -165,7 +166,7 @@ export class Table<E extends WasmRefType = WasmRefType> {
   /** Sets element `i` to `value` (a root or `null`; for `funcref`, a Wasm function or `null`). */
   set(i: number, value: TableValue<E>): void {
     const what = 'Table.set';
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     checkIndex(i, this.wasm.length, what);
     this.wasm.set(i, toWasmRef(this.store, this.element, value, what) as never);
   }
@@ -176,7 +177,7 @@ export class Table<E extends WasmRefType = WasmRefType> {
    */
   grow(delta: number, init: TableValue<E> = null as TableValue<E>): number {
     const what = 'Table.grow';
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     checkCount(delta, what, 'delta');
     const size = this.wasm.length;
     const limit = Math.min(this.maximum ?? MAX_TABLE_SIZE, MAX_TABLE_SIZE);
@@ -200,7 +201,7 @@ export class Table<E extends WasmRefType = WasmRefType> {
   /** Sets `n` elements from `start` to `value`. `RangeError`, and no change, past the end. */
   fill(start: number, value: TableValue<E>, n: number): void {
     const what = 'Table.fill';
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     const size = this.wasm.length;
     checkCount(start, what, 'start');
     checkCount(n, what, 'n');
@@ -227,7 +228,7 @@ export function copyTable<T extends WasmRefType>(
   if (!(dst instanceof Table) || !(src instanceof Table))
     throw new TypeError(`${what}: expected two Tables, received ${describe(dst)} and ${describe(src)}`);
   if (dst.store !== src.store) throw new CrossStoreError(what, 'the tables belong to different stores');
-  dst.store._ensureOpen(what);
+  coreOf(dst.store).ensureOpen(what);
   if (dst.element !== src.element) {
     throw new TypeError(
       `${what}: type mismatch: the source holds ${src.element} but the destination holds ${dst.element}`,
@@ -258,8 +259,9 @@ function toWasmRef(store: Store, element: WasmRefType, v: unknown, what: string)
     const why = ExternRefObject.is(v) ? ' (a guest object: take a root of it with ExternRefObject.toRooted)' : '';
     throw new TypeError(`${what}: expected a root or null, received ${describe(v)}${why}`);
   }
-  if (v instanceof RootBase && v._store !== store) throw new CrossStoreError(what);
-  return toWasm(store, 'externref', v, what);
+  const core = coreOf(store);
+  if (v instanceof RootBase && rootCore(v) !== core) throw new CrossStoreError(what);
+  return toWasm(core, 'externref', v, what);
 }
 
 function fromWasmRef(store: Store, element: WasmRefType, v: unknown, what: string): unknown {
@@ -267,7 +269,8 @@ function fromWasmRef(store: Store, element: WasmRefType, v: unknown, what: strin
   // A table made by JS code without an initial value holds `undefined`: empty, like null.
   if (v === undefined || v === null) return null;
   void what;
-  return fromWasm(store, 'externref', v, store._currentScope());
+  const core = coreOf(store);
+  return fromWasm(core, 'externref', v, core.currentScope());
 }
 
 /**
@@ -342,7 +345,7 @@ export class Global<V extends ValType = ValType> {
    */
   set(v: GlobalValue<V>): void {
     const what = 'Global.set';
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     if (!this.mutable) throw new TypeError(`${what}: the global is immutable`);
     if (this.value !== 'handle') {
       this.wasm.value = toGlobalValue(this.store, this.value, v, what);
@@ -365,15 +368,16 @@ export class Global<V extends ValType = ValType> {
 
 /** A global's value on the host side (see `Global#get`). */
 function readGlobal(g: Global, what: string): unknown {
-  g.store._ensureOpen(what);
+  const core = coreOf(g.store);
+  core.ensureOpen(what);
   const v: unknown = g.wasm.value;
   switch (g.value) {
     case 'externref':
-      return v === undefined || v === null ? null : fromWasm(g.store, 'externref', v, g.store._currentScope());
+      return v === undefined || v === null ? null : fromWasm(core, 'externref', v, core.currentScope());
     case 'handle':
       return ExternRef.fromRaw(g.store, (v as number) >>> 0);
     default:
-      return fromWasm(g.store, g.value, v, g.store._currentScope());
+      return fromWasm(core, g.value, v, core.currentScope());
   }
 }
 
@@ -391,10 +395,11 @@ function toGlobalValue(store: Store, t: ValType, v: unknown, what: string): unkn
       if (v === null || v === undefined) return 0;
       if (!(v instanceof RootBase))
         throw new TypeError(`${what}: expected a root or null for a handle global, received ${describe(v)}`);
-      if (v._store !== store) throw new CrossStoreError(what);
-      v._check(what);
+      const core = coreOf(store);
+      if (rootCore(v) !== core) throw new CrossStoreError(what);
+      checkRoot(v, what);
       // One count owned by the number, as sharedref.clone takes it.
-      return (store._cloneRoot(v, false) as ManuallyRooted).intoRaw() | 0;
+      return core.toManual(v).intoRaw() | 0;
     }
     case 'i64':
       if (typeof v !== 'bigint') throw new TypeError(`${what}: expected a BigInt for an i64, received ${describe(v)}`);

@@ -13,6 +13,7 @@
 import { TypeMismatchError } from '../errors';
 import { RootScope } from '../store/roots';
 import type { Store } from '../store/store';
+import { coreOf } from '../store/internal';
 import { type Signature, type ValType, checkSignature, fromWasm, signatureMatches, toWasm, wasmTypeOf } from './abi';
 import { type ExportType, type FuncType, type WasmRefType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
@@ -108,6 +109,7 @@ export class Instance {
       );
     }
     const store = this.store;
+    const core = coreOf(store);
     const { params, results } = sig;
     let calls = typedCalls.get(store);
     if (calls === undefined) typedCalls.set(store, (calls = { depth: 0 }));
@@ -118,14 +120,14 @@ export class Instance {
     return (...args: unknown[]): unknown => {
       if (args.length !== params.length)
         throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
-      store._ensureOpen(name);
-      const callerScope = store._currentScope();
+      core.ensureOpen(name);
+      const callerScope = core.currentScope();
       // Handles returned by host functions during this call live in this scope until it returns.
       const scope = new RootScope(store);
       depth.depth++;
       try {
         const wasmArgs = new Array<unknown>(params.length);
-        for (let i = 0; i < params.length; i++) wasmArgs[i] = toWasm(store, params[i]!, args[i], name);
+        for (let i = 0; i < params.length; i++) wasmArgs[i] = toWasm(core, params[i]!, args[i], name);
         let out: unknown;
         try {
           out = f(...wasmArgs);
@@ -135,8 +137,8 @@ export class Instance {
           );
         }
         if (results.length === 0) return undefined;
-        if (results.length === 1) return fromWasm(store, results[0]!, out, callerScope);
-        return results.map((t, i) => fromWasm(store, t, (out as unknown[])[i], callerScope));
+        if (results.length === 1) return fromWasm(core, results[0]!, out, callerScope);
+        return results.map((t, i) => fromWasm(core, t, (out as unknown[])[i], callerScope));
       } finally {
         depth.depth--;
         scope.close();
@@ -150,7 +152,7 @@ export class Instance {
    */
   getTable<E extends WasmRefType = WasmRefType>(name: string, element?: E): Table<E> {
     const what = `getTable(${JSON.stringify(name)})`;
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     const type = this.#export(name, 'table', what);
     if (type === undefined || type.kind !== 'table') {
       throw new TypeError(
@@ -168,7 +170,7 @@ export class Instance {
    */
   getGlobal<V extends ValType = ValType>(name: string, value?: V): Global<V> {
     const what = `getGlobal(${JSON.stringify(name)})`;
-    this.store._ensureOpen(what);
+    coreOf(this.store).ensureOpen(what);
     const type = this.#export(name, 'global', what);
     if (type === undefined || type.kind !== 'global') {
       throw new TypeError(

@@ -28,6 +28,7 @@ import { CrossStoreError, MissingImportError, TypeMismatchError, type WasmTrap }
 import { describe } from '../options';
 import { RootBase, RootScope } from '../store/roots';
 import { Store } from '../store/store';
+import { type StoreCore, coreOf, reopenScope } from '../store/internal';
 import { type Signature, type ValType, argumentFor, checkSignature, resultToWasm, signatureMatches } from './abi';
 import { type ExternType, type FuncType, type ImportType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
@@ -187,7 +188,7 @@ export class Linker {
   instantiate(module: Module): Instance {
     if (!(module instanceof Module))
       throw new TypeError(`instantiate: expected a Module, received ${describe(module)}`);
-    this.store._ensureOpen('instantiate');
+    coreOf(this.store).ensureOpen('instantiate');
     const ctx: { instance: Instance | null } = { instance: null };
     const imports = this.#resolve(module, ctx, 'typed-call');
     let raw: WebAssembly.Instance;
@@ -214,7 +215,7 @@ export class Linker {
    */
   imports(module: Module): WebAssembly.Imports {
     if (!(module instanceof Module)) throw new TypeError(`imports: expected a Module, received ${describe(module)}`);
-    this.store._ensureOpen('imports');
+    coreOf(this.store).ensureOpen('imports');
     return this.#resolve(module, { instance: null }, 'glue') as WebAssembly.Imports;
   }
 
@@ -266,10 +267,11 @@ export class Linker {
     // A handle result is kept in the scope that was current when the import was entered; only
     // then is that scope looked up.
     const keepsHandles = results.includes('handle');
+    const core = coreOf(store);
     const keepScope =
       keep === 'typed-call'
-        ? (): RootScope => store._currentScope()
-        : (): RootScope => (inTypedCall(store) ? store._currentScope() : turnScope(store));
+        ? (): RootScope => core.currentScope()
+        : (): RootScope => (inTypedCall(store) ? core.currentScope() : turnScope(store));
     // One scope per import, reused from call to call; a re-entrant call (a host function that
     // calls back into the guest, which calls this import again) gets a fresh one.
     let idle: RootScope | null = null;
@@ -277,7 +279,7 @@ export class Linker {
       const s = idle;
       if (s === null) return new RootScope(store);
       idle = null;
-      s._reopen();
+      reopenScope(s);
       return s;
     };
     const done = (s: RootScope): void => {
@@ -290,11 +292,11 @@ export class Linker {
       call,
       open,
       done,
-      finish: finisher(store, results, where),
+      finish: finisher(core, results, where),
       trap: hostTrap,
       where,
       keepsHandles,
-      conv: params.map((t) => argumentFor(store, t)),
+      conv: params.map((t) => argumentFor(core, t)),
     };
     return compileImport(params.length, env);
   }
@@ -397,7 +399,7 @@ function turnScope(store: Store): RootScope {
   let s = turnScopes.get(store);
   if (s !== undefined) return s;
   s = new RootScope(store);
-  store._leaveScope(s); // never current: it only keeps these handles
+  coreOf(store).leaveScope(s); // never current: it only keeps these handles
   turnScopes.set(store, s);
   const scope = s;
   queueMicrotask(() => {
@@ -413,7 +415,7 @@ function turnScope(store: Store): RootScope {
  * count at once was large enough to use up the inlining budget that the argument conversions need.
  */
 function finisher(
-  store: Store,
+  core: StoreCore,
   results: readonly ValType[],
   where: string,
 ): (r: unknown, outer: RootScope | null) => unknown {
@@ -430,7 +432,7 @@ function finisher(
       const t = results[0]!;
       return (r, outer) => {
         if (r instanceof Promise) notSync();
-        return resultToWasm(store, t, r, outer!, where);
+        return resultToWasm(core, t, r, outer!, where);
       };
     }
     default:
@@ -438,7 +440,7 @@ function finisher(
         if (r instanceof Promise) notSync();
         if (!Array.isArray(r) || r.length !== results.length)
           throw new TypeError(`${where}: expected an array of ${results.length} results`);
-        return results.map((t, i) => resultToWasm(store, t, r[i], outer!, where));
+        return results.map((t, i) => resultToWasm(core, t, r[i], outer!, where));
       };
   }
 }

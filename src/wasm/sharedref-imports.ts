@@ -9,9 +9,9 @@
  * Rejected: giving the guest a count the host does not record (a bare increment): a guest whose
  * worker died would then leak every handle it kept.
  */
-import { InvalidHandleError } from '../errors';
 import { ExternRef } from '../store/extern-ref';
 import type { Store } from '../store/store';
+import { strongCount } from '../store/internal';
 import type { FuncType } from './binary-types';
 import { hostTrap } from './traps';
 
@@ -38,7 +38,7 @@ export function sharedrefImport(store: Store, name: string): ((...args: number[]
   if (!Object.hasOwn(SHAREDREF_IMPORTS, name)) return undefined;
   switch (name) {
     case 'clone':
-      // A count owned by this store, kept under the raw number (the seed's into_raw).
+      // A count owned by this store, kept under the raw number (Wasmtime's `into_raw`).
       return guard((h: number) => {
         const raw = h >>> 0;
         if (raw === 0) return 0;
@@ -57,9 +57,7 @@ export function sharedrefImport(store: Store, name: string): ((...args: number[]
       return guard((h: number) => (h >>> 0 === 0 ? 1 : 0));
     default: // strong_count
       return guard((h: number) => {
-        const index = store._slots.check(h >>> 0);
-        if (index < 0) throw new InvalidHandleError(h >>> 0);
-        return store._slots.count(index);
+        return strongCount(store, h >>> 0);
       });
   }
 }

@@ -9,12 +9,12 @@
  * Set SHAREDREF_SEED to replay a run.
  */
 import { expect } from 'chai';
-import { Worker } from 'node:worker_threads';
 import { heapMemory } from '../../src/shared/kernel';
 import * as L from '../../src/shared/layout';
 import { SlotTable } from '../../src/shared/slot-table';
 import { TransferTable } from '../../src/shared/transfer-table';
-import { seeded } from '../helpers';
+import { writeHeader } from '../../src/shared/header';
+import { seeded, startWorker, stopWorkers } from '../helpers';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x7e41);
 const TRIALS = Number(process.env.KILL_TRIALS ?? 24);
@@ -22,48 +22,12 @@ const SLOT = 5;
 /** Root entries the worker uses: 1 … ENTRIES (entry 0 holds the object's base count). */
 const ENTRIES = 10;
 
-/** What a trial's worker runs: forever, every pairing of a count with its owner, on SLOT. */
-const LOOP = `
-require('ts-node/register/transpile-only');
-const { workerData } = require('node:worker_threads');
-const { SlotTable } = require(${JSON.stringify(require.resolve('../../src/shared/slot-table'))});
-const { TransferTable } = require(${JSON.stringify(require.resolve('../../src/shared/transfer-table'))});
-const { layoutOf } = require(${JSON.stringify(require.resolve('../../src/shared/layout'))});
-const { memory, handle, slot, entry, flag } = workerData;
-const layout = layoutOf(new Int32Array(memory.buffer));
-const t = new SlotTable(memory, layout);
-const tt = new TransferTable(t.i32, layout, t);
-const go = new Int32Array(flag);
-const e = (k) => entry + k;
-Atomics.store(go, 0, 1);
-for (;;) {
-  for (let k = 1; k <= 6; k++) t.cloneHeld(slot, e(k), handle);
-  for (let k = 1; k <= 6; k++) t.drop(slot, e(k));
-  t.tryCloneRaw(handle, e(7));
-  t.drop(slot, e(7));
-  const a = tt.send(2, slot, handle);
-  tt.adopt(a, e(8));
-  t.drop(slot, e(8));
-  const b = tt.send(2, slot, handle);
-  tt.release(b);
-  t.cloneHeld(slot, e(9), handle);
-  t.cloneHeld(slot, e(10), handle);
-  t.drop(slot, e(10));
-  t.drop(slot, e(9));
-}
-`;
-
 /** A slot table over a fresh heap memory with SLOT live (count 1, its root at `entry`). */
 function freshHeap(): { t: SlotTable; memory: WebAssembly.Memory; handle: number; entry: number } {
   const layout = L.computeLayout(64, 2, 64, 16);
   const memory = heapMemory(layout.totalWords);
   const i32 = new Int32Array(memory.buffer);
-  i32[L.H_MAGIC] = L.MAGIC;
-  i32[L.H_LAYOUT_VERSION] = L.LAYOUT_VERSION;
-  i32[L.H_CAPACITY] = layout.capacity;
-  i32[L.H_MAX_STORES] = layout.maxStores;
-  i32[L.H_ROOTS_PER_STORE] = layout.rootsPerStore;
-  i32[L.H_TRANSFERS] = layout.transfers;
+  writeHeader(i32, layout, false);
   for (let i = 0; i < layout.capacity; i++) i32[L.slotBase(layout, i) + L.S_GEN] = 1;
   const t = new SlotTable(memory, layout);
   const entry = L.regionBase(layout, 1) + L.REGION_HEADER_WORDS;
@@ -73,11 +37,7 @@ function freshHeap(): { t: SlotTable; memory: WebAssembly.Memory; handle: number
 }
 
 describe('kill atomicity of the count kernel', () => {
-  let worker: Worker | undefined;
-  afterEach(async () => {
-    await worker?.terminate();
-    worker = undefined;
-  });
+  afterEach(stopWorkers);
 
   it(
     `a worker terminated at a random point never separates a count from the root entry or transfer that owns ` +
@@ -87,18 +47,19 @@ describe('kill atomicity of the count kernel', () => {
       for (let trial = 0; trial < TRIALS; trial++) {
         const { t, memory, handle, entry } = freshHeap();
         const flag = new SharedArrayBuffer(4);
-        worker = new Worker(LOOP, { eval: true, workerData: { memory, handle, slot: SLOT, entry, flag } });
-        const exited = new Promise<void>((resolve) => worker!.once('exit', () => resolve()));
-        worker.once('error', () => undefined);
+        const worker = startWorker('count-loop.ts', { workerData: { memory, handle, slot: SLOT, entry, flag } });
+        let failure: Error | undefined;
+        worker.once('error', (err) => (failure = err));
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         const go = new Int32Array(flag);
         for (let spins = 0; Atomics.load(go, 0) === 0; spins++) {
+          if (failure !== undefined) throw failure;
           expect(spins, 'the worker started its loop').to.be.below(2000);
           await new Promise((r) => setTimeout(r, 5));
         }
         await new Promise((r) => setTimeout(r, rand() * 12));
         await worker.terminate();
         await exited;
-        worker = undefined;
 
         let owners = 1; // entry 0: the base count
         for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) owners++;

@@ -15,6 +15,7 @@ import { seeded, waitFor } from '../helpers';
 import { go, newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
 import { S_OWNER, SLOT_FREE, SLOT_RESERVED } from '../../src/shared/layout';
+import { coreOf } from '../../src/store/internal';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x6b111);
 const killTasksFile = join(__dirname, '..', 'fixtures', 'kill-tasks.ts');
@@ -85,7 +86,8 @@ async function openBooks(heap: Heap, objects: number, tracked: number): Promise<
  * (state, count, owner store, type): what a leak left behind. Reads the slot table directly.
  */
 function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
-  const t = heap.store._slots;
+  const core = coreOf(heap.store);
+  const t = core.slots;
   const out: string[] = [];
   for (let i = 0; i < t.capacity; i++) {
     const state = t.state(i);
@@ -94,7 +96,7 @@ function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
     if (expected.has(h)) continue;
     out.push(
       `0x${h.toString(16)} state ${state} count ${t.count(i)} owner ` +
-        `${heap.store._slots.i32[t.word(i, S_OWNER)]} type ${heap.store._types.name(t.tag(i))}`,
+        `${t.i32[t.word(i, S_OWNER)]} type ${core.types.name(t.tag(i))}`,
     );
   }
   return out.length === 0 ? `none (pending releases ${heap.stats().pendingRelease})` : out.join('; ');

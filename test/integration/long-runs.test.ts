@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { ExternRef, Heap, Linker, type ManuallyRooted, Module, type Pool, type Rooted } from '../../src';
 import { handleCodec, handleGeneration, handleIndex } from '../../src/shared/handle';
+import { rootHandle } from '../../src/store/internal';
 import { S_GEN, computeLayout, slotBase } from '../../src/shared/layout';
 import { hostModule, seeded, tasksFile, throwsCode } from '../helpers';
 
@@ -52,7 +53,7 @@ describe('long runs: generations wrap', () => {
         for (let i = 0; i < 40; i++) {
           const k = rand();
           if (k < 0.4) {
-            const h = store.scope(() => (ExternRef.new(store, i) as unknown as { _handle: number })._handle);
+            const h = store.scope(() => rootHandle(ExternRef.new(store, i)));
             stale.push({ h, at: made(h) });
           } else if (k < 0.7) {
             const h = store.scope(() => ExternRef.new(store, { i }).toRaw());

@@ -1,11 +1,11 @@
 /** The worker pool: stores in workers, references crossing threads, crash safety (I4, I5, I8). */
 import { expect } from 'chai';
-import { Worker } from 'node:worker_threads';
 import { ExternRef, Heap, type ManuallyRooted, type Pool, type Rooted } from '../../src';
 import { bareRun } from '../../src/internal/bench-hooks';
 import { FailedTasks, packRoots, unpackRoots } from '../../src/pool/transfer';
+import { coreOf } from '../../src/store/internal';
 import type { TransferToken } from '../../src/shared/transfer-table';
-import { hostModule, rejectsCode, tasksFile, waitFor } from '../helpers';
+import { firstMessage, hostModule, rejectsCode, startWorker, stopWorkers, tasksFile, waitFor } from '../helpers';
 
 describe('worker pool', () => {
   let heap: Heap;
@@ -15,6 +15,7 @@ describe('worker pool', () => {
     pool = heap.createPool({ filename: tasksFile, minThreads: 2, maxThreads: 2 });
   });
   afterEach(async () => {
+    await stopWorkers();
     await pool.close();
     await heap.close();
   });
@@ -143,7 +144,7 @@ describe('worker pool', () => {
       sender.close(); // the sending thread is gone before the caller reads the result
       await heap.gc();
       await heap.store.scope(async () => {
-        const [r] = unpackRoots(packed, heap.store) as [Rooted];
+        const [r] = unpackRoots(packed, coreOf(heap.store)) as [Rooted];
         expect(r.dataSync()).to.equal('result');
         expect(r.strongCount()).to.equal(1);
       });
@@ -160,9 +161,9 @@ describe('worker pool', () => {
     sender.scope(() => packRoots([keep, keep.toRooted()], heap.id, sent, 'test', { storeId: heap.store.id, tag: 41 }));
     const other = sender.scope(() => packRoots([keep], heap.id, [], 'test', { storeId: heap.store.id, tag: 42 }));
     expect(keep.strongCount()).to.equal(4);
-    expect(heap.store._transfers.releaseTagged(heap.store.id, 41)).to.equal(2);
+    expect(coreOf(heap.store).transfers.releaseTagged(heap.store.id, 41)).to.equal(2);
     expect(keep.strongCount()).to.equal(2);
-    const [adopted] = unpackRoots(other, heap.store) as [ManuallyRooted]; // a manual root arrives manual
+    const [adopted] = unpackRoots(other, coreOf(heap.store)) as [ManuallyRooted]; // a manual root arrives manual
     expect(adopted.strongCount()).to.equal(2);
     adopted.unroot();
     expect(keep.strongCount()).to.equal(1);
@@ -179,7 +180,7 @@ describe('worker pool', () => {
       const failed = new FailedTasks();
       // The caller: the task with tag 9 failed; it marks it and sweeps (nothing is there yet).
       failed.add(9);
-      expect(failed.sweep(heap.store)).to.equal(0);
+      expect(failed.sweep(coreOf(heap.store))).to.equal(0);
       // The worker publishes its results late (owned by the caller, tagged), then dies before it
       // checks the abandoned mark, so it never releases them itself.
       worker.scope(() => {
@@ -192,10 +193,10 @@ describe('worker pool', () => {
       const other = heap.store.scope(() =>
         packRoots([keep.toRooted()], heap.id, [], 'test', { storeId: heap.store.id, tag: 10 }),
       );
-      expect(failed.sweep(heap.store)).to.equal(2);
-      expect(failed.sweep(heap.store)).to.equal(0);
+      expect(failed.sweep(coreOf(heap.store))).to.equal(2);
+      expect(failed.sweep(coreOf(heap.store))).to.equal(0);
       expect(keep.strongCount()).to.equal(2);
-      const [adopted] = unpackRoots(other, heap.store) as [Rooted];
+      const [adopted] = unpackRoots(other, coreOf(heap.store)) as [Rooted];
       expect(ExternRef.ptrEq(adopted, keep)).to.equal(true);
       keep.unroot();
     },
@@ -273,22 +274,11 @@ describe('worker pool', () => {
     await heap.store.scope(async () => {
       const r = ExternRef.new(heap.store, 'from main');
       const link = heap.createStoreLink();
-      const worker = new Worker(
-        `require('ts-node/register/transpile-only');
-         const { workerData, parentPort } = require('node:worker_threads');
-         const { attachStore, ExternRef } = require(${JSON.stringify(require.resolve('../../src'))});
-         const store = attachStore(workerData.link);
-         const kept = [];
-         for (let i = 0; i < 10; i++) kept.push(ExternRef.fromRawManuallyRooted(store, workerData.raw));
-         parentPort.postMessage(kept[0].dataSync());
-         setInterval(() => {}, 1000);`,
-        { eval: true, workerData: { link, raw: r.toRaw() }, transferList: link.transferList },
-      );
-      const got = await new Promise((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
+      const worker = startWorker('hold-counts.ts', {
+        workerData: { link, raw: r.toRaw() },
+        transferList: link.transferList,
       });
-      expect(got).to.equal('from main');
+      expect(await firstMessage(worker)).to.equal('from main');
       expect(r.strongCount()).to.equal(11);
       await worker.terminate();
       await waitFor(() => r.strongCount() === 1, 'the exited thread’s counts to be released');

@@ -1,10 +1,9 @@
 /** Values: reads, mutation, calls, in-place construction, collection and close (I3, I8). */
 import { expect } from 'chai';
-import { Worker } from 'node:worker_threads';
 import { ExternRef, Heap, type ManuallyRooted, type Rooted } from '../../src';
 import { OWNER_WANTED, S_OWNER } from '../../src/shared/layout';
-import type { SlotTable } from '../../src/shared/slot-table';
-import { hostModule, rejectsCode, throwsCode } from '../helpers';
+import { coreOf, rootHandle } from '../../src/store/internal';
+import { firstMessage, hostModule, rejectsCode, startWorker, stopWorkers, throwsCode } from '../helpers';
 
 describe('values, collection and close', () => {
   let heap: Heap;
@@ -12,6 +11,7 @@ describe('values, collection and close', () => {
     heap = await Heap.create({ hostModule, leaseTimeoutMs: 300 });
   });
   afterEach(async () => {
+    await stopWorkers();
     await heap.close();
   });
 
@@ -42,7 +42,7 @@ describe('values, collection and close', () => {
 
   describe('temporaries recycled by their own store', () => {
     /** The raw handle without `toRaw`, which would post the value first (and so stop the recycling). */
-    const rawOf = (r: Rooted | ManuallyRooted): number => (r as unknown as { _handle: number })._handle;
+    const rawOf = (r: Rooted | ManuallyRooted): number => rootHandle(r);
 
     it(
       'a value dropped before its store posted it is disposed at once, without a collection, and its ' +
@@ -59,7 +59,7 @@ describe('values, collection and close', () => {
         expect(mid.disposed - before.disposed, 'disposed by the store, before any gc()').to.equal(100);
         expect(mid.live).to.equal(before.live);
         // The slot went back to the store's own batch (last in line): it comes round again.
-        const slots = (store as unknown as { _slots: SlotTable })._slots;
+        const slots = coreOf(store).slots;
         const kept: ManuallyRooted[] = [];
         let next: ManuallyRooted | null = null;
         while (next === null && kept.length < 4096) {
@@ -92,7 +92,7 @@ describe('values, collection and close', () => {
         const other = ExternRef.fromRawManuallyRooted(b, h)!;
         const read = other.data(); // b's request; a's queue is not posted by it
         // Wait (synchronously, so a cannot post) until the coordinator has parked the read.
-        const slots = (a as unknown as { _slots: SlotTable })._slots;
+        const slots = coreOf(a).slots;
         const ownerWord = slots.word(slots.indexOf(h), S_OWNER);
         const deadline = Date.now() + 5000;
         while ((Atomics.load(slots.i32, ownerWord) & OWNER_WANTED) === 0 && Date.now() < deadline);
@@ -188,21 +188,8 @@ describe('values, collection and close', () => {
     });
     // From a thread of our own that attached a store:
     const link = heap.createStoreLink();
-    const worker = new Worker(
-      `require('ts-node/register/transpile-only');
-       const { workerData, parentPort } = require('node:worker_threads');
-       const { attachStore, ExternRef } = require(${JSON.stringify(require.resolve('../../src'))});
-       const store = attachStore(workerData);
-       try { ExternRef.fromRaw(store, 0xdeadbeef); }
-       catch (e) { parentPort.postMessage({ code: e.code, name: e.name }); }
-       store.close();`,
-      { eval: true, workerData: link, transferList: link.transferList },
-    );
-    const got = await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    await worker.terminate();
+    const worker = startWorker('forged-raw.ts', { workerData: link, transferList: link.transferList });
+    const got = await firstMessage(worker);
     expect(got).to.deep.equal({ code: 'ERR_INVALID_HANDLE', name: 'InvalidHandleError' });
   });
 

@@ -596,7 +596,10 @@ class Sequence {
         o.committed.add(id);
       },
       (err: unknown) => {
-        if (!gone(o, err) && codeOf(err) !== 'ERR_LEASE_TIMEOUT') throw err;
+        // A task's argument is a count its root's store parks for the worker: when that store
+        // closes before the worker adopts it, the count is released and the task fails lost.
+        const lost = op.how === 'worker' && codeOf(err) === 'ERR_TRANSFER_LOST' && real.store.closed;
+        if (!gone(o, err) && codeOf(err) !== 'ERR_LEASE_TIMEOUT' && !lost) throw err;
         // Refused, or perhaps applied just before its store or heap closed: either is allowed.
       },
     );

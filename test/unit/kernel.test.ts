@@ -207,7 +207,7 @@ describe('count kernel', () => {
       },
     );
 
-    it('a decrement below zero is refused and the count restored (I6)', () => {
+    it('a dropOwn below zero is refused and the count restored (I6)', () => {
       const t = table(8);
       const entry = t.layout.regions + L.REGION_HEADER_WORDS;
       fresh(t, 6, entry);
@@ -218,7 +218,7 @@ describe('count kernel', () => {
     });
   });
 
-  it('a decrement below zero is refused and the count restored (I6)', () => {
+  it('a drop below zero is refused and the count restored (I6)', () => {
     const t = table(8);
     const entry = t.layout.regions + L.REGION_HEADER_WORDS;
     publish(t, 1, entry);
