@@ -1,7 +1,7 @@
 /** The demo (`sharedref demo`, `npm start`): a short run, its summary and its options. */
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { type DemoSummary, formatSummary, parseDemoArgs, runDemo } from '../../src/demo';
+import { type DemoSummary, formatSummary, parseDemoArgs, runDemo } from '../../demo/demo';
 
 /** A stream that keeps what is written to it. */
 function sink(): Writable & { text: string } {

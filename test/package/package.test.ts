@@ -105,6 +105,8 @@ describe('the published package', () => {
       'dist/esm/worker.d.mts',
       'assembly/sharedref.ts', // AssemblyScript declarations of the sharedref import module
       'assembly/index.ts',
+      'dist/demo/cli.js', // the `sharedref` command (`sharedref demo`)
+      'dist/demo/tasks.js',
     ];
     // Every thread entry file: those in workers/, and every one the library starts (entryFile('<name>') in src/).
     for (const file of readdirSync(join(repo, 'workers'))) {
@@ -123,7 +125,7 @@ describe('the published package', () => {
     const unwanted = packed.filter(
       (f) =>
         /^(test|bench|examples|src|workers|scripts|node_modules|\.ci)\//.test(f) ||
-        /^dist\/(?!src\/|workers\/|esm\/)/.test(f) ||
+        /^dist\/(?!src\/|workers\/|esm\/|demo\/)/.test(f) ||
         /^docs\/api\//.test(f) ||
         (f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('assembly/')) ||
         /\.(tgz|tsbuildinfo|log)$/.test(f) ||

@@ -1,13 +1,14 @@
 /**
- * The demo (`sharedref demo`, `npm start`): the seed's host-string module in Wasm on every
+ * The demo (`sharedref demo`, `npm start`): the host-string module in Wasm on every
  * worker of a pool, creating and concatenating host strings and passing raw handles to each
- * other through a shared `WebAssembly.Memory` (the workers' side is `workers/demo-tasks.ts`).
+ * other through a shared `WebAssembly.Memory` (the workers' side is tasks.ts, the memory's layout board.ts).
  * The main thread collects every 100 ms, shows a progress line, and ends with a summary that
  * checks every value was disposed exactly once. Main thread.
  */
 import { availableParallelism } from 'node:os';
-import { Heap } from './heap';
-import { entryFile } from './thread-entry';
+import { extname, join } from 'node:path';
+import { Heap } from '../src';
+import { BOARD_AT, MAX_OBJECTS, MAX_WORKERS, READY_AT, type WorkPlan, type WorkerReport } from './board';
 
 /** Options of `sharedref demo`. */
 export interface DemoArgs {
@@ -20,12 +21,6 @@ export interface DemoArgs {
   /** Print the summary as JSON instead of a table (and no progress line). */
   readonly json: boolean;
 }
-
-/** Must match workers/demo-tasks.ts: one 8-byte progress counter per worker, then the start barrier, then the board. */
-const BOARD_AT = 1024;
-const MAX_WORKERS = 64;
-const READY_AT = MAX_WORKERS * 8;
-const MAX_OBJECTS = 1 << 20;
 
 /** The usage line of `sharedref demo`. */
 export const DEMO_USAGE = 'usage: sharedref demo [--workers N] [--duration S] [--objects N] [--json]';
@@ -67,15 +62,6 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
       `--objects (${objects}) must be at least --workers (${workers}): every worker owns board slots`,
     );
   return { workers, duration, objects, json };
-}
-
-/** What one worker reports (see workers/demo-tasks.ts). */
-interface WorkerReport {
-  readonly worker: number;
-  readonly threadId: number;
-  readonly rounds: number;
-  readonly created: number;
-  readonly held: number;
 }
 
 /** The demo's summary (also its `--json` output). */
@@ -128,7 +114,7 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
   });
   const board = new Int32Array(memory.buffer);
   const pool = heap.createPool({
-    filename: entryFile('demo-tasks').filename,
+    filename: join(__dirname, `tasks${extname(__filename)}`),
     minThreads: args.workers,
     maxThreads: args.workers,
   });
@@ -145,7 +131,7 @@ export async function runDemo(args: DemoArgs, out: NodeJS.WritableStream = proce
           slots: args.objects,
           ms,
           seed: 0x9e3779b9 + worker * 7919,
-        }),
+        } satisfies WorkPlan),
       ),
     ) as Promise<WorkerReport[]>;
     // The workers start together once all have compiled and linked the module: the clock starts then.
@@ -244,7 +230,7 @@ export function formatSummary(s: DemoSummary): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = [
     '',
-    'sharedref demo: the seed host-string module in Wasm on a worker pool, raw handles through shared memory',
+    'sharedref demo: the host-string module in Wasm on a worker pool, raw handles through shared memory',
     '',
   ];
   for (const [k, v] of rows) lines.push(`  ${k.padEnd(width)}  ${v}`);

@@ -1,8 +1,8 @@
 /**
- * The demo's pool tasks: the seed's host-string module, grown into a loop that shares its
+ * The demo's pool tasks: the host-string module, grown into a loop that shares its
  * results. Every worker's Wasm creates host strings (`new`), concatenates one with a string
  * another worker published (`concat`), and publishes the result on a board of raw handles in a
- * shared `WebAssembly.Memory`. Pool worker thread.
+ * shared `WebAssembly.Memory` (its layout: board.ts). Pool worker thread.
  *
  * Who owns which count. A board slot belongs to one worker (slot i to worker i mod W), and the
  * handle in it carries a count that worker's store took with `sharedref.clone`; only the owner
@@ -11,16 +11,8 @@
  * atomics on the shared memory.
  */
 import { defineTasks, ExternRef, Linker, Module, type Rooted, type TaskContext } from '../src/worker';
+import { BOARD_AT, READY_AT, type WorkPlan, type WorkerReport } from './board';
 
-/**
- * Byte offset of the board in the shared memory; below it, one 8-byte progress counter per worker, then the start
- * barrier.
- */
-export const BOARD_AT = 1024;
-/** Most workers the demo runs (one counter each below READY_AT). */
-export const MAX_WORKERS = 64;
-/** Byte offset of the start barrier: how many workers are ready. */
-export const READY_AT = MAX_WORKERS * 8;
 /** Longest string a concat keeps (its tail), so values stay small however long the run. */
 const MAX_TEXT = 48;
 
@@ -110,29 +102,6 @@ const DEMO_WAT = `
         (br $each)))
     (local.get $held)))
 `;
-
-/** What one worker reports when its share of the run ends. */
-export interface WorkerReport {
-  readonly worker: number;
-  readonly threadId: number;
-  /** Rounds of new + concat + publish. */
-  readonly rounds: number;
-  /** Host strings this worker created. */
-  readonly created: number;
-  /** Board slots holding a handle (a count of this worker's store) when the run ended. */
-  readonly held: number;
-}
-
-/** The part of a run each worker is told. */
-export interface WorkPlan {
-  readonly memory: WebAssembly.Memory;
-  readonly worker: number;
-  readonly workers: number;
-  readonly slots: number;
-  /** How long to run once every worker is ready, in milliseconds. */
-  readonly ms: number;
-  readonly seed: number;
-}
 
 module.exports = defineTasks({
   /** Runs the loop until `plan.until`, then empties this worker's slots. */

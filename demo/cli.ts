@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `sharedref` command. `sharedref demo` runs the demo workload (src/demo.ts) and exits 0 when
+ * The `sharedref` command. `sharedref demo` runs the demo workload (demo.ts) and exits 0 when
  * its exactly-once check passed. Main thread.
  */
 import { DEMO_USAGE, parseDemoArgs, runDemo } from './demo';
