@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only local,cross,gc,wasm,seedPerCall]`: runs every benchmark group, prints one table of rows (operation,
- * median, p10–p90, baseline and its median, ratio, the range of the forks' figures, target,
+ * `npm run bench [-- --quick] [--only local,cross,gc,wasm,seedPerCall]`: runs every benchmark group, prints one
+ * table of rows (operation, median, p10–p90, baseline and its median, ratio, the range of the forks' figures, target,
  * verdict), the shared-sessions comparison and the reference figures, and writes
  * bench/results/latest.json, macro.svg and peers.svg (bench/lib/report.ts).
  *
