@@ -119,11 +119,11 @@ export const H_LEASE_TIMEOUTS = 22;
 export const HEADER_WORDS = 32;
 
 /** `H_LISTEN` bits, one per diagnostics channel (names in diagnostics/messages.ts). */
-export const LISTEN_GC = 1 << 0;
-export const LISTEN_STORE_ATTACH = 1 << 1;
-export const LISTEN_STORE_DETACH = 1 << 2;
-export const LISTEN_LEASE_TIMEOUT = 1 << 3;
-export const LISTEN_ABANDONED = 1 << 4;
+export const LISTEN_GC = 1 << 0; // sharedref:gc
+export const LISTEN_STORE_ATTACH = 1 << 1; // sharedref:store:attach
+export const LISTEN_STORE_DETACH = 1 << 2; // sharedref:store:detach
+export const LISTEN_LEASE_TIMEOUT = 1 << 3; // sharedref:lease:timeout
+export const LISTEN_ABANDONED = 1 << 4; // sharedref:abandoned
 
 /** `H_STATE` values. */
 export const HEAP_OPEN = 0;
@@ -283,8 +283,11 @@ export const TRANSFER_IN_FLIGHT = 2; // published; adopted or released by exactl
  * which publishes them. Readers (`heap.pauseHistogram()`, any thread) load the buckets first and
  * min and max after (Atomics.load), so the min and max they see cover every pause they counted.
  */
+/** The smallest pause recorded, in µs (INT32_MAX while none is). */
 export const PH_MIN = 0;
+/** The largest pause recorded, in µs (0 while none is). */
 export const PH_MAX = 1;
+/** The first bucket's word; bucket `b` counts the pauses `pauseBucket` maps to `b`. */
 export const PH_BUCKETS = 2;
 /** Buckets: 32 exact ones (0 … 31 µs), then 16 for each power of two from 2^5 to 2^30 µs. */
 export const PAUSE_BUCKETS = 448;
