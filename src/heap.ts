@@ -10,16 +10,22 @@
  *
  * The coordinator thread is unreferenced: a program that forgets `close()` still exits (without
  * running disposers). Pending asynchronous calls keep the process alive until they settle.
+ *
+ * The creating thread is where the heap's diagnostics events are published: the coordinator posts
+ * them on the heap port for the channels this thread has subscribers on (diagnostics/channels.ts).
  */
 import { randomInt } from 'node:crypto';
 import { type MessagePort, MessageChannel, Worker } from 'node:worker_threads';
+import { noticeSubscribers, publishEvent, watchSubscribers } from './diagnostics/channels';
+import { type PauseHistogram, pauseHistogramOf } from './diagnostics/histogram';
 import { CoordinatorDiedError, HeapClosedError, StoreLimitError, deserializeError, isSerializedError } from './errors';
 import { type HeapOptions, type ResolvedHeapOptions, resolveHeapOptions } from './options';
 import type { CoordinatorData, GcReport, HeapEvent, HeapMessage, StorePorts } from './rpc/protocol';
 import { type Layout, computeLayout } from './shared/layout';
-import { isHeapClosed, readCounters, writeHeader } from './shared/header';
+import { isHeapClosed, readCounters, setListenMask, writeHeader } from './shared/header';
 import { closeHeapAndWakeAll } from './shared/mailbox';
 import { heapMemory } from './shared/kernel';
+import { readPauseCounts } from './shared/pause-histogram';
 import { claimRegion } from './shared/root-region';
 import { SlotTable } from './shared/slot-table';
 import { Pool, type PoolOptions } from './pool/pool';
@@ -62,6 +68,8 @@ export interface HeapStats {
    * did not settle within `userCodeTimeoutMs`.
    */
   readonly abandoned: number;
+  /** `dataMut` leases that ended because their holder did not commit within `leaseTimeoutMs`. */
+  readonly leaseTimeouts: number;
 }
 
 /** Something the heap closes before itself (pools). */
@@ -86,8 +94,12 @@ export class Heap implements AsyncDisposable {
   readonly #stores = new Set<Store>();
   readonly #resources = new Set<HeapResource>();
   readonly #slots: SlotTable;
+  /** Stops keeping this heap's `H_LISTEN` word current (at close). */
+  readonly #unwatch: () => void;
   #closing: Promise<void> | null = null;
   #coordinatorExited = false;
+  /** Resolves `close()`'s wait for the coordinator's `closed` reply. */
+  #onClosed: (() => void) | null = null;
 
   private constructor(
     memory: WebAssembly.Memory,
@@ -105,6 +117,10 @@ export class Heap implements AsyncDisposable {
     this.#port = port;
     this.id = id;
     worker.on('exit', () => this.#onCoordinatorExit());
+    // Listening refs the port; it stays unreferenced, as the coordinator thread is.
+    port.on('message', (event: HeapEvent) => this.#onHeapEvent(event));
+    port.unref();
+    this.#unwatch = watchSubscribers((mask) => setListenMask(this.#i32, mask));
     this.store = this.createStore();
     coreOf(this.store).heapOwned = true;
   }
@@ -245,6 +261,7 @@ export class Heap implements AsyncDisposable {
 
   /** A snapshot of the heap's counters, read from shared memory (no round trip). */
   stats(): HeapStats {
+    noticeSubscribers();
     const c = readCounters(this.#i32, this.#layout);
     const free = Math.max(0, c.capacity - c.live);
     return {
@@ -259,11 +276,30 @@ export class Heap implements AsyncDisposable {
       pendingRelease: Math.max(0, this.#slots.pendingReleases()),
       wraps: c.wraps,
       abandoned: c.abandoned,
+      leaseTimeouts: c.leaseTimeouts,
     };
   }
 
+  /**
+   * The pause of every collection so far (`stats().collections` of them, background slices
+   * included), as a `perf_hooks`-style histogram in milliseconds: `count`, `min`, `max`, `mean`,
+   * `stddev`, `percentiles`, `percentile(p)`. Read from shared memory (no round trip); works after
+   * `close()` too.
+   */
+  pauseHistogram(): PauseHistogram {
+    noticeSubscribers();
+    return pauseHistogramOf(readPauseCounts(this.#i32, this.#layout));
+  }
+
   #ensureOpen(what: string): void {
+    noticeSubscribers();
     if (this.closed) throw new HeapClosedError(what);
+  }
+
+  /** A message on the heap port after start-up: a diagnostics event, or the reply to `shutdown`. */
+  #onHeapEvent(event: HeapEvent): void {
+    if (event.t === 'event') publishEvent(this.id, event.name, event.body);
+    else if (event.t === 'closed') this.#onClosed?.();
   }
 
   /**
@@ -288,7 +324,7 @@ export class Heap implements AsyncDisposable {
       this.#port.ref();
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();
-        this.#port.once('message', done);
+        this.#onClosed = done;
         this.#worker.once('exit', done);
         this.#port.postMessage({ t: 'shutdown' } satisfies HeapMessage);
       });
@@ -296,6 +332,7 @@ export class Heap implements AsyncDisposable {
     closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores]) coreOf(store).closeNow();
     this.#port.close();
+    this.#unwatch();
     await this.#worker.terminate();
   }
 

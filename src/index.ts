@@ -12,6 +12,20 @@ export { ExternRef } from './store/extern-ref';
 export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
 export type { GcReport } from './rpc/protocol';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics/messages';
+export type {
+  DiagnosticsChannelName,
+  DiagnosticsMessages,
+  GcMessage,
+  GcTrigger,
+  StoreAttachMessage,
+  StoreDetachMessage,
+  StoreDetachReason,
+  LeaseTimeoutMessage,
+  AbandonedMessage,
+  UserCodeKind,
+} from './diagnostics/messages';
+export type { PauseHistogram, PauseHistogramJson } from './diagnostics/histogram';
 export { Pool } from './pool/pool';
 export type { PoolOptions, RunTaskOptions } from './pool/pool';
 export { defineTasks } from './pool/worker-runtime';

@@ -13,8 +13,8 @@ import { closeHeapAndWakeAll } from '../src/shared/mailbox';
 const data = workerData as CoordinatorData;
 const i32 = new Int32Array(data.memory.buffer);
 const layout = layoutOf(i32);
-const coordinator = new Coordinator(data.memory, layout, data.options);
 const port = data.port;
+const coordinator = new Coordinator(data.memory, layout, data.options, (event) => port.postMessage(event));
 
 // A coordinator that dies must not leave any thread waiting for it (I8).
 const die = (err: unknown): void => {

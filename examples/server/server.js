@@ -6,18 +6,24 @@
  * thread owns the strings; pool workers run the Wasm (tasks.js). Only handles and counts cross
  * threads, never the sessions themselves. Plain `node:http`, no framework.
  *
+ * Observability: `GET /stats` answers the heap's counters, its collection-pause histogram, and the
+ * sharedref diagnostics-channel events this process has seen (counts by channel, the latest few).
+ *
  * Run: npm run example:server   (environment: PORT, SESSION_TTL_MS, POOL_THREADS)
  * As a module, `startServer(options)` starts one without the process-wide parts (signals, logs):
  * examples/cluster runs one per process.
  */
 'use strict';
+const diagnosticsChannel = require('node:diagnostics_channel');
 const http = require('node:http');
 const { availableParallelism } = require('node:os');
-const { Heap } = require('sharedref');
+const { DIAGNOSTICS_CHANNELS, Heap } = require('sharedref');
 const { Sessions } = require('./sessions');
 
 /** Largest request body read, in bytes. */
 const MAX_BODY = 64 * 1024;
+/** Diagnostics events kept for `/stats`. */
+const RECENT_EVENTS = 10;
 
 /** An error answered to the client as `{ error, message }` with `status`. */
 class HttpError extends Error {
@@ -111,8 +117,30 @@ function notFound(id) {
   return new HttpError(404, 'no_such_session', `no session ${JSON.stringify(id)} (it may have expired)`);
 }
 
+/**
+ * Subscribes to every sharedref diagnostics channel and keeps, for the heap `heapOf()` returns,
+ * the number of events per channel and the latest RECENT_EVENTS. Subscribe before `Heap.create()`:
+ * the heap publishes only to channels that had subscribers when it last looked, and the first
+ * events (its own store attaching) come at once. Returns `{ counts, recent, stop }`.
+ */
+function watchEvents(heapOf) {
+  const counts = Object.fromEntries(Object.values(DIAGNOSTICS_CHANNELS).map((name) => [name, 0]));
+  const recent = [];
+  const onMessage = (message, name) => {
+    if (message.heapId !== heapOf()?.id) return; // another heap of this process
+    counts[name]++;
+    recent.push({ channel: name, ...message });
+    if (recent.length > RECENT_EVENTS) recent.shift();
+  };
+  for (const name of Object.keys(counts)) diagnosticsChannel.subscribe(name, onMessage);
+  const stop = () => {
+    for (const name of Object.keys(counts)) diagnosticsChannel.unsubscribe(name, onMessage);
+  };
+  return { counts, recent, stop };
+}
+
 /** Routes: a path pattern and a handler per method. Handlers return [status, body]. */
-function routes(heap, sessions) {
+function routes(heap, sessions, events) {
   return [
     {
       path: /^\/sessions$/,
@@ -163,8 +191,11 @@ function routes(heap, sessions) {
     {
       path: /^\/stats$/,
       methods: {
+        // The counters stay at the top level (examples/cluster adds them up). The histogram is read
+        // first: a collection is counted in `collections` before its pause is recorded.
         async GET() {
-          return [200, heap.stats()];
+          const pauses = heap.pauseHistogram().toJSON();
+          return [200, { ...heap.stats(), pauses, events: { counts: events.counts, recent: events.recent } }];
         },
       },
     },
@@ -245,7 +276,14 @@ function closeServer(server, ms) {
  * heap's final `{ created, disposed }`.
  */
 async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threads = 1, exclusive = false } = {}) {
-  const heap = await Heap.create();
+  let heap = null;
+  const events = watchEvents(() => heap);
+  try {
+    heap = await Heap.create();
+  } catch (err) {
+    events.stop();
+    throw err;
+  }
   const pool = heap.createPool({ filename: require.resolve('./tasks.js'), minThreads: threads, maxThreads: threads });
   const sessions = new Sessions(heap, pool, { ttlMs });
 
@@ -262,7 +300,7 @@ async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threa
   const sweeper = setInterval(sweep, Math.max(10, Math.min(1000, Math.floor(ttlMs / 2))));
 
   const server = http.createServer();
-  server.on('request', handler(server, routes(heap, sessions)));
+  server.on('request', handler(server, routes(heap, sessions, events)));
   try {
     await new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -271,6 +309,7 @@ async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threa
   } catch (err) {
     clearInterval(sweeper);
     await heap.close();
+    events.stop();
     throw err; // the port is taken, for example
   }
 
@@ -282,6 +321,7 @@ async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threa
       await sweeping;
       sessions.clear();
       await heap.close(); // closes the pool, then disposes every value left, exactly once
+      events.stop();
       const { created, disposed } = heap.stats();
       return { created, disposed };
     })());

@@ -9,7 +9,10 @@
  * It never blocks on another thread (I7): it never calls `Atomics.wait` and never waits for a
  * reply from a store; every request it cannot answer yet (a value still in the post, an object
  * busy with another mutation) is parked as a promise and answered later. It waits for user code
- * (factories, methods, async disposers) at most `userCodeTimeoutMs` each (I8).
+ * (factories, methods, async disposers) at most `userCodeTimeoutMs` each (I8). It records every
+ * collection's pause in the shared histogram, and posts diagnostics events (collections, stores
+ * attaching and leaving, lease timeouts, abandoned user code) to the creating thread for the
+ * channels it listens to (events.ts).
  *
  * Rejected: running the coordinator on the creating (main) thread. It would save a thread, but
  * synchronous calls from the main thread (`dataSync`) would deadlock on themselves, and a busy
@@ -36,19 +39,30 @@ import type {
   ReplyMessage,
   StorePorts,
 } from '../rpc/protocol';
+import type { DiagnosticsEvent, GcTrigger, StoreDetachReason } from '../diagnostics/messages';
 import { exposeOn } from '../rpc/endpoint';
 import { encodeHandle, handleGeneration, handleIndex } from '../shared/handle';
-import { countAbandoned, countCollection, countDisposed, countStoreGone, liveCount } from '../shared/header';
+import {
+  attachedStores,
+  countAbandoned,
+  countCollection,
+  countDisposed,
+  countLeaseTimeout,
+  countStoreGone,
+  liveCount,
+} from '../shared/header';
 import { type Layout, SLOT_DYING, SLOT_LIVE, SLOT_RESERVED } from '../shared/layout';
 import { closeHeapAndWakeAll, mailboxSignal } from '../shared/mailbox';
 import { drainRegion, freeRegion, mailboxWord } from '../shared/root-region';
+import { recordPause } from '../shared/pause-histogram';
 import { SlotManager } from '../shared/slot-manager';
 import { NO_SLOT, SlotTable } from '../shared/slot-table';
 import { TransferTable } from '../shared/transfer-table';
 import { TypeNames, builtinTagOf, typeNameOf } from '../shared/type-names';
+import { Events } from './events';
 import { HostValues } from './host-values';
 import { Turns } from './turns';
-import { bounded, checkCloneable, factoryOf, methodOf } from './user-code';
+import { type UserCode, bounded, checkCloneable, describeUserCode, factoryOf, methodOf } from './user-code';
 
 const debug = debuglog('sharedref');
 
@@ -78,6 +92,7 @@ export class Coordinator {
   readonly #turns: Turns;
   readonly #types: TypeNames;
   readonly #transfers: TransferTable;
+  readonly #events: Events;
   readonly #stores = new Map<number, StoreLinkState>();
   /** Constructions whose factory has not settled yet; `close()` waits for them, bounded. */
   readonly #constructions = new Set<Promise<unknown>>();
@@ -88,20 +103,30 @@ export class Coordinator {
   /** A background collection's next slice is scheduled. */
   #sliceScheduled = false;
 
-  constructor(memory: WebAssembly.Memory, layout: Layout, options: ResolvedHeapOptions) {
+  /** `post` sends a diagnostics event to the creating thread, on the heap port. */
+  constructor(
+    memory: WebAssembly.Memory,
+    layout: Layout,
+    options: ResolvedHeapOptions,
+    post: (event: DiagnosticsEvent) => void,
+  ) {
     const i32 = new Int32Array(memory.buffer);
     this.#i32 = i32;
     this.#layout = layout;
     this.#options = options;
     this.#table = new SlotTable(memory, layout);
     this.#slots = new SlotManager(this.#table, options.debug);
-    const abandon = (what: string): void => this.#abandoned(what);
-    this.#values = new HostValues(layout.capacity, options.userCodeTimeoutMs, abandon);
-    this.#turns = new Turns(options.leaseTimeoutMs, options.userCodeTimeoutMs, abandon);
+    this.#events = new Events(i32, post);
+    const abandoned = (code: UserCode): void => this.#abandoned(code);
+    this.#values = new HostValues(layout.capacity, options.userCodeTimeoutMs, abandoned);
+    this.#turns = new Turns(options.leaseTimeoutMs, options.userCodeTimeoutMs, {
+      abandoned,
+      leaseTimedOut: (index, storeId) => this.#leaseTimedOut(index, storeId),
+    });
     this.#types = new TypeNames(i32, layout);
     this.#transfers = new TransferTable(i32, layout, this.#table);
     const every = options.autoCollectMs > 0 ? options.autoCollectMs : options.debug ? 20 : 0;
-    if (every > 0) this.#timer = setInterval(() => void this.collect(true), every);
+    if (every > 0) this.#timer = setInterval(() => void this.collect(true, 'timer'), every);
   }
 
   /** Loads the host module whose own exports are the factories of `newWith`. */
@@ -135,8 +160,11 @@ export class Coordinator {
     exposeOn(link.api, ports.rpc);
     ports.control.on('message', (m: ControlMessage) => this.#onControl(link, m));
     // The store's thread died (or closed its ports): release everything it held (I4).
-    ports.control.on('close', () => this.#storeGone(link));
+    ports.control.on('close', () => this.#storeGone(link, 'exit'));
     debug('store %d attached', storeId);
+    if (this.#events.wants('sharedref:store:attach')) {
+      this.#events.send('sharedref:store:attach', { storeId, stores: attachedStores(this.#i32) });
+    }
   }
 
   #onControl(link: StoreLinkState, m: ControlMessage): void {
@@ -148,7 +176,7 @@ export class Coordinator {
         this.#sync(link, m.op, m.args);
         break;
       case 'bye':
-        this.#storeGone(link);
+        this.#storeGone(link, 'close');
         break;
     }
   }
@@ -182,7 +210,7 @@ export class Coordinator {
     if (op === 'bye') {
       // A store closing itself: everything it held is released before it hears back, so that
       // its region (and its counts) are free when `store.close()` returns.
-      this.#storeGone(link, () => send({ ok: true, value: undefined }));
+      this.#storeGone(link, 'close', () => send({ ok: true, value: undefined }));
       return;
     }
     const api = link.api as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -215,16 +243,32 @@ export class Coordinator {
       call: (handle, method, args) => this.#call(handle, method, args, storeId),
       construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
       grant: (count) => this.#grant(storeId, count),
-      collect: (awaitDisposal) => this.collect(awaitDisposal),
+      collect: (awaitDisposal) => this.collect(awaitDisposal, 'request'),
       typeName: (tag) => this.#types.name(tag),
       bye: () => undefined, // handled in #sync: only the synchronous goodbye waits for the cleanup
     };
   }
 
-  /** User code overstayed `userCodeTimeoutMs` and was abandoned (I8): counted and traced. */
-  #abandoned(what: string): void {
+  /** User code overstayed `userCodeTimeoutMs` and was abandoned (I8): counted, traced and published. */
+  #abandoned(code: UserCode): void {
+    const ms = this.#options.userCodeTimeoutMs;
     countAbandoned(this.#i32);
-    debug('abandoned %s: it did not settle within %d ms (userCodeTimeoutMs)', what, this.#options.userCodeTimeoutMs);
+    debug('abandoned %s: it did not settle within %d ms (userCodeTimeoutMs)', describeUserCode(code), ms);
+    if (this.#events.wants('sharedref:abandoned')) {
+      const { kind, name, handle, storeId } = code;
+      this.#events.send('sharedref:abandoned', { kind, name, handle, storeId, userCodeTimeoutMs: ms });
+    }
+  }
+
+  /** A `dataMut` lease ended at `leaseTimeoutMs` without a commit: counted, traced and published. */
+  #leaseTimedOut(index: number, storeId: number): void {
+    const ms = this.#options.leaseTimeoutMs;
+    const handle = this.#table.handleOf(index);
+    countLeaseTimeout(this.#i32);
+    debug('lease of store %d on handle %d timed out after %d ms (leaseTimeoutMs)', storeId, handle, ms);
+    if (this.#events.wants('sharedref:lease:timeout')) {
+      this.#events.send('sharedref:lease:timeout', { storeId, handle, leaseTimeoutMs: ms });
+    }
   }
 
   #live(handle: number): number {
@@ -319,11 +363,11 @@ export class Coordinator {
   /** A method call: a turn in the object's queue, bounded by `userCodeTimeoutMs`. */
   #call(handle: number, method: string, args: unknown[], storeId: number): Promise<unknown> {
     const index = this.#live(handle);
-    const what = `call(${JSON.stringify(String(method))})`;
+    const code: UserCode = { kind: 'method', name: String(method), handle, storeId };
+    const what = describeUserCode(code);
     return this.#turns.call(
       index,
-      storeId,
-      what,
+      code,
       () => this.#present(index, handle),
       async () => {
         const target = this.#values.get(index);
@@ -358,13 +402,13 @@ export class Coordinator {
     } catch (err) {
       return Promise.reject(err);
     }
-    const what = `newWith(${JSON.stringify(factory)})`;
+    const code: UserCode = { kind: 'factory', name: factory, handle: 0, storeId };
     const detached = (value: unknown): void => {
       const p = this.#values.disposeDetached(value);
       if (p !== null) this.#track(p);
     };
     const built = Promise.resolve().then(() => fn(...args));
-    const work = bounded(built, this.#options.userCodeTimeoutMs, what, (w) => this.#abandoned(w), detached).then(
+    const work = bounded(built, this.#options.userCodeTimeoutMs, code, (c) => this.#abandoned(c), detached).then(
       (value) => {
         if (this.#closed || !this.#table.isReservedFor(index, generation, storeId)) {
           detached(value);
@@ -398,7 +442,7 @@ export class Coordinator {
   #grant(storeId: number, count: number): Int32Array {
     const link = this.#stores.get(storeId);
     if (this.#closed || link === undefined || link.gone) return new Int32Array(0);
-    if (this.#options.debug || this.#slots.freeCount < count) this.#collectSync();
+    if (this.#options.debug || this.#slots.freeCount < count) this.#collectSync(Infinity, 'allocation');
     const out = this.#slots.grant(storeId, count);
     if (this.#slots.freeCount < this.#table.capacity >> 2) this.#collectSoon();
     return out;
@@ -411,7 +455,7 @@ export class Coordinator {
     setImmediate(() => {
       this.#sliceScheduled = false;
       if (this.#closed) return;
-      const { report } = this.#collectSync(COLLECT_SLICE);
+      const { report } = this.#collectSync(COLLECT_SLICE, 'background');
       if (report.freed === COLLECT_SLICE) this.#collectSoon();
     });
   }
@@ -421,11 +465,12 @@ export class Coordinator {
    * posted on its control port before this request (values, goodbyes of closed stores) is taken
    * in first, although it travelled on another port than the request. With `awaitDisposal`, the
    * report waits for disposals that wait (a method still running on a freed object, an async
-   * disposer), each at most `userCodeTimeoutMs`; without (`gcSync`), it comes at once.
+   * disposer), each at most `userCodeTimeoutMs`; without (`gcSync`), it comes at once. `trigger`
+   * says who asked, for the `sharedref:gc` event.
    */
-  collect(awaitDisposal = true): GcReport | Promise<GcReport> {
+  collect(awaitDisposal: boolean, trigger: GcTrigger): GcReport | Promise<GcReport> {
     this.#drainControlQueues();
-    const { report, pending } = this.#collectSync();
+    const { report, pending } = this.#collectSync(Infinity, trigger);
     return pending.length === 0 || !awaitDisposal ? report : Promise.all(pending).then(() => report);
   }
 
@@ -443,11 +488,15 @@ export class Coordinator {
     }
   }
 
-  /** Frees up to `limit` released slots (all of them by default): one collection. */
-  #collectSync(limit = Infinity): { report: GcReport; pending: Promise<void>[] } {
+  /**
+   * Frees up to `limit` released slots: one collection. Its pause goes into the shared histogram
+   * and, if the creating thread listens, into a `sharedref:gc` event.
+   */
+  #collectSync(limit: number, trigger: GcTrigger): { report: GcReport; pending: Promise<void>[] } {
     const t0 = performance.now();
     const pending: Promise<void>[] = [];
     let freed = 0;
+    let collection = 0;
     if (!this.#closed) {
       // popReleased throws if a slot it takes is not DYING (a bug: a slot queued twice).
       while (freed < limit) {
@@ -459,10 +508,16 @@ export class Coordinator {
         freed++;
       }
       this.#slots.publish();
-      countCollection(this.#i32);
+      collection = countCollection(this.#i32);
       if (this.#options.debug) this.#slots.checkInvariants();
     }
     const report: GcReport = { freed, live: liveCount(this.#i32, this.#layout), pauseMs: performance.now() - t0 };
+    if (collection > 0) {
+      recordPause(this.#i32, this.#layout, report.pauseMs);
+      if (this.#events.wants('sharedref:gc')) {
+        this.#events.send('sharedref:gc', { trigger, collection, freed, live: report.live, pauseMs: report.pauseMs });
+      }
+    }
     return { report, pending };
   }
 
@@ -479,7 +534,7 @@ export class Coordinator {
    * A store's thread died or it closed: give back every count it held (I4), nothing else.
    * `beforeClose` runs before its ports close (the reply to a closing store's goodbye).
    */
-  #storeGone(link: StoreLinkState, beforeClose?: () => void): void {
+  #storeGone(link: StoreLinkState, reason: StoreDetachReason, beforeClose?: () => void): void {
     if (link.gone) {
       beforeClose?.();
       return;
@@ -506,7 +561,11 @@ export class Coordinator {
     countStoreGone(this.#i32);
     beforeClose?.();
     for (const p of [link.ports.control, link.ports.reply, link.ports.rpc]) p.close();
-    debug('store %d gone: released %d counts and %d transfers in flight', id, released, transfers);
+    debug('store %d gone (%s): released %d counts and %d transfers in flight', id, reason, released, transfers);
+    if (!this.#closed && this.#events.wants('sharedref:store:detach')) {
+      const stores = attachedStores(this.#i32);
+      this.#events.send('sharedref:store:detach', { storeId: id, reason, released, transfers, stores });
+    }
   }
 
   /**
@@ -523,7 +582,7 @@ export class Coordinator {
 
   async #close(): Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> {
     this.#drainControlQueues();
-    const { pending: released } = this.#collectSync();
+    const { pending: released } = this.#collectSync(Infinity, 'close');
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#turns.close(() => new HeapClosedError('the pending call'));

@@ -9,6 +9,7 @@
  * collection and no close waits for ever (I8).
  */
 import { HeapClosedError, InvalidHandleError } from '../errors';
+import type { UserCode } from './user-code';
 
 const ABSENT = 0;
 const PRESENT = 1;
@@ -30,13 +31,13 @@ export class HostValues {
   readonly #handles: Uint32Array;
   readonly #waiters = new Map<number, Waiter[]>();
   readonly #userCodeTimeoutMs: number;
-  readonly #onAbandon: (what: string) => void;
+  readonly #onAbandon: (code: UserCode) => void;
   #closed = false;
   /** Disposers that threw (reported by `close`). */
   disposeErrors = 0;
 
   /** `onAbandon` is told of each async disposer that did not settle within `userCodeTimeoutMs`. */
-  constructor(capacity: number, userCodeTimeoutMs: number, onAbandon: (what: string) => void) {
+  constructor(capacity: number, userCodeTimeoutMs: number, onAbandon: (code: UserCode) => void) {
     this.#values = new Array<unknown>(capacity).fill(undefined);
     this.#state = new Uint8Array(capacity);
     this.#handles = new Uint32Array(capacity);
@@ -120,8 +121,8 @@ export class HostValues {
     this.#state[index] = ABSENT;
     if (this.#waiters.size > 0) this.#failWaiters(index, () => new InvalidHandleError(handle, 'the object was freed'));
     if (!present) return null;
-    if (after !== null) return after.then(() => this.#runDisposer(value) ?? undefined);
-    return this.#runDisposer(value);
+    if (after !== null) return after.then(() => this.#runDisposer(value, handle) ?? undefined);
+    return this.#runDisposer(value, handle);
   }
 
   /**
@@ -129,10 +130,11 @@ export class HostValues {
    * is gone (its store died, the heap closed, the call was abandoned). Touches no slot (I1, I3).
    */
   disposeDetached(value: unknown): Promise<void> | null {
-    return this.#runDisposer(value);
+    return this.#runDisposer(value, 0);
   }
 
-  #runDisposer(value: unknown): Promise<void> | null {
+  /** Runs the disposer of `value` (the object `handle`, 0 if it never reached a slot). */
+  #runDisposer(value: unknown, handle: number): Promise<void> | null {
     if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return null;
     const v = value as { [Symbol.dispose]?: () => void; [Symbol.asyncDispose]?: () => Promise<void> };
     try {
@@ -140,7 +142,7 @@ export class HostValues {
         const done = Promise.resolve(v[Symbol.asyncDispose]!()).then(undefined, () => {
           this.disposeErrors++;
         });
-        return this.#bounded(done, value);
+        return this.#bounded(done, value, handle);
       }
       if (typeof v[Symbol.dispose] === 'function') v[Symbol.dispose]!();
     } catch {
@@ -150,11 +152,11 @@ export class HostValues {
   }
 
   /** `done`, or the end of `userCodeTimeoutMs` (the disposer is then abandoned and counted). */
-  #bounded(done: Promise<void>, value: unknown): Promise<void> {
+  #bounded(done: Promise<void>, value: unknown, handle: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const overstay = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.#onAbandon(`the async disposer of a ${describeType(value)} value`);
+        this.#onAbandon({ kind: 'disposer', name: describeType(value), handle, storeId: 0 });
         resolve();
       }, this.#userCodeTimeoutMs);
     });

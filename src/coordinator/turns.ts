@@ -19,6 +19,7 @@
  * commit, and a dead store's queued lease request inherited its own broken lease.
  */
 import { CallTimeoutError, HeapClosedError, LeaseTimeoutError } from '../errors';
+import { type UserCode, describeUserCode } from './user-code';
 
 /** One turn in an object's queue. */
 interface Turn {
@@ -47,23 +48,28 @@ interface Holder {
   timer: NodeJS.Timeout | null;
 }
 
-/** What `Turns` reports when user code overstays (counted in `stats().abandoned`). */
-export type OnAbandon = (what: string) => void;
+/** What `Turns` reports to the coordinator (counted in `stats()`, traced, and published as events). */
+export interface TurnHooks {
+  /** A method overstayed `userCodeTimeoutMs` and was abandoned. */
+  abandoned(code: UserCode): void;
+  /** The lease of `storeId` on slot `index` ended at `leaseTimeoutMs`, without a commit. */
+  leaseTimedOut(index: number, storeId: number): void;
+}
 
 /** The queues of one heap's objects. */
 export class Turns {
   readonly #leaseTimeoutMs: number;
   readonly #userCodeTimeoutMs: number;
-  readonly #onAbandon: OnAbandon;
+  readonly #hooks: TurnHooks;
   readonly #queues = new Map<number, Queue>();
   readonly #holders = new Map<number, Holder>();
   #nextLease = 1;
   #closed = false;
 
-  constructor(leaseTimeoutMs: number, userCodeTimeoutMs: number, onAbandon: OnAbandon) {
+  constructor(leaseTimeoutMs: number, userCodeTimeoutMs: number, hooks: TurnHooks) {
     this.#leaseTimeoutMs = leaseTimeoutMs;
     this.#userCodeTimeoutMs = userCodeTimeoutMs;
-    this.#onAbandon = onAbandon;
+    this.#hooks = hooks;
   }
 
   /**
@@ -93,7 +99,11 @@ export class Turns {
               return;
             }
             const holder: Holder = { lease: this.#nextLease++, index, storeId, end, timer: null };
-            holder.timer = setTimeout(() => this.#endLease(holder), this.#leaseTimeoutMs);
+            holder.timer = setTimeout(() => {
+              if (this.#holders.get(holder.lease) !== holder) return;
+              this.#endLease(holder);
+              this.#hooks.leaseTimedOut(index, storeId);
+            }, this.#leaseTimeoutMs);
             this.#holders.set(holder.lease, holder);
             settled = true;
             resolve({ lease: holder.lease, grant });
@@ -125,14 +135,13 @@ export class Turns {
   }
 
   /**
-   * Runs `method` on slot `index` for `storeId` when every earlier turn is over (first `prepare`,
-   * which may wait for the value and throws if the object is gone). Settles with the method's
-   * result, or with `ERR_CALL_TIMEOUT` once `userCodeTimeoutMs` passes.
+   * Runs `method` on slot `index` for `code.storeId` when every earlier turn is over (first
+   * `prepare`, which may wait for the value and throws if the object is gone). Settles with the
+   * method's result, or with `ERR_CALL_TIMEOUT` once `userCodeTimeoutMs` passes.
    */
   call<T>(
     index: number,
-    storeId: number,
-    what: string,
+    code: UserCode,
     prepare: () => void | Promise<void>,
     method: () => T | Promise<T>,
   ): Promise<T> {
@@ -145,7 +154,7 @@ export class Turns {
         else reject(v);
       };
       this.#enqueue(index, {
-        storeId,
+        storeId: code.storeId,
         start: (end) => {
           let timer: NodeJS.Timeout | null = null;
           let over = false;
@@ -165,8 +174,8 @@ export class Turns {
             }
             if (settled) return finish(); // cut by the heap's close while it waited for its value
             timer = setTimeout(() => {
-              this.#onAbandon(what);
-              settle(false, new CallTimeoutError(what, this.#userCodeTimeoutMs));
+              this.#hooks.abandoned(code);
+              settle(false, new CallTimeoutError(describeUserCode(code), this.#userCodeTimeoutMs));
               finish();
             }, this.#userCodeTimeoutMs);
             try {

@@ -11,10 +11,34 @@
  * are. Rejected: `value[name]` (the first design), which made `newWith('constructor')` build an
  * `Object` and handed `toString` out as a method.
  */
+import type { UserCodeKind } from '../diagnostics/messages';
 import { CallTimeoutError, NoSuchFactoryError, NoSuchMethodError, NotCloneableError } from '../errors';
 import { typeNameOf } from '../shared/type-names';
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** A piece of user code the coordinator runs: what messages, traces and the `sharedref:abandoned` event name. */
+export interface UserCode {
+  readonly kind: UserCodeKind;
+  /** The method's or factory's name; for a disposer, its value's type name. */
+  readonly name: string;
+  /** The object's raw handle; 0 when there is none (a factory, a value that never reached a slot). */
+  readonly handle: number;
+  /** The store that asked for it; 0 for a disposer. */
+  readonly storeId: number;
+}
+
+/** What errors and traces call `code`: `call("name")`, `newWith("name")`, `the async disposer of a T value`. */
+export function describeUserCode(code: UserCode): string {
+  switch (code.kind) {
+    case 'method':
+      return `call(${JSON.stringify(code.name)})`;
+    case 'factory':
+      return `newWith(${JSON.stringify(code.name)})`;
+    case 'disposer':
+      return `the async disposer of a ${code.name} value`;
+  }
+}
 
 /** Names refused even where a class defines them: calling them would not be a method call. */
 const NEVER_METHODS = new Set(['constructor', '__proto__']);
@@ -80,23 +104,23 @@ export function checkCloneable(value: unknown, what: string): void {
 }
 
 /**
- * `work`, or `ERR_CALL_TIMEOUT` once `ms` pass; `onAbandon(what)` is told then. `late` receives
+ * `work`, or `ERR_CALL_TIMEOUT` once `ms` pass; `onAbandon(code)` is told then. `late` receives
  * what `work` resolves with after it was abandoned (an abandoned factory's value must still be
  * disposed).
  */
 export function bounded<T>(
   work: Promise<T>,
   ms: number,
-  what: string,
-  onAbandon: (what: string) => void,
+  code: UserCode,
+  onAbandon: (code: UserCode) => void,
   late?: (value: T) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let over = false;
     const timer = setTimeout(() => {
       over = true;
-      onAbandon(what);
-      reject(new CallTimeoutError(what, ms));
+      onAbandon(code);
+      reject(new CallTimeoutError(describeUserCode(code), ms));
     }, ms);
     work.then(
       (v) => {

@@ -12,6 +12,7 @@
  * Rejected: one port per store carrying both comlink and our own messages; comlink's listener
  * would see our messages and we would depend on its ignoring them.
  */
+import type { DiagnosticsEvent } from '../diagnostics/messages';
 import type { SerializedError } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 
@@ -90,11 +91,15 @@ export interface StorePorts {
 export type HeapMessage =
   { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts } | { readonly t: 'shutdown' };
 
-/** Coordinator → creator, on the heap port. */
+/**
+ * Coordinator → creator, on the heap port. A diagnostics event (`t: 'event'`, defined with its
+ * messages in diagnostics/messages.ts) is posted only for a channel the creator has subscribers on.
+ */
 export type HeapEvent =
   | { readonly t: 'ready' }
   | { readonly t: 'closed'; readonly disposed: number; readonly disposeErrors: number }
-  | { readonly t: 'error'; readonly error: SerializedError };
+  | { readonly t: 'error'; readonly error: SerializedError }
+  | DiagnosticsEvent;
 
 /** What the coordinator thread receives as `workerData`. */
 export interface CoordinatorData {

@@ -14,6 +14,9 @@ import {
   MAGIC,
   H_ABANDONED,
   H_COLLECTIONS,
+  H_EVENTS_POSTED,
+  H_LEASE_TIMEOUTS,
+  H_LISTEN,
   H_CREATED,
   H_DISPOSED,
   H_FREE_LIST,
@@ -28,11 +31,12 @@ import {
   R_WRAPS,
   regionBase,
 } from './layout';
+import { initPauseHistogram } from './pause-histogram';
 
 /**
  * The creator only, before any other thread can see the buffer: writes the words that describe
- * the heap (magic, layout version, sizes, debug flag). Plain writes: the buffer reaches other
- * threads by message, which orders them.
+ * the heap (magic, layout version, sizes, debug flag) and an empty pause histogram. Plain writes:
+ * the buffer reaches other threads by message, which orders them.
  */
 export function writeHeader(i32: Int32Array, layout: Layout, debug: boolean): void {
   i32[H_MAGIC] = MAGIC;
@@ -43,6 +47,7 @@ export function writeHeader(i32: Int32Array, layout: Layout, debug: boolean): vo
   i32[H_TRANSFERS] = layout.transfers;
   i32[H_GEN_BITS] = layout.generationBits;
   i32[H_DEBUG] = debug ? 1 : 0;
+  initPauseHistogram(i32, layout);
 }
 
 /** The raw counters `heap.stats()` is made from. */
@@ -56,6 +61,7 @@ export interface HeaderCounters {
   readonly collections: number;
   readonly stores: number;
   readonly abandoned: number;
+  readonly leaseTimeouts: number;
 }
 
 /**
@@ -114,6 +120,7 @@ export function readCounters(i32: Int32Array, layout: Layout): HeaderCounters {
     collections: Atomics.load(i32, H_COLLECTIONS),
     stores: Atomics.load(i32, H_STORES),
     abandoned: Atomics.load(i32, H_ABANDONED),
+    leaseTimeouts: Atomics.load(i32, H_LEASE_TIMEOUTS),
   };
 }
 
@@ -122,9 +129,42 @@ export function countAbandoned(i32: Int32Array): void {
   Atomics.add(i32, H_ABANDONED, 1);
 }
 
-/** Coordinator only: one more collection ran. */
-export function countCollection(i32: Int32Array): void {
-  Atomics.add(i32, H_COLLECTIONS, 1);
+/** Coordinator only: a `dataMut` lease ended at `leaseTimeoutMs`. */
+export function countLeaseTimeout(i32: Int32Array): void {
+  Atomics.add(i32, H_LEASE_TIMEOUTS, 1);
+}
+
+/** Coordinator only: one more collection ran; returns how many have run, this one included. */
+export function countCollection(i32: Int32Array): number {
+  return Atomics.add(i32, H_COLLECTIONS, 1) + 1;
+}
+
+/**
+ * The creating thread only: the `LISTEN_*` bits of the diagnostics channels it has subscribers
+ * for (see `H_LISTEN` in layout.ts).
+ */
+export function setListenMask(i32: Int32Array, mask: number): void {
+  Atomics.store(i32, H_LISTEN, mask);
+}
+
+/** The coordinator, before it builds an event: the `LISTEN_*` bits the creating thread last stored. */
+export function listenMask(i32: Int32Array): number {
+  return Atomics.load(i32, H_LISTEN);
+}
+
+/** Coordinator only: one diagnostics event is about to be posted to the creating thread. */
+export function countEventPosted(i32: Int32Array): void {
+  Atomics.add(i32, H_EVENTS_POSTED, 1);
+}
+
+/** Diagnostics events the coordinator has posted to the creating thread (tests). */
+export function eventsPosted(i32: Int32Array): number {
+  return Atomics.load(i32, H_EVENTS_POSTED);
+}
+
+/** Stores attached now (any thread). */
+export function attachedStores(i32: Int32Array): number {
+  return Atomics.load(i32, H_STORES);
 }
 
 /** Coordinator only: a store's region was cleaned and freed. */

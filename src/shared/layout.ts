@@ -15,6 +15,7 @@
  *   TypeNames typeNames;                    // TYPE_NAMES_MAX entry words, then TYPE_NAME_ARENA_BYTES of UTF-8
  *   Region   stores[maxStores];             // REGION_HEADER_WORDS + rootsPerStore each, fields R_*
  *   Transfer transfers[transfers];          // TRANSFER_WORDS each, fields T_*
+ *   PauseHistogram pauses;                  // PAUSE_HISTOGRAM_WORDS, fields PH_*
  * }
  * ```
  *
@@ -27,7 +28,7 @@
 /** Written into `H_MAGIC` so a foreign buffer is rejected: 'SREF'. */
 export const MAGIC = 0x53524546;
 /** Bumped on every change to the offsets below. */
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 // ---- Header ---------------------------------------------------------------------------------
 // Contract per word: who writes / who reads / how.
@@ -95,8 +96,34 @@ export const H_FREE_LIST = 17;
 export const H_ABANDONED = 18;
 /** Bits of a handle's generation (`generationBits`). Written once by the creator; read by attachers. */
 export const H_GEN_BITS = 19;
+/**
+ * The sharedref diagnostics channels that have a subscriber on the heap's creating thread: one
+ * `LISTEN_*` bit per channel. The creating thread writes it (Atomics.store) whenever it finds the
+ * set changed (diagnostics/channels.ts); the coordinator reads it (Atomics.load) before it builds an
+ * event, and posts the event to the creating thread only if the channel's bit is set. Advisory:
+ * a subscription may begin or end right after either access.
+ */
+export const H_LISTEN = 20;
+/**
+ * Diagnostics events the coordinator posted to the creating thread. The coordinator adds
+ * (Atomics.add) before each post; tests read it (Atomics.load) to see that nothing is sent while
+ * nobody subscribes.
+ */
+export const H_EVENTS_POSTED = 21;
+/**
+ * `dataMut` leases that ended because their holder did not commit within `leaseTimeoutMs`. The
+ * coordinator adds (Atomics.add); stats read (Atomics.load).
+ */
+export const H_LEASE_TIMEOUTS = 22;
 /** Words in the header; the rest are reserved (zero). */
 export const HEADER_WORDS = 32;
+
+/** `H_LISTEN` bits, one per diagnostics channel (names in diagnostics/messages.ts). */
+export const LISTEN_GC = 1 << 0; // sharedref:gc
+export const LISTEN_STORE_ATTACH = 1 << 1; // sharedref:store:attach
+export const LISTEN_STORE_DETACH = 1 << 2; // sharedref:store:detach
+export const LISTEN_LEASE_TIMEOUT = 1 << 3; // sharedref:lease:timeout
+export const LISTEN_ABANDONED = 1 << 4; // sharedref:abandoned
 
 /** `H_STATE` values. */
 export const HEAP_OPEN = 0;
@@ -238,6 +265,35 @@ export const TRANSFER_FREE = 0;
 export const TRANSFER_CLAIMED = 1; // being written by the sender
 export const TRANSFER_IN_FLIGHT = 2; // published; adopted or released by exactly one compare-exchange
 
+// ---- Pause histogram ------------------------------------------------------------------------
+/**
+ * Collection pauses, in whole microseconds, as log-linear buckets (the scheme is in
+ * pause-histogram.ts: exact below 32 µs, then 16 buckets per power of two):
+ *
+ * ```
+ * struct PauseHistogram {
+ *   i32 minUs;                   // smallest pause; INT32_MAX until the first
+ *   i32 maxUs;                   // largest pause; 0 until the first
+ *   i32 buckets[PAUSE_BUCKETS];  // pauses per bucket; their sum is the count
+ * }
+ * ```
+ *
+ * The coordinator is the only writer, once per collection: it stores min and max (Atomics.store,
+ * after an Atomics.load of its own last value), then adds 1 to the pause's bucket (Atomics.add),
+ * which publishes them. Readers (`heap.pauseHistogram()`, any thread) load the buckets first and
+ * min and max after (Atomics.load), so the min and max they see cover every pause they counted.
+ */
+/** The smallest pause recorded, in µs (INT32_MAX while none is). */
+export const PH_MIN = 0;
+/** The largest pause recorded, in µs (0 while none is). */
+export const PH_MAX = 1;
+/** The first bucket's word; bucket `b` counts the pauses `pauseBucket` maps to `b`. */
+export const PH_BUCKETS = 2;
+/** Buckets: 32 exact ones (0 … 31 µs), then 16 for each power of two from 2^5 to 2^30 µs. */
+export const PAUSE_BUCKETS = 448;
+/** Words of the pause histogram. */
+export const PAUSE_HISTOGRAM_WORDS = PH_BUCKETS + PAUSE_BUCKETS;
+
 /** Where each part of the buffer starts, for one heap's sizes. */
 export interface Layout {
   readonly capacity: number;
@@ -255,6 +311,8 @@ export interface Layout {
   readonly regions: number;
   readonly regionWords: number;
   readonly transferTable: number;
+  /** Word offset of the pause histogram (fields PH_*). */
+  readonly pauseHistogram: number;
   readonly totalWords: number;
 }
 
@@ -281,7 +339,8 @@ export function computeLayout(
   const regions = typeNames + TYPE_NAMES_MAX + TYPE_NAME_ARENA_BYTES / 4;
   const regionWords = REGION_HEADER_WORDS + rootsPerStore;
   const transferTable = regions + maxStores * regionWords;
-  const totalWords = transferTable + transfers * TRANSFER_WORDS;
+  const pauseHistogram = transferTable + transfers * TRANSFER_WORDS;
+  const totalWords = pauseHistogram + PAUSE_HISTOGRAM_WORDS;
   return {
     capacity,
     generationBits,
@@ -295,6 +354,7 @@ export function computeLayout(
     regions,
     regionWords,
     transferTable,
+    pauseHistogram,
     totalWords,
   };
 }

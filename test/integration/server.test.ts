@@ -1,16 +1,23 @@
 /**
  * The example HTTP server (examples/server) as a child process: sessions held as references,
- * appends through the pool and Wasm, expiry and collection, bad input, graceful shutdown.
+ * appends through the pool and Wasm, expiry and collection, bad input, what `/stats` shows
+ * (counters, the pause histogram, diagnostics events), graceful shutdown.
  */
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import type { HeapStats } from '../../src';
+import { DIAGNOSTICS_CHANNELS, type HeapStats, type PauseHistogramJson } from '../../src';
 import { buildPackage } from '../build';
 
 const repo = join(__dirname, '..', '..');
 const TTL_MS = 300;
+
+/** What `GET /stats` answers: the heap's counters, its pause histogram, the events the server saw. */
+interface StatsBody extends HeapStats {
+  pauses: PauseHistogramJson;
+  events: { counts: Record<string, number>; recent: { channel: string; heapId: number }[] };
+}
 
 interface Json {
   status: number;
@@ -53,10 +60,10 @@ describe('example HTTP server', () => {
     };
   }
 
-  async function stats(): Promise<HeapStats> {
+  async function stats(): Promise<StatsBody> {
     const res = await request('GET', '/stats');
     expect(res.status).to.equal(200);
-    return res.body as unknown as HeapStats;
+    return res.body as unknown as StatsBody;
   }
 
   async function newSession(content: string): Promise<{ id: string; handle: number }> {
@@ -236,6 +243,30 @@ describe('example HTTP server', () => {
     expect(now.disposed).to.be.above(before.disposed);
     expect(now.disposed).to.equal(now.created);
     expect((await request('GET', `/sessions/${id}`)).status).to.equal(404);
+  });
+
+  it('GET /stats shows the collection-pause histogram and the diagnostics events the server saw', async () => {
+    let s = await stats();
+    await waitForAsync(
+      async () => (s = await stats()).pauses.count > 0 && s.events.counts['sharedref:gc']! > 0,
+      'a collection to be recorded and published',
+    );
+    // Each collection is counted, then recorded, then published: neither runs ahead of the counter.
+    expect(s.pauses.count).to.be.at.most(s.collections);
+    expect(s.events.counts['sharedref:gc']).to.be.at.most(s.collections);
+    const { min, max, mean, percentiles } = s.pauses;
+    expect(mean).to.be.within(min, max);
+    expect([percentiles['0'], percentiles['100']]).to.deep.equal([min, max]);
+    expect(percentiles['50']).to.be.within(min, max);
+    const names = Object.values(DIAGNOSTICS_CHANNELS);
+    expect(Object.keys(s.events.counts).sort()).to.deep.equal([...names].sort());
+    // The main thread's store and the two pool workers' (subscribed before the heap was created).
+    expect(s.events.counts['sharedref:store:attach']).to.be.at.least(3);
+    expect(s.events.recent.length).to.be.within(1, 10);
+    for (const e of s.events.recent) {
+      expect(names).to.include(e.channel);
+      expect(e.heapId).to.be.a('number');
+    }
   });
 
   it('stops on SIGTERM: refuses new connections, disposes every value and exits with code 0', async () => {

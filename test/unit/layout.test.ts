@@ -3,7 +3,7 @@ import * as L from '../../src/shared/layout';
 
 describe('shared layout', () => {
   it('pins the header, slot, region and transfer field offsets (a change is a layout-version bump)', () => {
-    expect(L.LAYOUT_VERSION).to.equal(6);
+    expect(L.LAYOUT_VERSION).to.equal(7);
     expect(L.MAGIC).to.equal(0x53524546);
     expect([
       L.H_MAGIC,
@@ -19,7 +19,19 @@ describe('shared layout', () => {
     expect([L.H_RQ_HEAD, L.H_RQ_TAIL, L.H_TYPE_COUNT, L.H_DEBUG, L.H_FREE_LIST, L.H_ABANDONED]).to.deep.equal([
       13, 14, 15, 16, 17, 18,
     ]);
-    expect([L.H_GEN_BITS, L.HEADER_WORDS]).to.deep.equal([19, 32]);
+    expect([L.H_GEN_BITS, L.H_LISTEN, L.H_EVENTS_POSTED, L.H_LEASE_TIMEOUTS, L.HEADER_WORDS]).to.deep.equal([
+      19, 20, 21, 22, 32,
+    ]);
+    expect([
+      L.LISTEN_GC,
+      L.LISTEN_STORE_ATTACH,
+      L.LISTEN_STORE_DETACH,
+      L.LISTEN_LEASE_TIMEOUT,
+      L.LISTEN_ABANDONED,
+    ]).to.deep.equal([1, 2, 4, 8, 16]);
+    expect([L.PH_MIN, L.PH_MAX, L.PH_BUCKETS, L.PAUSE_BUCKETS, L.PAUSE_HISTOGRAM_WORDS]).to.deep.equal([
+      0, 1, 2, 448, 450,
+    ]);
     expect([L.TYPE_NAMES_MAX, L.TYPE_NAME_ARENA_BYTES]).to.deep.equal([1024, 65536]);
     expect([L.S_COUNT, L.S_GEN, L.S_STATE, L.S_OWNER, L.S_TAG, L.S_VERSION, L.SLOT_WORDS]).to.deep.equal([
       0, 1, 2, 3, 4, 5, 6,
@@ -43,7 +55,8 @@ describe('shared layout', () => {
     expect(l.regions).to.equal(l.typeNamesByte / 4 + L.TYPE_NAMES_MAX + L.TYPE_NAME_ARENA_BYTES / 4);
     expect(l.regionWords).to.equal(L.REGION_HEADER_WORDS + 100);
     expect(l.transferTable).to.equal(l.regions + 8 * l.regionWords);
-    expect(l.totalWords).to.equal(l.transferTable + 64 * L.TRANSFER_WORDS);
+    expect(l.pauseHistogram).to.equal(l.transferTable + 64 * L.TRANSFER_WORDS);
+    expect(l.totalWords).to.equal(l.pauseHistogram + L.PAUSE_HISTOGRAM_WORDS);
     expect(L.regionBase(l, 1)).to.equal(l.regions);
     expect(L.regionBase(l, 8) + l.regionWords).to.equal(l.transferTable);
   });
