@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { buildPackage } from '../build';
-import { formatServerSummary, runServerSoak } from './server-soak';
+import { formatServerSummary } from './server-report';
+import { runServerSoak } from './server-soak';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x50a4);
 

@@ -16,28 +16,20 @@
  *
  * Latency is measured by the client, from sending a request to reading its whole answer, on the
  * same machine: it includes the client's own work and any other process's.
+ *
+ * The parts: server-process.ts (the child process and its messages), server-load.ts (the
+ * clients), server-report.ts (table, summary, JSON, chart); `npm run soak` runs it from soak.ts.
+ *
+ * Rejected: an open-loop load at a fixed request rate. On a machine shared with other work, a
+ * rate that suits one moment either leaves the server idle or queues requests without end at
+ * another; closed loops follow the server's pace, and the rate each interval reached is printed.
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { Agent } from 'node:http';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { lineChart } from '../../bench/lib/chart';
-import { childEnv } from '../build';
-import { seeded } from '../fixtures/prng';
-
-const repo = join(__dirname, '..', '..');
-const serverFile = join(repo, 'test', 'fixtures', 'soak-server.js');
-
-/** Sessions a client loop uses at once; creating one more abandons its oldest (it expires). */
-const HELD_MAX = 16;
-/** A session whose content reaches this length is abandoned (it expires): contents stay small. */
-const CONTENT_MAX = 2048;
-/** Longest wait for an answer from the server process (a sample, its stop). */
-const SERVER_REPLY_MS = 60_000;
-/** Request errors kept for the report (all are counted). */
-const ERRORS_KEPT = 20;
+import { repo } from '../build';
+import { ClientLoad, HELD_MAX } from './server-load';
+import { type ServerMessage, ServerProcess } from './server-process';
 
 /** Options of `runServerSoak`. */
 export interface ServerSoakOptions {
@@ -69,6 +61,7 @@ export interface ServerSoakOptions {
 
 /** One interval. Counts of requests and latencies are the interval's; the rest are at its end. */
 export interface ServerSample {
+  /** Seconds since the load started. */
   readonly elapsedS: number;
   /** Live objects in the server's heap, right after a collection. */
   readonly live: number;
@@ -82,9 +75,13 @@ export interface ServerSample {
   readonly wraps: number;
   /** Objects created so far. */
   readonly created: number;
+  /** Requests answered in the interval. */
   readonly requests: number;
+  /** Requests answered per second in the interval. */
   readonly rps: number;
+  /** Median latency in the interval, ms. */
   readonly p50Ms: number;
+  /** 99th percentile latency in the interval, ms. */
   readonly p99Ms: number;
   /** Request errors so far. */
   readonly errors: number;
@@ -102,6 +99,7 @@ export interface Verdict {
 
 /** What `runServerSoak` returns (and writes as JSON). */
 export interface ServerSoakSummary {
+  /** The run's settings (see `ServerSoakOptions`), `capacity` as the server's heap reports it. */
   readonly seed: number;
   readonly minutes: number;
   readonly clients: number;
@@ -110,20 +108,27 @@ export interface ServerSoakSummary {
   readonly generationBits: number;
   readonly capacity: number;
   readonly intervalS: number;
+  /** Where it ran. */
   readonly machine: { readonly cpus: number; readonly model: string; readonly node: string };
+  /** The git commit of the working tree (short), or null. */
   readonly commit: string | null;
+  /** When the run started (ISO 8601, UTC). */
   readonly startedAt: string;
   readonly samples: readonly ServerSample[];
+  /** Requests answered during the load. */
   readonly requests: number;
   /** Requests by kind: create, append, read, delete, stats, bad. */
   readonly byKind: Readonly<Record<string, number>>;
   /** 404s for a held session idle at least a TTL: it expired, as it may. */
   readonly expired: number;
+  /** Generation wraps over the run, after the drain. */
   readonly wraps: number;
+  /** Objects created and disposed, as the server's stop reported them. */
   readonly created: number;
   readonly disposed: number;
-  /** Request errors (at most ERRORS_KEPT kept; `verdicts.errors` has the count). */
+  /** Request errors (the first 20; `verdicts.errors` has the count). */
   readonly errors: readonly string[];
+  /** See `judgeFlatness` for the first three; then request errors, and the drain and stop. */
   readonly verdicts: {
     readonly live: Verdict;
     readonly rss: Verdict;
@@ -131,6 +136,7 @@ export interface ServerSoakSummary {
     readonly errors: Verdict;
     readonly disposed: Verdict;
   };
+  /** Every verdict passed. */
   readonly ok: boolean;
 }
 
@@ -240,129 +246,6 @@ function signed(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 }
 
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-/** One HTTP request on loopback; resolves with its status and JSON body (`{}` when empty). */
-function send(agent: Agent, port: number, method: string, path: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(body, 'utf8');
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent, headers: data ? { 'Content-Length': data.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-            });
-          } catch {
-            reject(
-              new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 80)}`),
-            );
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-/** Text to append: 4–32 characters, some outside ASCII (UTF-8 of 2 and 3 bytes, a surrogate pair). */
-function textOf(rand: () => number): string {
-  const alphabet = ['a', 'b', 'c', 'x', 'y', 'z', ' ', ',', '!', 'é', '¡', 'м', 'и', 'р', '€', '😀'];
-  let s = '';
-  const n = 4 + Math.floor(rand() * 29);
-  for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)]!;
-  return s;
-}
-
-/** A session a client holds: its id, the content it expects, when it last sent a request on it. */
-interface Held {
-  readonly id: string;
-  content: string;
-  lastSentAt: number;
-}
-
-/** The soak's side of the server process: its messages, one awaited reply at a time. */
-class ServerProcess {
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<unknown>;
-  #waiting: ((msg: Record<string, unknown>) => void) | null = null;
-  #fail: ((err: Error) => void) | null = null;
-  #output = '';
-
-  constructor(options: Record<string, unknown>) {
-    this.#child = fork(serverFile, [], {
-      cwd: repo,
-      env: { ...childEnv(), SOAK_SERVER_OPTIONS: JSON.stringify(options) },
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    this.#exited = once(this.#child, 'exit');
-    const keep = (chunk: Buffer): void => {
-      this.#output = (this.#output + chunk.toString()).slice(-8192);
-    };
-    this.#child.stdout!.on('data', keep);
-    this.#child.stderr!.on('data', keep);
-    this.#child.on('message', (msg: Record<string, unknown>) => {
-      const resolve = this.#waiting;
-      if (msg.t === 'error') this.#fail?.(new Error(`the server process failed: ${String(msg.message)}`));
-      else if (resolve !== null) resolve(msg);
-    });
-    this.#child.once('exit', (code, signal) =>
-      this.#fail?.(new Error(`the server process exited (code ${code}, signal ${signal}):\n${this.#output}`)),
-    );
-  }
-
-  /** What the server process printed last (its log: at most 8 KiB). */
-  get output(): string {
-    return this.#output;
-  }
-
-  /** Sends `msg` (if any) and waits for the next reply of type `t`, at most SERVER_REPLY_MS. */
-  ask(t: string, msg?: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => done(new Error(`the server process did not answer ${t} within ${SERVER_REPLY_MS} ms`)),
-        SERVER_REPLY_MS,
-      );
-      const done = (err: Error | null, reply?: Record<string, unknown>): void => {
-        clearTimeout(timer);
-        this.#waiting = null;
-        this.#fail = null;
-        if (err === null) resolve(reply!);
-        else reject(err);
-      };
-      this.#waiting = (reply) => {
-        if (reply.t === t) done(null, reply);
-      };
-      this.#fail = (err) => done(err);
-      if (msg !== undefined) this.#child.send(msg);
-    });
-  }
-
-  /** Waits for the process to exit (SIGKILL after `ms`). */
-  async exit(ms: number): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), ms);
-    await this.#exited;
-    clearTimeout(timer);
-  }
-
-  /** Kills the process now, if it still runs. */
-  kill(): void {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
-  }
-}
-
 /** The short git commit of the working tree, or null outside a repository. */
 function commitOf(): string | null {
   try {
@@ -399,135 +282,31 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
     const port = hello.port as number;
     const capacity = hello.capacity as number;
 
-    const errors: string[] = [];
-    let errorCount = 0;
-    const fail = (what: string): void => {
-      errorCount++;
-      if (errors.length < ERRORS_KEPT) errors.push(what);
-    };
-    let latencies: number[] = [];
-    let requests = 0;
-    let expired = 0;
-    const byKind: Record<string, number> = { create: 0, append: 0, read: 0, delete: 0, stats: 0, bad: 0 };
-
-    const start = performance.now();
-    const deadline = start + minutes * 60_000;
-    const stopped = (): boolean => halted || performance.now() >= deadline || opts.signal?.aborted === true;
-
-    /** Sends one request, timing it; an error of the connection counts as a request error. */
-    const timed = async (kind: string, method: string, path: string, body?: string): Promise<Answer | null> => {
-      const t0 = performance.now();
-      try {
-        const answer = await send(agent, port, method, path, body);
-        latencies.push(performance.now() - t0);
-        requests++;
-        byKind[kind]!++;
-        return answer;
-      } catch (err) {
-        fail(`${method} ${path}: ${err instanceof Error ? err.message : String(err)}`);
-        return null;
-      }
-    };
-    const expect = (ok: boolean, what: string, answer: Answer): void => {
-      if (!ok) fail(`${what}: got ${answer.status} ${JSON.stringify(answer.body).slice(0, 160)}`);
-    };
-
-    const client = async (c: number): Promise<void> => {
-      const rand = seeded((seed + c * 0x9e3779b9) >>> 0);
-      const held: Held[] = [];
-      let made = 0;
-      /**
-       * A 404 for a session this client holds is fine only if it may have expired: the server
-       * last touched it after this client's previous request on it was sent (`prev`), so it can
-       * have expired only if a TTL has passed since then.
-       */
-      const lost = (s: Held, prev: number, what: string, a: Answer): void => {
-        const i = held.indexOf(s);
-        if (i >= 0) held.splice(i, 1);
-        const idle = performance.now() - prev;
-        if (idle >= ttlMs) expired++;
-        else expect(false, `${what}, idle ${idle.toFixed(0)} ms (TTL ${ttlMs} ms)`, a);
-      };
-      while (!stopped()) {
-        const k = rand();
-        if (held.length === 0 || k < 0.1) {
-          const content = textOf(rand);
-          const own = rand() < 0.3 ? `c${c}-s${seed}-${made++}` : null;
-          const sentAt = performance.now();
-          const body = JSON.stringify({ content });
-          const a =
-            own === null
-              ? await timed('create', 'POST', '/sessions', body)
-              : await timed('create', 'PUT', `/sessions/${own}`, body);
-          if (a === null) continue;
-          const id = a.body.id;
-          expect(a.status === 201 && typeof id === 'string' && (own === null || id === own), 'create', a);
-          if (a.status !== 201 || typeof id !== 'string') continue;
-          held.push({ id, content, lastSentAt: sentAt });
-          if (held.length > HELD_MAX) held.shift(); // abandoned: the server expires it
-        } else if (k < 0.85) {
-          const s = held[Math.floor(rand() * held.length)]!;
-          const prev = s.lastSentAt;
-          s.lastSentAt = performance.now();
-          if (k < 0.5) {
-            const text = textOf(rand);
-            const a = await timed('append', 'POST', `/sessions/${s.id}/append`, text);
-            if (a === null) continue;
-            if (a.status === 404) {
-              lost(s, prev, `append to ${s.id}`, a);
-              continue;
-            }
-            s.content += text;
-            expect(a.status === 200 && a.body.length === s.content.length, `append to ${s.id}`, a);
-            if (s.content.length >= CONTENT_MAX) held.splice(held.indexOf(s), 1); // abandoned
-          } else if (k < 0.8) {
-            const a = await timed('read', 'GET', `/sessions/${s.id}`);
-            if (a === null) continue;
-            if (a.status === 404) {
-              lost(s, prev, `read ${s.id}`, a);
-              continue;
-            }
-            const ok = a.status === 200 && a.body.content === s.content;
-            expect(ok, `read ${s.id} (expected ${s.content.length} characters)`, a);
-          } else {
-            held.splice(held.indexOf(s), 1);
-            const a = await timed('delete', 'DELETE', `/sessions/${s.id}`);
-            if (a === null) continue;
-            if (a.status === 404) lost(s, prev, `delete ${s.id}`, a);
-            else expect(a.status === 204, `delete ${s.id}`, a);
-          }
-        } else if (k < 0.9) {
-          const a = await timed('stats', 'GET', '/stats');
-          if (a !== null) expect(a.status === 200 && typeof a.body.live === 'number', 'stats', a);
-        } else if (k < 0.95) {
-          const a = await timed('bad', 'GET', `/sessions/never-made-${c}-${Math.floor(rand() * 1e9)}`);
-          if (a !== null)
-            expect(a.status === 404 && a.body.error === 'no_such_session', 'read of an unknown session', a);
-        } else {
-          const a = await timed('bad', 'POST', '/sessions', '{"content": ');
-          if (a !== null) expect(a.status === 400 && a.body.error === 'bad_json', 'create with bad JSON', a);
-        }
-      }
-    };
-
-    const samples: ServerSample[] = [];
-    let lastCpuUs = 0;
-    let lastAt = start;
-    const sampleNow = async (): Promise<{ reply: Record<string, unknown>; at: number }> => {
+    const sampleNow = async (): Promise<{ reply: ServerMessage; at: number }> => {
       const reply = await server.ask('sample', { t: 'sample' });
       return { reply, at: performance.now() };
     };
+    let lastCpuUs = (await sampleNow()).reply.cpuUs as number; // the server's CPU before the load
+    const start = performance.now();
+    let lastAt = start;
+    const deadline = start + minutes * 60_000;
+    const load = new ClientLoad({
+      port,
+      agent,
+      seed,
+      ttlMs,
+      stopped: () => halted || performance.now() >= deadline || opts.signal?.aborted === true,
+    });
+
+    const samples: ServerSample[] = [];
+    // Resolves at the deadline; rejects (and so ends the run) if the server process fails.
     const sampler = (async () => {
-      // Resolves at the deadline; rejects (and so ends the run) if the server process fails.
-      lastCpuUs = ((await sampleNow()).reply.cpuUs as number) ?? 0;
-      lastAt = performance.now();
       for (let k = 1; ; k++) {
         const due = start + k * intervalS * 1000;
         if (due > deadline + 1 || opts.signal?.aborted === true) return;
         await sleep(Math.max(0, due - performance.now()));
-        const window = latencies;
-        latencies = [];
         const { reply, at } = await sampleNow();
+        const window = load.takeLatencies(); // the requests answered since the last sample
         const stats = reply.stats as Record<string, number>;
         const cpuUs = reply.cpuUs as number;
         const s: ServerSample = {
@@ -542,7 +321,7 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
           rps: window.length / ((at - lastAt) / 1000),
           p50Ms: percentile(window, 50),
           p99Ms: percentile(window, 99),
-          errors: errorCount,
+          errors: load.errorCount,
           serverCpuPct: ((cpuUs - lastCpuUs) / ((at - lastAt) * 1000)) * 100,
           load1: loadavg()[0]!,
         };
@@ -553,7 +332,7 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
       }
     })();
 
-    await Promise.all([...Array.from({ length: clients }, (_, c) => client(c)), sampler]);
+    await Promise.all([...Array.from({ length: clients }, (_, c) => load.run(c)), sampler]);
 
     // Drain: no client holds anything now, so every session expires within a TTL and a sweep
     // (the server sweeps every min(1 s, TTL / 2)), and its collection leaves nothing live.
@@ -579,6 +358,7 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
           : `${drained.live} objects and ${String(last.sessions)} sessions still live ${drainMs} ms after ` +
             'the clients stopped') + `; at stop ${created} created, ${disposed} disposed`,
     };
+    const { requests, errorCount } = load;
     const errorsVerdict: Verdict = {
       ok: errorCount === 0,
       detail:
@@ -599,12 +379,12 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
       startedAt,
       samples,
       requests,
-      byKind,
-      expired,
+      byKind: { ...load.byKind },
+      expired: load.expired,
       wraps: drained.wraps!,
       created,
       disposed,
-      errors,
+      errors: [...load.errors],
       verdicts: { ...flat, errors: errorsVerdict, disposed: disposedVerdict },
       ok: flat.live.ok && flat.rss.ok && flat.heapUsed.ok && errorsVerdict.ok && disposedVerdict.ok,
     };
@@ -614,126 +394,4 @@ export async function runServerSoak(opts: ServerSoakOptions): Promise<ServerSoak
     agent.destroy();
     server.kill();
   }
-}
-
-const COLUMNS = [
-  ['elapsed_s', 9],
-  ['live', 7],
-  ['sessions', 9],
-  ['rss_MiB', 9],
-  ['heap_MiB', 9],
-  ['wraps', 10],
-  ['req/s', 8],
-  ['p50_ms', 8],
-  ['p99_ms', 8],
-  ['errors', 7],
-  ['srv_cpu%', 9],
-  ['load', 6],
-] as const;
-
-/** The header line of the printed table. */
-export function serverHeader(): string {
-  return COLUMNS.map(([c, w]) => c.padStart(w)).join('');
-}
-
-/** One printed line per sample. */
-export function formatServerSample(s: ServerSample): string {
-  const cells = [
-    s.elapsedS.toFixed(1),
-    String(s.live),
-    String(s.sessions),
-    s.rssMiB.toFixed(1),
-    s.heapUsedMiB.toFixed(1),
-    String(s.wraps),
-    s.rps.toFixed(0),
-    s.p50Ms.toFixed(2),
-    s.p99Ms.toFixed(2),
-    String(s.errors),
-    s.serverCpuPct.toFixed(0),
-    s.load1.toFixed(2),
-  ];
-  return cells.map((c, i) => c.padStart(COLUMNS[i]![1])).join('');
-}
-
-/** The printed summary and verdict. */
-export function formatServerSummary(sum: ServerSoakSummary): string {
-  const v = sum.verdicts;
-  const line = (name: string, x: Verdict): string => `  ${name.padEnd(11)} ${x.ok ? 'ok  ' : 'FAIL'}  ${x.detail}`;
-  const kinds = Object.entries(sum.byKind)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
-  return [
-    `summary: ${sum.requests} requests (${kinds}) from ${sum.clients} clients, ${sum.expired} found expired; ` +
-      `${sum.created} objects created; ${sum.wraps} generation wraps with ${sum.generationBits} generation bits ` +
-      `(${(sum.wraps / sum.capacity).toFixed(1)} per slot of ${sum.capacity})`,
-    line('live flat', v.live),
-    line('rss flat', v.rss),
-    line('heap flat', v.heapUsed),
-    line('errors', v.errors),
-    line('disposed', v.disposed),
-    ...sum.errors.map((e) => `    ${e}`),
-    sum.ok ? 'PASS' : 'FAIL',
-  ].join('\n');
-}
-
-/** Writes `summary` as JSON and its chart as SVG into `dir` (bench/results/ by default); returns the paths. */
-export function writeServerResults(
-  summary: ServerSoakSummary,
-  dir = join(repo, 'bench', 'results'),
-): { json: string; svg: string } {
-  mkdirSync(dir, { recursive: true });
-  const json = join(dir, 'soak-server.json');
-  const svg = join(dir, 'soak-server.svg');
-  writeFileSync(json, JSON.stringify(summary, null, 2) + '\n');
-  writeFileSync(svg, serverChart(summary));
-  return { json, svg };
-}
-
-/** The chart of a run: live and sessions, memory, latency, request rate and wraps over time. */
-export function serverChart(sum: ServerSoakSummary): string {
-  const min = (s: ServerSample): number => s.elapsedS / 60;
-  const line = (label: string, y: (s: ServerSample) => number): { label: string; points: [number, number][] } => ({
-    label,
-    points: sum.samples.map((s) => [min(s), y(s)]),
-  });
-  const int = (v: number): string => String(Math.round(v));
-  const subtitle =
-    `${sum.clients} clients, TTL ${sum.ttlMs} ms, ${sum.threads} pool thread${sum.threads === 1 ? '' : 's'}, ` +
-    `capacity ${sum.capacity}, generationBits ${sum.generationBits}, seed ${sum.seed}; ` +
-    `${sum.machine.cpus} cores, Node ${sum.machine.node}` +
-    (sum.commit === null ? '' : `; commit ${sum.commit}`);
-  return lineChart({
-    title: `sharedref: the example server under load for ${sum.minutes} min`,
-    subtitle,
-    xLabel: 'minutes',
-    xMax: sum.minutes,
-    panels: [
-      {
-        title: 'objects (after a collection)',
-        series: [line('live', (s) => s.live), line('live − sessions', (s) => s.live - s.sessions)],
-        format: int,
-      },
-      {
-        title: 'server memory, MiB',
-        series: [line('RSS (every thread)', (s) => s.rssMiB), line('V8 heap used (main)', (s) => s.heapUsedMiB)],
-        format: int,
-      },
-      {
-        title: 'request latency per interval, ms',
-        series: [line('p99', (s) => s.p99Ms), line('p50', (s) => s.p50Ms)],
-        format: (v) => v.toFixed(v < 10 ? 1 : 0),
-      },
-      { title: 'requests per second', series: [line('req/s', (s) => s.rps)], format: int },
-      {
-        title: 'generation wraps per slot of the heap (cumulative)',
-        series: [line('wraps / capacity', (s) => s.wraps / sum.capacity)],
-        format: (v) => v.toFixed(v < 10 ? 1 : 0),
-      },
-      {
-        title: 'cores busy: the server process, and the machine (1-min load average)',
-        series: [line('server CPU', (s) => s.serverCpuPct / 100), line('machine load', (s) => s.load1)],
-        format: (v) => v.toFixed(1),
-      },
-    ],
-  });
 }

@@ -23,14 +23,8 @@ import { seeded } from '../fixtures/prng';
 import { newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
 import { buildPackage } from '../build';
-import {
-  formatServerSample,
-  formatServerSummary,
-  runServerSoak,
-  sampleInterval as serverSampleInterval,
-  serverHeader,
-  writeServerResults,
-} from './server-soak';
+import { formatServerSample, formatServerSummary, serverHeader, writeServerResults } from './server-report';
+import { runServerSoak, sampleInterval as serverSampleInterval } from './server-soak';
 
 const soakTasksFile = join(__dirname, '..', 'fixtures', 'soak-tasks.ts');
 const countingHostModule = join(__dirname, '..', 'fixtures', 'counting-host-module.ts');
