@@ -70,7 +70,8 @@ function allocate(store: Store, value: unknown, scoped: boolean, what: string): 
     store._region.createdWord,
     true,
   );
-  store._cache.set(handle, index, copy, 0);
+  // The slot's version is the new object's first (it never goes back: see S_VERSION).
+  store._cache.set(handle, index, copy, store._slots.version(index));
   store._conn.post(handle, copy);
   return store._wrap(scoped, index, handle, e);
 }
