@@ -61,6 +61,7 @@ export {
 } from './errors';
 export type { TrapCode } from './errors';
 export { Module } from './wasm/module';
+export type { ModuleCacheLimits, ModuleCacheStats } from './wasm/module-cache';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export { ExternRefObject, VAL_TYPES } from './wasm/abi';

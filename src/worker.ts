@@ -39,6 +39,7 @@ export type { TrapCode } from './errors';
 export type { GcReport } from './rpc/protocol';
 export { ExternRefObject } from './wasm/abi';
 export { Module } from './wasm/module';
+export type { ModuleCacheLimits, ModuleCacheStats } from './wasm/module-cache';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
 export type { Signature, ValType } from './wasm/abi';

@@ -9,7 +9,7 @@
  * Observability: `GET /stats` answers the heap's counters, its collection-pause histogram, and the
  * sharedref diagnostics-channel events this process has seen (counts by channel, the latest few).
  *
- * Run: npm run example:server   (environment: PORT, SESSION_TTL_MS, POOL_THREADS)
+ * Run: npm run example:server   (environment: PORT, SESSION_TTL_MS, POOL_THREADS, GENERATION_BITS)
  * As a module, `startServer(options)` starts one without the process-wide parts (signals, logs):
  * examples/cluster runs one per process.
  */
@@ -271,15 +271,24 @@ function closeServer(server, ms) {
  * Starts the server: a heap, a pool of `threads` workers running the Wasm, the sessions and their
  * expiry, and an HTTP server on `host:port` (0: any free port). `exclusive` is passed to
  * `listen()`: in a `node:cluster` worker it binds a port of the worker's own instead of sharing
- * the primary's. Resolves once it listens, with `stop()`, which stops taking connections, lets
+ * the primary's. `heapOptions` are passed to `Heap.create` (for example `{ generationBits: 3 }`,
+ * which makes handles' generations wrap after 7 reuses of a slot; the soak runs through many
+ * wraps so). Resolves once it listens, with `stop()`, which stops taking connections, lets
  * requests in flight finish, unroots every session and closes the heap; it resolves with the
  * heap's final `{ created, disposed }`.
  */
-async function startServer({ port = 0, host = '127.0.0.1', ttlMs = 60_000, threads = 1, exclusive = false } = {}) {
+async function startServer({
+  port = 0,
+  host = '127.0.0.1',
+  ttlMs = 60_000,
+  threads = 1,
+  exclusive = false,
+  heapOptions = {},
+} = {}) {
   let heap = null;
   const events = watchEvents(() => heap);
   try {
-    heap = await Heap.create();
+    heap = await Heap.create(heapOptions);
   } catch (err) {
     events.stop();
     throw err;
@@ -333,8 +342,12 @@ async function main() {
   const ttlMs = intFromEnv('SESSION_TTL_MS', 60_000, 1, 2 ** 31 - 1);
   // One core for this thread and the coordinator, the rest for Wasm; at most 8 workers.
   const threads = intFromEnv('POOL_THREADS', Math.max(1, Math.min(8, availableParallelism() - 1)), 1, 63);
+  // Unset: the heap's default (every bit above the slot index); Heap.create checks the range.
+  const generationBits = intFromEnv('GENERATION_BITS', undefined, 2, 32);
 
-  const running = await startServer({ port, ttlMs, threads });
+  const heapOptions = generationBits === undefined ? {} : { generationBits };
+
+  const running = await startServer({ port, ttlMs, threads, heapOptions });
   const threadsText = `${threads} pool thread${threads === 1 ? '' : 's'}`;
   console.log(
     `sharedref example server listening on http://127.0.0.1:${running.port} (${threadsText}, session TTL ${ttlMs} ms)`,

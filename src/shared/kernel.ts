@@ -180,7 +180,9 @@ export function kernelWat(): string {
                   (i32.add (i32.atomic.load offset=${WRAPS_AFTER_DISPOSED} (local.get $disposed)) (i32.const 1)))))
             ;; The generation before the state: a reader that sees RESERVED sees the new one.
             (i32.atomic.store offset=${TAG} (local.get $b) (i32.const 0))
-            (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+            ;; The version moves on, never back: once generations wrap, a handle comes back for a
+            ;; later object, and read caches are keyed by handle and version.
+            (drop (i32.atomic.rmw.add offset=${VERSION} (local.get $b) (i32.const 1)))
             (i32.atomic.store offset=${GEN} (local.get $b) (local.get $gen))
             (i32.atomic.store offset=${STATE} (local.get $b) (i32.const ${SLOT_RESERVED}))
             ;; Disposed after the state: live (created - disposed) over-counts for a moment.
@@ -306,7 +308,8 @@ export function kernelWat(): string {
     (local.set $b ${slot('$i')})
     (local.set $gen (i32.add (i32.atomic.load offset=${GEN} (local.get $b)) (i32.const 1)))
     (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 0))
-    (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+    ;; The version moves on, never back (see drop_own).
+    (drop (i32.atomic.rmw.add offset=${VERSION} (local.get $b) (i32.const 1)))
     (i32.atomic.store offset=${S_OWNER * 4} (local.get $b) (i32.const 0))
     (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
     ;; Past the largest generation, back to 1 (never 0): a handle is never 0.
@@ -325,7 +328,7 @@ export function kernelWat(): string {
     (local.set $b ${slot('$i')})
     (local.set $h (i32.or (i32.shl (i32.atomic.load offset=${GEN} (local.get $b)) (global.get $bits)) (local.get $i)))
     (i32.atomic.store offset=${TAG} (local.get $b) (local.get $tag))
-    (i32.atomic.store offset=${VERSION} (local.get $b) (i32.const 0))
+    ;; The version stays: freeing the slot moved it past every earlier object's.
     (i32.atomic.store offset=${COUNT} (local.get $b) (i32.const 1))
     ;; The creator's counter before the state: live (created - disposed) may over-count for a
     ;; moment, never under-count (checked in debug mode). This store is its only writer.

@@ -164,8 +164,10 @@ export const OWNER_WANTED = 1 << 29;
 /** Type tag (see type-names.ts). Written by the creating store before publishing SLOT_LIVE. */
 export const S_TAG = 4;
 /**
- * Version of the value; the coordinator adds 1 after every committed mutation or call. Stores compare it with their
- * cache (Atomics.load).
+ * Version of the value; the coordinator adds 1 after every committed mutation or call, and freeing or recycling the
+ * slot adds 1 (kernel `free_slot`, `drop_own`): it never goes back, so no later object of the slot shares a version
+ * with an earlier one. Stores compare it with their cache (Atomics.load), whose entries are keyed by handle, and a
+ * handle comes back for a later object of its slot once generations wrap.
  */
 export const S_VERSION = 5;
 /** Words per slot. */

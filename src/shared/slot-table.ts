@@ -230,9 +230,10 @@ export class SlotTable {
    * before the state that publishes them, so `check` never sees a LIVE slot without its count.
    */
   publishLive(index: number, tag: number, entryWord: number, createdWord: number, unposted: boolean): RawHandle {
-    // Tag, version 0, count 1, the creating store's `R_CREATED` at `createdWord` (first: live
-    // objects may be over-counted for a moment, never under-counted; checked in debug mode), the
-    // root entry, the UNPOSTED flag for a value still to be posted, and last the LIVE state.
+    // Tag, count 1 (the version stays as the slot's freeing left it), the creating store's
+    // `R_CREATED` at `createdWord` (first: live objects may be over-counted for a moment, never
+    // under-counted; checked in debug mode), the root entry, the UNPOSTED flag for a value still
+    // to be posted, and last the LIVE state.
     return (this.#k.publish(index, tag, entryWord * 4, createdWord * 4, unposted ? OWNER_UNPOSTED : 0) >>>
       0) as RawHandle;
   }

@@ -75,7 +75,8 @@ function allocate(core: StoreCore, value: unknown, what: string): [number, numbe
     core.region.createdWord,
     true,
   );
-  core.cache.set(handle, index, copy, 0);
+  // The slot's version is the new object's first (it never goes back: see S_VERSION).
+  core.cache.set(handle, index, copy, core.slots.version(index));
   core.conn.post(handle, copy);
   return [index, handle, e];
 }

@@ -2,13 +2,14 @@
  * A store's cache of values it created or has read, revalidated with one atomic load.
  *
  * One thread (the store's). Two-way set-associative: the value of slot `index` lives in one of
- * the two ways of set `index % sets`, tagged with its full raw handle, so an entry can never
- * answer for a later object in the same slot (the generation differs, I1) nor for another slot
- * of the same set. A new entry replaces the way that was not used last, so a value read on every
- * call (the host-string workload's `a` and `b` inside a loop that creates a value per call) is not evicted by
- * the stream of new values passing through its set. An entry is valid while the slot's version
- * word still equals the version it was read at; the coordinator bumps the version after every
- * committed `dataMut` and every `call`.
+ * the two ways of set `index % sets`, tagged with its full raw handle and the slot's version. An
+ * entry is valid while the slot's version word still equals the version it was read at: the
+ * coordinator adds 1 after every committed `dataMut` and every `call`, and freeing or recycling
+ * the slot adds 1, so an entry never answers for another slot of its set, nor for a later object
+ * of its slot — not even once generations wrap and the same handle names that later object (I1).
+ * A new entry replaces the way that was not used last, so a value read on every call (the
+ * host-string workload's `a` and `b` inside a loop that creates a value per call) is not evicted
+ * by the stream of new values passing through its set.
  *
  * Rejected: an insertion-ordered `Map` with oldest-first eviction (the first design). It cost
  * a map delete, a map insert, an entry object and an iterator per `ExternRef.new`, and handles

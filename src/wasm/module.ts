@@ -3,7 +3,8 @@
  * imports and exports.
  *
  * Any thread. Compiled modules are cached per thread (by text, or by the binary's bytes), so
- * instantiating the same module again in a task costs no compilation. The types are read from the
+ * instantiating the same module again in a task costs no compilation; the cache is bounded by
+ * count and bytes, least recently used out first (module-cache.ts). The types are read from the
  * binary (`binary-types.ts`), because Node 20 has no Wasm type reflection; the linker checks every
  * signature against them. A `Module` can be sent to another thread as `module.wasm` (a
  * `WebAssembly.Module` is structured-cloneable) together with `module.bytes`, and wrapped there
@@ -14,17 +15,18 @@
  */
 import { describe } from '../options';
 import { type ExportType, type ImportType, type ModuleTypes, readModuleTypes } from './binary-types';
+import {
+  binaryKey,
+  defaultModuleCacheLimits,
+  LruCache,
+  type ModuleCacheLimits,
+  type ModuleCacheStats,
+  resolveModuleCacheLimits,
+} from './module-cache';
 import { watToBinary } from './wat';
 
-const byText = new Map<string, Module>();
-const byBytes = new Map<string, Module>();
-
-function bytesKey(bytes: Uint8Array): string {
-  // Cheap key for the cache: length plus a FNV-1a hash of the bytes (a hit is compared in full).
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return `${bytes.length}:${h >>> 0}`;
-}
+/** This thread's compiled modules: texts under their text, binaries under `binaryKey`. */
+const cache = new LruCache<Module>(defaultModuleCacheLimits);
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -83,11 +85,11 @@ export class Module {
    */
   static fromText(wat: string): Module {
     if (typeof wat !== 'string') throw new TypeError(`Module.fromText: expected WAT text, received ${typeof wat}`);
-    const hit = byText.get(wat);
+    const hit = cache.get(wat);
     if (hit !== undefined) return hit;
     const bytes = watToBinary(wat);
     const mod = new Module(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), bytes, typesOf(bytes));
-    byText.set(wat, mod);
+    cache.set(wat, mod, wat.length + bytes.length);
     return mod;
   }
 
@@ -97,13 +99,33 @@ export class Module {
       throw new TypeError(`Module.fromBinary: expected a Uint8Array or ArrayBuffer, received ${describe(bytes)}`);
     }
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    const key = bytesKey(view);
-    const hit = byBytes.get(key);
-    if (hit !== undefined && sameBytes(hit.bytes!, view)) return hit;
+    const key = binaryKey(view);
+    const hit = cache.get(key, (m) => sameBytes(m.bytes!, view));
+    if (hit !== undefined) return hit;
     const own = view.slice(); // the caller may change its buffer later
     const mod = new Module(new WebAssembly.Module(own as Uint8Array<ArrayBuffer>), own, typesOf(own));
-    byBytes.set(key, mod);
+    cache.set(key, mod, own.length);
     return mod;
+  }
+
+  /**
+   * Sets the limits of this thread's module cache, the one `fromText` and `fromBinary` answer
+   * from, and returns the limits in force; with no argument, only returns them. Omitted fields
+   * keep their value. Defaults: 256 modules and 64 MiB (67108864 bytes) of binaries and WAT texts.
+   * Whenever the cache would pass either limit, its least recently used modules are dropped (a
+   * `Module` already handed out stays valid; the next `fromText` of its text compiles it again),
+   * and a module bigger than the byte limit on its own is not kept. `{ modules: 0 }` turns the
+   * cache off. Each thread has its own cache and limits: a pool worker sets its own, in
+   * its task file. Bad limits: `TypeError` or `RangeError` naming the limit and the value received.
+   */
+  static cacheLimits(limits?: Partial<ModuleCacheLimits>): ModuleCacheLimits {
+    if (limits !== undefined) cache.limits = resolveModuleCacheLimits(limits, cache.limits);
+    return cache.limits;
+  }
+
+  /** What this thread's module cache holds now (modules, bytes), and its hits, misses and evictions so far. */
+  static cacheStats(): ModuleCacheStats {
+    return cache.stats();
   }
 
   /**

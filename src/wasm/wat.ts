@@ -5,7 +5,8 @@
  * Wasmtime's `Module::new`). So each thread that needs it starts one small compiler thread and
  * blocks on a shared word while that thread compiles: the caller posts the text, waits, and reads
  * the answer with `receiveMessageOnPort`. The compiler thread is unreferenced, so it never keeps
- * a process alive. Binaries are cached per thread by text.
+ * a process alive. Nothing is cached here: `Module.fromText` caches the compiled module, binary
+ * included, under its text (module-cache.ts).
  *
  * Rejected: making `fromText` async. Every caller would need `await`, and so would
  * `linker.instantiate` if it accepted a pending module.
@@ -25,7 +26,6 @@ interface CompilerLink {
 type WatReply = { readonly ok: true; readonly bytes: Uint8Array } | { readonly ok: false; readonly message: string };
 
 let compiler: { worker: Worker; port: MessagePort; flag: Int32Array } | null = null;
-const cache = new Map<string, Uint8Array>();
 
 /** Longest wait for the compiler thread (it only ever waits for wabt, which never blocks). */
 const COMPILE_TIMEOUT_MS = 60_000;
@@ -61,8 +61,6 @@ export const WAT_FEATURES = Object.freeze({
 
 /** Compiles WAT text (with `WAT_FEATURES`) to a Wasm binary; throws `SyntaxError` with wabt's message. */
 export function watToBinary(text: string): Uint8Array {
-  const hit = cache.get(text);
-  if (hit !== undefined) return hit;
   compiler ??= startCompiler();
   signalArm(compiler.flag, 0);
   compiler.port.postMessage(text);
@@ -76,7 +74,6 @@ export function watToBinary(text: string): Uint8Array {
   const reply = got?.message as WatReply | undefined;
   if (reply === undefined) throw new Error('Module.fromText: the WAT compiler thread signalled without a reply');
   if (!reply.ok) throw new SyntaxError(`Module.fromText: ${reply.message}`);
-  cache.set(text, reply.bytes);
   return reply.bytes;
 }
 

@@ -2,21 +2,29 @@
  * The soak: a mixed workload across a pool for a set time, with periodic worker kills and
  * collections, sampling live objects, RSS and collection pauses; then exact accounting.
  *
- * `npm run soak -- --minutes N [--seed S] [--workers N]` prints a header, one line per sample and
- * a summary, and exits non-zero unless live objects and RSS stayed flat, the accounting was exact
- * and no operation failed unexpectedly. `runSoak(opts)` does the same and returns the summary
- * (test/stress/soak.test.ts runs 30 seconds of it).
+ * `npm run soak -- --minutes N [--seed S] [--workers N] [--clients N] [--part all|pool|server]`
+ * runs two parts, one after the other, each for N minutes: this pool workload, then the example
+ * HTTP server under load (test/stress/server-soak.ts; `--part` picks one). Each prints a header,
+ * one line per sample and a summary, and writes its figures as JSON under bench/results/ (the
+ * server part a chart too); the command exits non-zero unless every part passed: here, live
+ * objects and RSS stayed flat, the accounting was exact and no operation failed unexpectedly.
+ * `runSoak(opts)` runs this part and returns the summary (test/stress/soak.test.ts runs 30
+ * seconds of it).
  *
  * The main thread (the heap's creating thread) drives lanes of operations; pool workers run
  * test/fixtures/soak-tasks.ts. The workload's live set is bounded by design — the main thread
  * holds at most HELD manual roots (replacing old ones), each worker keeps at most KEPT_MAX, a task
  * holds a few dozen at most — so live objects can only grow through a leak.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExternRef, Heap, type ManuallyRooted, Module, type Pool, type Rooted } from '../../src';
 import { seeded } from '../fixtures/prng';
 import { newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
+import { buildPackage } from '../build';
+import { formatServerSample, formatServerSummary, serverHeader, writeServerResults } from './server-report';
+import { runServerSoak, sampleInterval as serverSampleInterval } from './server-soak';
 
 const soakTasksFile = join(__dirname, '..', 'fixtures', 'soak-tasks.ts');
 const countingHostModule = join(__dirname, '..', 'fixtures', 'counting-host-module.ts');
@@ -503,18 +511,27 @@ export function formatSummary(sum: SoakSummary): string {
   ].join('\n');
 }
 
-/** Parses `--minutes N`, `--seed S`, `--workers N` (also `--name=value`). */
-export function parseArgs(argv: readonly string[]): {
-  minutes: number;
-  seed: number | undefined;
-  workers: number | undefined;
-} {
+/** Which parts `npm run soak` runs: the pool workload, the example server under load, or both. */
+export type SoakPart = 'all' | 'pool' | 'server';
+
+/** The command line of `npm run soak`. */
+export interface SoakArgs {
+  readonly minutes: number;
+  readonly seed: number | undefined;
+  readonly workers: number | undefined;
+  readonly clients: number | undefined;
+  readonly part: SoakPart;
+}
+
+const USAGE = '--minutes N, --seed S, --workers N, --clients N, --part all|pool|server';
+
+/** Parses `--minutes N`, `--seed S`, `--workers N`, `--clients N`, `--part P` (also `--name=value`). */
+export function parseArgs(argv: readonly string[]): SoakArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const m = /^--(minutes|seed|workers)(?:=(.*))?$/.exec(arg);
-    if (m === null)
-      throw new TypeError(`unknown argument ${JSON.stringify(arg)} (known: --minutes N, --seed S, --workers N)`);
+    const m = /^--(minutes|seed|workers|clients|part)(?:=(.*))?$/.exec(arg);
+    if (m === null) throw new TypeError(`unknown argument ${JSON.stringify(arg)} (known: ${USAGE})`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new TypeError(`--${m[1]!} needs a value`);
     values.set(m[1]!, value);
@@ -527,15 +544,17 @@ export function parseArgs(argv: readonly string[]): {
       throw new TypeError(`--${name} must be a number, received ${JSON.stringify(s)}`);
     return x;
   };
-  return { minutes: num('minutes') ?? 1, seed: num('seed'), workers: num('workers') };
+  const part = values.get('part') ?? 'all';
+  if (part !== 'all' && part !== 'pool' && part !== 'server')
+    throw new TypeError(`--part must be all, pool or server, received ${JSON.stringify(part)}`);
+  return { minutes: num('minutes') ?? 1, seed: num('seed'), workers: num('workers'), clients: num('clients'), part };
 }
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  const seed = args.seed ?? Number(process.env.SHAREDREF_SEED ?? 0x50a4);
+/** The pool part: prints its table and summary, writes bench/results/soak-pool.json; true if it passed. */
+async function poolPart(args: SoakArgs, seed: number): Promise<boolean> {
   const workers = args.workers ?? 2;
   console.log(
-    `sharedref soak: ${args.minutes} min, seed ${seed}, ${workers} workers, a sample every ` +
+    `sharedref soak, pool: ${args.minutes} min, seed ${seed}, ${workers} workers, a sample every ` +
       `${sampleInterval(args.minutes).toFixed(1)} s, a worker killed every ${KILL_EVERY_MS / 1000} s`,
   );
   console.log(header());
@@ -546,7 +565,43 @@ async function main(): Promise<number> {
     onSample: (s) => console.log(formatSample(s)),
   });
   console.log(formatSummary(summary));
-  return summary.ok ? 0 : 1;
+  const dir = join(__dirname, '..', '..', 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'soak-pool.json'), JSON.stringify(summary, null, 2) + '\n');
+  console.log(`wrote ${join('bench', 'results', 'soak-pool.json')}`);
+  return summary.ok;
+}
+
+/** The server part: builds the package, prints its table and summary, writes its JSON and chart. */
+async function serverPart(args: SoakArgs, seed: number): Promise<boolean> {
+  console.log('sharedref soak, server: building the package (the example server runs on dist/) ...');
+  await buildPackage();
+  const interval = serverSampleInterval(args.minutes);
+  const clients = args.clients ?? 4;
+  console.log(
+    `sharedref soak, server: ${args.minutes} min, seed ${seed}, ${clients} clients, a line every ` +
+      `${interval.toFixed(1)} s (the server's heap collected first; latency measured by the clients)`,
+  );
+  console.log(serverHeader());
+  const summary = await runServerSoak({
+    minutes: args.minutes,
+    seed,
+    clients,
+    onSample: (s) => console.log(formatServerSample(s)),
+  });
+  console.log(formatServerSummary(summary));
+  const { json, svg } = writeServerResults(summary);
+  console.log(`wrote ${json} and ${svg}`);
+  return summary.ok;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const seed = args.seed ?? Number(process.env.SHAREDREF_SEED ?? 0x50a4);
+  let ok = true;
+  if (args.part !== 'server') ok = (await poolPart(args, seed)) && ok;
+  if (args.part !== 'pool') ok = (await serverPart(args, seed)) && ok;
+  return ok ? 0 : 1;
 }
 
 if (require.main === module) {
