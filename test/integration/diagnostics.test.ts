@@ -17,12 +17,17 @@ import { eventsPosted } from '../../src/shared/header';
 import { H_LISTEN, LISTEN_GC } from '../../src/shared/layout';
 import { hostModule, rejectsCode, tasksFile, waitFor } from '../helpers';
 
-/** A subscriber on the given channels that keeps every message. */
+/**
+ * A subscriber on the given channels that keeps every message of one heap (`heapId`, once set):
+ * the channels are process-wide, and other test files' heaps publish on them too.
+ */
 class Listener {
   readonly seen: { name: DiagnosticsChannelName; message: Record<string, unknown> }[] = [];
+  heapId: number | null = null;
   readonly #names: readonly DiagnosticsChannelName[];
   #waiters: (() => void)[] = [];
   readonly #onMessage = (message: unknown, name: string | symbol): void => {
+    if (this.heapId !== null && (message as { heapId?: unknown }).heapId !== this.heapId) return;
     this.seen.push({ name: name as DiagnosticsChannelName, message: message as Record<string, unknown> });
     for (const wake of this.#waiters.splice(0)) wake();
   };
@@ -45,7 +50,11 @@ class Listener {
   ): Promise<DiagnosticsMessages[N]> {
     for (;;) {
       const i = this.seen.findIndex(
-        (e, k) => k >= from && e.name === name && match(e.message as unknown as DiagnosticsMessages[N]),
+        (e, k) =>
+          k >= from &&
+          e.name === name &&
+          (this.heapId === null || e.message.heapId === this.heapId) &&
+          match(e.message as unknown as DiagnosticsMessages[N]),
       );
       if (i >= 0) return this.seen[i]!.message as unknown as DiagnosticsMessages[N];
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
@@ -69,11 +78,13 @@ const words = (heap: Heap): Int32Array => new Int32Array(heap.memory.buffer);
 // about a second to start here, and the debug run repeats this file.
 
 describe('diagnostics channels: a subscriber on the creating thread sees each event', () => {
-  const all = new Listener(); // subscribed before the heap exists: it sees every event of the heap
+  let all: Listener;
   let heap: Heap;
   let pool: Pool | null = null;
   before(async () => {
+    all = new Listener(); // subscribed before the heap exists: it sees every event of the heap
     heap = await Heap.create({ hostModule, leaseTimeoutMs: 100, userCodeTimeoutMs: 100 });
+    all.heapId = heap.id;
   });
   afterEach(async () => {
     await pool?.close();
@@ -259,6 +270,7 @@ describe('diagnostics channels: nothing is sent while nobody subscribes; the pau
     expect(heap.stats().leaseTimeouts - leaseTimeouts, 'the lease timed out').to.equal(1);
 
     listener = new Listener([DIAGNOSTICS_CHANNELS.gc]);
+    listener.heapId = heap.id;
     heap.stats(); // any heap call on the creating thread notices the subscription at once
     expect(i32[H_LISTEN]).to.equal(LISTEN_GC);
     await churn();
