@@ -41,7 +41,7 @@ import type {
 } from '../rpc/protocol';
 import type { DiagnosticsEvent, GcTrigger, StoreDetachReason } from '../diagnostics/messages';
 import { exposeOn } from '../rpc/endpoint';
-import { encodeHandle, handleGeneration, handleIndex } from '../shared/handle';
+import { type SlotIndex, encodeHandle, handleGeneration } from '../shared/handle';
 import {
   attachedStores,
   countAbandoned,
@@ -187,7 +187,7 @@ export class Coordinator {
     const codec = this.#table.codec;
     for (let k = 0; k < values.length; k++) {
       const handle = handles[k]!;
-      const index = handleIndex(codec, handle);
+      const index = this.#table.indexOf(handle);
       // A post for a slot already freed (its count reached 0 and it was collected before the
       // value arrived) carries an old generation: the value is dropped, never stored (I1).
       if (this.#table.generation(index) === handleGeneration(codec, handle)) {
@@ -241,7 +241,9 @@ export class Coordinator {
       commit: (lease, value) => this.#commit(lease, value, storeId),
       abandon: (lease) => this.#abandonLease(lease, storeId),
       call: (handle, method, args) => this.#call(handle, method, args, storeId),
-      construct: (index, generation, factory, args) => this.#construct(storeId, index, generation, factory, args),
+      // The index is checked against the slot table (reserved for this store) before any use.
+      construct: (index, generation, factory, args) =>
+        this.#construct(storeId, index as SlotIndex, generation, factory, args),
       grant: (count) => this.#grant(storeId, count),
       collect: (awaitDisposal) => this.collect(awaitDisposal, 'request'),
       typeName: (tag) => this.#types.name(tag),
@@ -261,7 +263,7 @@ export class Coordinator {
   }
 
   /** A `dataMut` lease ended at `leaseTimeoutMs` without a commit: counted, traced and published. */
-  #leaseTimedOut(index: number, storeId: number): void {
+  #leaseTimedOut(index: SlotIndex, storeId: number): void {
     const ms = this.#options.leaseTimeoutMs;
     const handle = this.#table.handleOf(index);
     countLeaseTimeout(this.#i32);
@@ -271,7 +273,7 @@ export class Coordinator {
     }
   }
 
-  #live(handle: number): number {
+  #live(handle: number): SlotIndex {
     if (this.#closed) throw new HeapClosedError();
     const index = this.#table.check(handle);
     if (index === NO_SLOT) throw new InvalidHandleError(handle);
@@ -285,7 +287,7 @@ export class Coordinator {
    * wait still open is failed (I8); it is never reused under the request (I1). If the object died
    * before the mark landed, the request fails now.
    */
-  #whenPresent(index: number, handle: number): Promise<void> | null {
+  #whenPresent(index: SlotIndex, handle: number): Promise<void> | null {
     if (!this.#values.has(index) && !this.#table.markWanted(index, handle)) {
       return Promise.reject(
         new InvalidHandleError(handle, 'the object was freed before its value reached the coordinator'),
@@ -299,20 +301,20 @@ export class Coordinator {
    * value resolves in a later microtask than the value's arrival, and a collection in between
    * (one that took in the value's post first) may have freed the slot.
    */
-  #stillPresent(index: number, handle: number): void {
+  #stillPresent(index: SlotIndex, handle: number): void {
     if (!this.#values.has(index) || this.#table.generation(index) !== handleGeneration(this.#table.codec, handle)) {
       throw new InvalidHandleError(handle, 'the object was freed');
     }
   }
 
   /** Waits for the value of `handle` and checks that its object still lives. */
-  async #present(index: number, handle: number): Promise<void> {
+  async #present(index: SlotIndex, handle: number): Promise<void> {
     await this.#whenPresent(index, handle);
     this.#stillPresent(index, handle);
   }
 
   /** The value of slot `index` as data; a value built in place is not data (use `call`). */
-  #dataOf(index: number, what: string): unknown {
+  #dataOf(index: SlotIndex, what: string): unknown {
     if (this.#values.isInPlace(index)) {
       const type = typeNameOf(this.#values.get(index));
       throw new NotCloneableError(
@@ -391,7 +393,7 @@ export class Coordinator {
    * call was abandoned) disposes its own value and touches nothing else: the slot may already hold
    * another object (I1, I3).
    */
-  #construct(storeId: number, index: number, generation: number, factory: string, args: unknown[]): Promise<number> {
+  #construct(storeId: number, index: SlotIndex, generation: number, factory: string, args: unknown[]): Promise<number> {
     if (this.#closed) return Promise.reject(new HeapClosedError('newWith'));
     if (!this.#table.isReservedFor(index, generation, storeId)) {
       return Promise.reject(new InternalError(`slot ${index} is not reserved for store ${storeId}`));
@@ -522,7 +524,7 @@ export class Coordinator {
   }
 
   /** Disposes the value of slot `index`: its waiting turns fail, a running one finishes first. */
-  #disposeSlot(index: number): Promise<void> | null {
+  #disposeSlot(index: SlotIndex): Promise<void> | null {
     const handle = this.#table.handleOf(index);
     this.#turns.breakSlot(index, () => new InvalidHandleError(handle, 'the object was freed'));
     const p = this.#values.dispose(index, this.#turns.whenIdle(index));
@@ -544,7 +546,7 @@ export class Coordinator {
     const id = link.id;
     this.#turns.breakStore(id, () => new StoreClosedError('dataMut'));
     const released = drainRegion(this.#i32, this.#layout, id, (handle) => {
-      this.#table.drop(handleIndex(this.#table.codec, handle), -1);
+      this.#table.drop(this.#table.indexOf(handle), -1);
     });
     const transfers = this.#transfers.releaseOwnedBy(id);
     for (const index of this.#slots.ownedBy(id, [SLOT_RESERVED])) {
@@ -593,7 +595,8 @@ export class Coordinator {
     const pending: Promise<void>[] = [];
     let disposed = 0;
     for (const state of [SLOT_LIVE, SLOT_DYING, SLOT_RESERVED]) {
-      for (let index = 0; index < this.#table.capacity; index++) {
+      for (let k = 0; k < this.#table.capacity; k++) {
+        const index = k as SlotIndex;
         if (this.#table.state(index) !== state || !this.#values.has(index)) continue;
         const p = this.#values.dispose(index, this.#turns.whenIdle(index));
         if (p !== null) pending.push(p);

@@ -8,6 +8,7 @@
  * async disposer at most `userCodeTimeoutMs`: one that overstays is abandoned (counted), so no
  * collection and no close waits for ever (I8).
  */
+import type { SlotIndex } from '../shared/handle';
 import { HeapClosedError, InvalidHandleError } from '../errors';
 import type { UserCode } from './user-code';
 
@@ -29,7 +30,7 @@ export class HostValues {
   readonly #state: Uint8Array;
   /** Handles of the values in each slot (for messages: a handle, never a slot index). */
   readonly #handles: Uint32Array;
-  readonly #waiters = new Map<number, Waiter[]>();
+  readonly #waiters = new Map<SlotIndex, Waiter[]>();
   readonly #userCodeTimeoutMs: number;
   readonly #onAbandon: (code: UserCode) => void;
   #closed = false;
@@ -46,7 +47,7 @@ export class HostValues {
   }
 
   /** Stores the value of object `handle` (slot `index`) and wakes its waiters. */
-  set(index: number, handle: number, value: unknown, inPlace = false): void {
+  set(index: SlotIndex, handle: number, value: unknown, inPlace = false): void {
     this.#values[index] = value;
     this.#handles[index] = handle;
     this.#state[index] = inPlace ? IN_PLACE : PRESENT;
@@ -58,22 +59,22 @@ export class HostValues {
   }
 
   /** True when slot `index` has its value. */
-  has(index: number): boolean {
+  has(index: SlotIndex): boolean {
     return this.#state[index] === PRESENT || this.#state[index] === IN_PLACE;
   }
 
   /** True when slot `index` holds a value built in place (not data: use `call`). */
-  isInPlace(index: number): boolean {
+  isInPlace(index: SlotIndex): boolean {
     return this.#state[index] === IN_PLACE;
   }
 
   /** The value of slot `index` (call `has` or `whenPresent` first). */
-  get(index: number): unknown {
+  get(index: SlotIndex): unknown {
     return this.#values[index];
   }
 
   /** Resolves when slot `index` has its value (at once if it has). */
-  whenPresent(index: number, handle: number): Promise<void> | null {
+  whenPresent(index: SlotIndex, handle: number): Promise<void> | null {
     const s = this.#state[index];
     if (s === PRESENT || s === IN_PLACE) return null;
     if (s === LOST)
@@ -90,7 +91,7 @@ export class HostValues {
   }
 
   /** The creator of slot `index` died before sending its value: fail its waiters. */
-  markLost(index: number, handle: number): void {
+  markLost(index: SlotIndex, handle: number): void {
     if (this.has(index)) return;
     this.#state[index] = LOST;
     this.#handles[index] = handle;
@@ -100,7 +101,7 @@ export class HostValues {
     );
   }
 
-  #failWaiters(index: number, makeError: () => unknown): void {
+  #failWaiters(index: SlotIndex, makeError: () => unknown): void {
     const waiters = this.#waiters.get(index);
     if (waiters === undefined) return;
     this.#waiters.delete(index);
@@ -112,7 +113,7 @@ export class HostValues {
    * the object's running turn, if one runs (a method still running; the disposer waits for it).
    * Returns a promise if the disposal has to wait (for that turn, or an async disposer), else null.
    */
-  dispose(index: number, after: Promise<void> | null): Promise<void> | null {
+  dispose(index: SlotIndex, after: Promise<void> | null): Promise<void> | null {
     // Runs for every slot a collection frees: the waiter map is looked at only when not empty.
     const present = this.has(index);
     const value = this.#values[index];

@@ -18,6 +18,7 @@
  * independent orders, so a `call('push', x)` ran during an async `dataMut` and was lost at its
  * commit, and a dead store's queued lease request inherited its own broken lease.
  */
+import type { SlotIndex } from '../shared/handle';
 import { CallTimeoutError, HeapClosedError, LeaseTimeoutError } from '../errors';
 import { type UserCode, describeUserCode } from './user-code';
 
@@ -42,7 +43,7 @@ interface Queue {
 /** A granted lease. */
 interface Holder {
   readonly lease: number;
-  readonly index: number;
+  readonly index: SlotIndex;
   readonly storeId: number;
   readonly end: () => void;
   timer: NodeJS.Timeout | null;
@@ -53,7 +54,7 @@ export interface TurnHooks {
   /** A method overstayed `userCodeTimeoutMs` and was abandoned. */
   abandoned(code: UserCode): void;
   /** The lease of `storeId` on slot `index` ended at `leaseTimeoutMs`, without a commit. */
-  leaseTimedOut(index: number, storeId: number): void;
+  leaseTimedOut(index: SlotIndex, storeId: number): void;
 }
 
 /** The queues of one heap's objects. */
@@ -61,7 +62,7 @@ export class Turns {
   readonly #leaseTimeoutMs: number;
   readonly #userCodeTimeoutMs: number;
   readonly #hooks: TurnHooks;
-  readonly #queues = new Map<number, Queue>();
+  readonly #queues = new Map<SlotIndex, Queue>();
   readonly #holders = new Map<number, Holder>();
   #nextLease = 1;
   #closed = false;
@@ -77,7 +78,7 @@ export class Turns {
    * (run at the head; it may wait for the value to arrive, and throws if the object is gone)
    * answers what the grant carries. Resolves with the lease id and that answer.
    */
-  acquire<T>(index: number, storeId: number, prepare: () => T | Promise<T>): Promise<{ lease: number; grant: T }> {
+  acquire<T>(index: SlotIndex, storeId: number, prepare: () => T | Promise<T>): Promise<{ lease: number; grant: T }> {
     return new Promise((resolve, reject) => {
       let settled = false;
       this.#enqueue(index, {
@@ -125,7 +126,7 @@ export class Turns {
    * Ends `lease` held by `storeId` (its commit or abandon) and returns its slot index; throws
    * `ERR_LEASE_TIMEOUT` if the lease already ended (timed out, broken, or not this store's).
    */
-  take(lease: number, storeId: number): number {
+  take(lease: number, storeId: number): SlotIndex {
     const holder = this.#holders.get(lease);
     if (holder === undefined || holder.storeId !== storeId) {
       throw new LeaseTimeoutError(`lease ${lease} expired after ${this.#leaseTimeoutMs} ms or was broken`);
@@ -140,7 +141,7 @@ export class Turns {
    * method's result, or with `ERR_CALL_TIMEOUT` once `userCodeTimeoutMs` passes.
    */
   call<T>(
-    index: number,
+    index: SlotIndex,
     code: UserCode,
     prepare: () => void | Promise<void>,
     method: () => T | Promise<T>,
@@ -193,7 +194,7 @@ export class Turns {
   }
 
   /** Resolves when no turn runs or waits on slot `index` (at once: null). */
-  whenIdle(index: number): Promise<void> | null {
+  whenIdle(index: SlotIndex): Promise<void> | null {
     const q = this.#queues.get(index);
     if (q === undefined) return null;
     return new Promise((resolve) => q.idle.push(resolve));
@@ -203,7 +204,7 @@ export class Turns {
    * Slot `index` is being freed: its waiting turns fail with `makeError()`, its lease (if one is
    * held) is broken. A running call keeps running; `whenIdle` says when it is over.
    */
-  breakSlot(index: number, makeError: () => unknown): void {
+  breakSlot(index: SlotIndex, makeError: () => unknown): void {
     if (this.#queues.size === 0) return; // collections call this for every slot they free
     const q = this.#queues.get(index);
     if (q === undefined) return;
@@ -239,7 +240,7 @@ export class Turns {
     return this.#queues.size;
   }
 
-  #enqueue(index: number, turn: Turn): void {
+  #enqueue(index: SlotIndex, turn: Turn): void {
     if (this.#closed) {
       turn.refuse(new HeapClosedError());
       return;
@@ -254,7 +255,7 @@ export class Turns {
   }
 
   /** Starts the next waiting turn of `q`, or retires the queue when none is left. */
-  #next(index: number, q: Queue): void {
+  #next(index: SlotIndex, q: Queue): void {
     const turn = q.waiting.shift();
     if (turn === undefined) {
       q.running = null;

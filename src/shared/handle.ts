@@ -26,6 +26,12 @@
 /** A raw handle: slot index and generation packed in a `u32`; `0` is null. */
 export type RawHandle = number & { readonly __brand: 'sharedref.RawHandle' };
 
+/**
+ * A slot's index in the slot table (0 … capacity − 1), or `NO_SLOT` (−1) where a lookup may fail.
+ * Type only: it keeps slot indices, handles and word offsets from being passed for one another.
+ */
+export type SlotIndex = number & { readonly __brand: 'sharedref.SlotIndex' };
+
 /** How one heap splits its handles. */
 export interface HandleCodec {
   readonly indexBits: number;

@@ -296,6 +296,12 @@ export const PAUSE_BUCKETS = 448;
 /** Words of the pause histogram. */
 export const PAUSE_HISTOGRAM_WORDS = PH_BUCKETS + PAUSE_BUCKETS;
 
+/**
+ * A position in the heap's `Int32Array` (a word, not a byte: the kernel takes `word * 4`). Type
+ * only: it keeps word offsets from being passed as slot indices or handles.
+ */
+export type WordOffset = number & { readonly __brand: 'sharedref.WordOffset' };
+
 /** Where each part of the buffer starts, for one heap's sizes. */
 export interface Layout {
   readonly capacity: number;

@@ -29,6 +29,7 @@ import {
   REGION_LINKED,
   REGION_HEADER_WORDS,
   type Layout,
+  type WordOffset,
   regionBase,
 } from './layout';
 
@@ -117,18 +118,18 @@ export class RootRegion {
   }
 
   /** Word offset of entry `e`. */
-  wordOf(e: number): number {
-    return this.#entries + e;
+  wordOf(e: number): WordOffset {
+    return (this.#entries + e) as WordOffset;
   }
 
   /** Word offset of this store's `R_CREATED` counter (written by the kernel's `publish`). */
-  get createdWord(): number {
-    return this.#base + R_CREATED;
+  get createdWord(): WordOffset {
+    return (this.#base + R_CREATED) as WordOffset;
   }
 
   /** Word offset of this store's `R_DISPOSED` counter (written by the kernel's `drop_own`). */
-  get disposedWord(): number {
-    return this.#base + R_DISPOSED;
+  get disposedWord(): WordOffset {
+    return (this.#base + R_DISPOSED) as WordOffset;
   }
 }
 

@@ -29,6 +29,7 @@ import {
   SLOT_LIVE,
   SLOT_RESERVED,
 } from './layout';
+import type { SlotIndex } from './handle';
 import type { SlotTable } from './slot-table';
 
 /** Tag written into freed slots in debug mode, so a use after free is recognisable. */
@@ -54,7 +55,7 @@ export class SlotManager {
     this.#poison = poison;
     this.#free = new Int32Array(table.capacity);
     for (let i = 0; i < table.capacity; i++) {
-      Atomics.store(this.#i32, table.word(i, S_GEN), 1);
+      Atomics.store(this.#i32, table.word(i as SlotIndex, S_GEN), 1);
       this.#free[i] = i; // low indices first
     }
     this.#count = table.capacity;
@@ -77,7 +78,7 @@ export class SlotManager {
     const out = new Int32Array(n);
     const capacity = this.#free.length;
     for (let k = 0; k < n; k++) {
-      const index = this.#free[this.#head]!;
+      const index = this.#free[this.#head]! as SlotIndex;
       this.#head = this.#head + 1 === capacity ? 0 : this.#head + 1;
       Atomics.store(this.#i32, this.#t.word(index, S_OWNER), storeId);
       Atomics.store(this.#i32, this.#t.word(index, S_STATE), SLOT_RESERVED);
@@ -94,13 +95,13 @@ export class SlotManager {
    * free list. The shared counters (disposed, wraps, free list) are published by `publish()`, once
    * per collection.
    */
-  free(index: number): void {
+  free(index: SlotIndex): void {
     this.#release(index);
     this.#disposed++;
   }
 
   /** Returns a RESERVED slot that its store never filled (the store died or closed). */
-  reclaim(index: number): void {
+  reclaim(index: SlotIndex): void {
     this.#release(index);
     this.#publishFree();
   }
@@ -117,7 +118,7 @@ export class SlotManager {
     this.#publishFree();
   }
 
-  #release(index: number): void {
+  #release(index: SlotIndex): void {
     // One kernel call clears the slot and moves its generation on.
     if (this.#t.freeSlot(index, this.#poison ? POISON_TAG : 0)) this.#wraps++;
     const capacity = this.#free.length;
@@ -131,10 +132,11 @@ export class SlotManager {
   }
 
   /** Indices of every slot in `state` owned by `storeId` (a full scan: used when a store dies). */
-  ownedBy(storeId: number, states: readonly number[]): number[] {
-    const out: number[] = [];
+  ownedBy(storeId: number, states: readonly number[]): SlotIndex[] {
+    const out: SlotIndex[] = [];
     const t = this.#t;
-    for (let i = 0; i < t.capacity; i++) {
+    for (let k = 0; k < t.capacity; k++) {
+      const i = k as SlotIndex;
       if ((Atomics.load(this.#i32, t.word(i, S_OWNER)) & OWNER_STORE_MASK) !== storeId) continue;
       if (states.includes(Atomics.load(this.#i32, t.word(i, S_STATE)))) out.push(i);
     }
@@ -153,7 +155,8 @@ export class SlotManager {
     const layout = this.#t.layout;
     const disposedBefore = disposedCount(this.#i32, layout);
     const createdBefore = createdCount(this.#i32, layout);
-    for (let i = 0; i < t.capacity; i++) {
+    for (let k = 0; k < t.capacity; k++) {
+      const i = k as SlotIndex;
       const state = Atomics.load(this.#i32, t.word(i, S_STATE));
       const count = Atomics.load(this.#i32, t.word(i, S_COUNT));
       byState[state] = (byState[state] ?? 0) + 1;

@@ -24,8 +24,10 @@ import {
   TRANSFER_IN_FLIGHT,
   TRANSFER_WORDS,
   type Layout,
+  type WordOffset,
 } from './layout';
-import type { SlotTable } from './slot-table';
+import type { RawHandle, SlotIndex } from './handle';
+import { NO_SLOT, type SlotTable, type TransferReturn } from './slot-table';
 
 /** What a message carries for one transferred reference. Plain data. */
 export interface TransferToken {
@@ -56,27 +58,20 @@ export class TransferTable {
    * Parks one new count of slot `index` (whose count the caller holds) in a free entry owned by
    * `owner`, and returns its token; null when every entry is in use.
    */
-  send(owner: number, index: number, handle: number, tag = 0): TransferToken | null {
+  send(owner: number, index: SlotIndex, handle: RawHandle, tag = 0): TransferToken | null {
     for (let probe = 0; probe < this.#size; probe++) {
       const entry = (this.#hint + probe) % this.#size;
-      const at = this.#base + entry * TRANSFER_WORDS;
+      const at = (this.#base + entry * TRANSFER_WORDS) as WordOffset;
       const word = Atomics.load(this.#i32, at + T_STATE);
       if ((word & STATE_MASK) !== TRANSFER_FREE) continue;
       const sequence = ((word >>> STATE_BITS) + 1) & 0x3fffffff;
+      const states = {
+        free: word,
+        claimed: (sequence << STATE_BITS) | TRANSFER_CLAIMED,
+        inFlight: (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT,
+      };
       // Claim, fill, count and publish in one kernel call: a kill cannot land in between.
-      if (
-        !this.#slots.sendTransfer(
-          at,
-          word,
-          (sequence << STATE_BITS) | TRANSFER_CLAIMED,
-          (sequence << STATE_BITS) | TRANSFER_IN_FLIGHT,
-          handle,
-          owner,
-          tag,
-          index,
-        )
-      )
-        continue;
+      if (!this.#slots.sendTransfer(at, states, { index, handle, owner, tag })) continue;
       this.#hint = entry + 1;
       return { entry, sequence, handle };
     }
@@ -89,28 +84,35 @@ export class TransferTable {
    * nothing) if the transfer
    * was already released (its owner died) or the token is not a live transfer.
    */
-  adopt(token: TransferToken, entryWord: number): number {
-    if (!this.#valid(token)) return -1;
-    const at = this.#base + token.entry * TRANSFER_WORDS;
-    const expect = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
-    if (Atomics.load(this.#i32, at + T_HANDLE) !== (token.handle | 0)) return -1;
+  adopt(token: TransferToken, entryWord: WordOffset): SlotIndex {
+    if (!this.#valid(token)) return NO_SLOT;
+    const at = (this.#base + token.entry * TRANSFER_WORDS) as WordOffset;
+    const states = this.#returnStates(token);
+    if (Atomics.load(this.#i32, at + T_HANDLE) !== (token.handle | 0)) return NO_SLOT;
+    // The handle matched the entry's: it is the handle the sender's count was parked for.
+    const handle = token.handle as RawHandle;
     // The compare-exchange and the root entry in one kernel call: a kill cannot land in between.
-    if (!this.#slots.adoptTransfer(at, expect, (token.sequence << STATE_BITS) | TRANSFER_FREE, entryWord, token.handle))
-      return -1;
-    return this.#slots.indexOf(token.handle); // the adopted count keeps the slot live
+    if (!this.#slots.adoptTransfer(at, states, entryWord, handle)) return NO_SLOT;
+    return this.#slots.indexOf(handle); // the adopted count keeps the slot live
   }
 
   /** Releases `token` if it is still in flight (nobody adopted it). Returns true if it did. */
   release(token: TransferToken): boolean {
     if (!this.#valid(token)) return false;
     const at = this.#base + token.entry * TRANSFER_WORDS;
-    const inFlight = (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT;
     return this.#slots.releaseTransfer(
-      at + T_STATE,
-      inFlight,
-      (token.sequence << STATE_BITS) | TRANSFER_FREE,
+      (at + T_STATE) as WordOffset,
+      this.#returnStates(token),
       this.#slots.indexOf(token.handle),
     );
+  }
+
+  /** The states an adoption or a release of `token` moves its entry between. */
+  #returnStates(token: TransferToken): TransferReturn {
+    return {
+      inFlight: (token.sequence << STATE_BITS) | TRANSFER_IN_FLIGHT,
+      free: (token.sequence << STATE_BITS) | TRANSFER_FREE,
+    };
   }
 
   /** Releases every transfer still in flight owned by `owner` with tag `tag` (the results of a failed task). */

@@ -18,6 +18,7 @@ import {
   StoreClosedError,
   deserializeError,
 } from '../errors';
+import type { RawHandle } from '../shared/handle';
 import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
 import { RpcClient } from '../rpc/endpoint';
 import { isHeapClosed } from '../shared/header';
@@ -62,7 +63,7 @@ export class Connection {
   readonly rpc: RpcClient<CoordinatorApi>;
   readonly #putHandles = new Uint32Array(FLUSH_AT);
   #putValues: unknown[] = [];
-  readonly #beforePost: (handle: number) => boolean;
+  readonly #beforePost: (handle: RawHandle) => boolean;
   #flushScheduled = false;
   #closed = false;
   /** The operation of a request posted by `begin` whose reply nobody has read yet. */
@@ -71,7 +72,7 @@ export class Connection {
   #early: { readonly op: SyncOp; readonly reply: ReplyMessage } | null = null;
 
   /** `beforePost(handle)` says whether a queued value is still to be posted, just before it is (see `flush`). */
-  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts, beforePost: (handle: number) => boolean) {
+  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts, beforePost: (handle: RawHandle) => boolean) {
     this.#i32 = i32;
     this.#beforePost = beforePost;
     this.#mailbox = mailboxWord;
@@ -105,7 +106,7 @@ export class Connection {
   }
 
   /** Queues the value of the new object `handle` for the coordinator (no round trip). */
-  post(handle: number, value: unknown): void {
+  post(handle: RawHandle, value: unknown): void {
     this.#putHandles[this.#putValues.length] = handle;
     this.#putValues.push(value);
     if (this.#putValues.length >= FLUSH_AT) this.flush();
@@ -131,7 +132,7 @@ export class Connection {
     const handles = this.#putHandles;
     let n = 0;
     for (let k = 0; k < values.length; k++) {
-      const handle = handles[k]!;
+      const handle = handles[k]! as RawHandle; // queued by `post`
       if (!this.#beforePost(handle)) continue;
       handles[n] = handle;
       values[n] = values[k];

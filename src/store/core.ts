@@ -31,9 +31,9 @@ import {
 } from '../errors';
 import type { ResolvedHeapOptions } from '../options';
 import type { GcReport } from '../rpc/protocol';
-import type { RawHandle } from '../shared/handle';
+import type { RawHandle, SlotIndex } from '../shared/handle';
 import { isHeapClosed } from '../shared/header';
-import { layoutOf } from '../shared/layout';
+import { type WordOffset, layoutOf } from '../shared/layout';
 import { REGION_FULL, RootRegion, attachRegion, mailboxWord } from '../shared/root-region';
 import { SlotTable } from '../shared/slot-table';
 import { type TransferToken, TransferTable } from '../shared/transfer-table';
@@ -99,7 +99,7 @@ export class StoreCore {
   heapOwned = false;
   readonly #i32: Int32Array;
   /** Word offset of this store's `R_DISPOSED` (for `release`). */
-  readonly #disposedWord: number;
+  readonly #disposedWord: WordOffset;
   readonly #batch: SlotBatch;
   readonly #storeScope: RootScope;
   readonly #stack: RootScope[] = [];
@@ -259,12 +259,12 @@ export class StoreCore {
   // ---- slots and entries ------------------------------------------------------------------------
 
   /** A reserved slot index for a new value, or -1 when the heap is full. */
-  takeSlot(): number {
+  takeSlot(): SlotIndex {
     return this.#batch.take();
   }
 
   /** Gives an unused reserved slot back to this store's batch. */
-  returnSlot(index: number): void {
+  returnSlot(index: SlotIndex): void {
     this.#batch.give(index);
   }
 
@@ -274,7 +274,7 @@ export class StoreCore {
    * the coordinator. A live one's slot is marked posted first, so that from then on only the
    * coordinator, which will hold the value, frees it.
    */
-  #beforePost(handle: number): boolean {
+  #beforePost(handle: RawHandle): boolean {
     const index = this.slots.liveIndexOf(handle);
     if (index < 0) return this.slots.isWanted(handle);
     this.slots.markPosted(index);
@@ -289,14 +289,14 @@ export class StoreCore {
   }
 
   /** A `Rooted` for the count of entry `e`, owned by `scope` (default: the current one). */
-  scoped(index: number, handle: number, e: number, scope?: RootScope): Rooted {
+  scoped(index: SlotIndex, handle: RawHandle, e: number, scope?: RootScope): Rooted {
     const r = new Rooted(this, index, handle, e);
     (scope ?? this.currentScope())._roots.push(r);
     return r;
   }
 
   /** A `ManuallyRooted` for the count of entry `e`. */
-  manual(index: number, handle: number, e: number): ManuallyRooted {
+  manual(index: SlotIndex, handle: RawHandle, e: number): ManuallyRooted {
     return new ManuallyRooted(this, index, handle, e);
   }
 
@@ -305,7 +305,7 @@ export class StoreCore {
    * and has not posted yet (a temporary, such as a host function's result that the guest dropped)
    * recycles its slot here, into this store's batch, without the coordinator.
    */
-  release(index: number, e: number): void {
+  release(index: SlotIndex, e: number): void {
     if (this.closed) return; // the coordinator released this store's counts at close
     const region = this.region;
     if (this.slots.dropOwn(index, region.wordOf(e), region.storeId, this.#disposedWord)) this.#batch.give(index);
@@ -350,11 +350,11 @@ export class StoreCore {
   borrow(raw: number, scope: RootScope): Rooted {
     const index = this.slots.liveIndexOf(raw);
     if (index < 0) throw new InvalidHandleError(raw);
-    return new BorrowedRoot(this, index, raw >>> 0, scope);
+    return new BorrowedRoot(this, index, (raw >>> 0) as RawHandle, scope); // live a moment ago: a handle
   }
 
   /** A borrowed root for a slot already known live (a guest object's, which holds a count). */
-  borrowLive(index: number, handle: number, scope: RootScope): Rooted {
+  borrowLive(index: SlotIndex, handle: RawHandle, scope: RootScope): Rooted {
     return new BorrowedRoot(this, index, handle, scope);
   }
 
@@ -379,7 +379,7 @@ export class StoreCore {
     const e = this.allocEntry('fromRaw');
     const index = this.slots.tryCloneRaw(raw, this.region.wordOf(e));
     if (index < 0) this.#refuseRaw(raw, e);
-    return this.scoped(index, raw, e, scope);
+    return this.scoped(index, raw as RawHandle, e, scope); // counted now: a handle of a live object
   }
 
   /** `fromRaw`, as a manual root. */
@@ -387,7 +387,7 @@ export class StoreCore {
     const e = this.allocEntry('fromRaw');
     const index = this.slots.tryCloneRaw(raw, this.region.wordOf(e));
     if (index < 0) this.#refuseRaw(raw, e);
-    return new ManuallyRooted(this, index, raw, e);
+    return new ManuallyRooted(this, index, raw as RawHandle, e); // counted now: a handle of a live object
   }
 
   #refuseRaw(raw: number, e: number): never {
@@ -396,7 +396,7 @@ export class StoreCore {
   }
 
   /** `intoRaw`: entry `e` now belongs to the raw number until `takeOwnedRaw`. */
-  keepOwnedRaw(handle: number, e: number): void {
+  keepOwnedRaw(handle: RawHandle, e: number): void {
     const list = this.#ownedRaw.get(handle);
     if (list === undefined) this.#ownedRaw.set(handle, [e]);
     else list.push(e);
@@ -417,7 +417,7 @@ export class StoreCore {
     if (list!.length === 0) this.#ownedRaw.delete(handle);
     // The count this entry holds keeps the slot live, so its index needs no check (and `check`,
     // which answers -1 for a slot that is not LIVE, must never become the index a drop uses).
-    return new ManuallyRooted(this, this.slots.indexOf(handle), handle, e);
+    return new ManuallyRooted(this, this.slots.indexOf(handle), handle as RawHandle, e);
   }
 
   // ---- transfers --------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ export class StoreCore {
    * Caches `value`, read from the coordinator for `handle` (slot `index`) after this thread saw
    * the slot's version at `version`, and returns it.
    */
-  remember(handle: number, index: number, value: unknown, version: number): unknown {
+  remember(handle: RawHandle, index: SlotIndex, value: unknown, version: number): unknown {
     this.cache.set(handle, index, value, version);
     return value;
   }

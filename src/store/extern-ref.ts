@@ -6,7 +6,7 @@
  * identity, never on the value (Wasmtime's `ptr_eq`/`hash`/`cmp`).
  */
 import { BUILD_IN_PLACE, GcHeapOutOfMemory, InvalidHandleError, NotCloneableError } from '../errors';
-import { rawHandle } from '../shared/handle';
+import { type RawHandle, type SlotIndex, rawHandle } from '../shared/handle';
 import { describe } from '../options';
 import { builtinTagOf } from '../shared/type-names';
 import { maybeCoreOf } from '../internal/keys';
@@ -52,7 +52,7 @@ function cloneForHeap(value: unknown, what: string): unknown {
 }
 
 /** A root entry for a new value in reserved slot `index`; on failure the slot goes back to the batch. */
-function entryFor(core: StoreCore, index: number, what: string): number {
+function entryFor(core: StoreCore, index: SlotIndex, what: string): number {
   try {
     return core.allocEntry(what);
   } catch (err) {
@@ -62,19 +62,13 @@ function entryFor(core: StoreCore, index: number, what: string): number {
 }
 
 /** A new object holding a copy of `value`, counted in a new entry; returns `[index, handle, entry]`. */
-function allocate(core: StoreCore, value: unknown, what: string): [number, number, number] {
+function allocate(core: StoreCore, value: unknown, what: string): [SlotIndex, RawHandle, number] {
   core.ensureOpen(what);
   const copy = cloneForHeap(value, what);
   const index = core.takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory(value, core.slots.capacity);
   const e = entryFor(core, index, what);
-  const handle = core.slots.publishLive(
-    index,
-    builtinTagOf(copy),
-    core.region.wordOf(e),
-    core.region.createdWord,
-    true,
-  );
+  const handle = core.slots.publishNew(index, builtinTagOf(copy), core.region.wordOf(e), core.region.createdWord);
   // The slot's version is the new object's first (it never goes back: see S_VERSION).
   core.cache.set(handle, index, copy, core.slots.version(index));
   core.conn.post(handle, copy);
@@ -104,7 +98,7 @@ function beginConstruct(core: StoreCore, factory: string, args: unknown[], what:
     finish: (tag: number): Rooted => {
       core.ensureOpen(what);
       // Built in place on the coordinator, never posted: its disposer runs there, so never recycled here.
-      const handle = core.slots.publishLive(index, tag, core.region.wordOf(e), core.region.createdWord, false);
+      const handle = core.slots.publishBuilt(index, tag, core.region.wordOf(e), core.region.createdWord);
       return core.scoped(index, handle, e);
     },
   };

@@ -7,6 +7,7 @@
  * fields of `Store` or the root classes.
  */
 import { InvalidHandleError } from '../errors';
+import type { RawHandle, SlotIndex } from '../shared/handle';
 import { kCore } from '../internal/keys';
 import type { StoreCore } from './core';
 import type { RootBase, RootScope } from './roots';
@@ -27,12 +28,12 @@ export function rootCore(root: RootBase): StoreCore {
 }
 
 /** The raw handle `root` holds (no checks, no flush: for conversions on a hot path that check first). */
-export function rootHandle(root: RootBase): number {
+export function rootHandle(root: RootBase): RawHandle {
   return root._handle;
 }
 
 /** The slot index of the object `root` holds. */
-export function rootIndex(root: RootBase): number {
+export function rootIndex(root: RootBase): SlotIndex {
   return root._index;
 }
 

@@ -16,6 +16,7 @@
  */
 import { CrossStoreError, InvalidHandleError, LeaseReentrantError, NotCloneableError, UnrootedError } from '../errors';
 import { describe } from '../options';
+import type { RawHandle, SlotIndex } from '../shared/handle';
 import { maybeCoreOf } from '../internal/keys';
 import type { StoreCore } from './core';
 import type { Store } from './store';
@@ -48,8 +49,8 @@ export abstract class RootBase {
   // Declared, not defined: a class field is initialised with define semantics before the
   // constructor runs, which made constructing a root cost 4× a plain object (the clone-drop row).
   /** @internal The core of the root's store. */ declare _core: StoreCore;
-  /** @internal */ declare _index: number;
-  /** @internal */ declare _handle: number;
+  /** @internal */ declare _index: SlotIndex;
+  /** @internal */ declare _handle: RawHandle;
   /** @internal Root-region entry, or -1 once released. */
   declare _entry: number;
 
@@ -337,7 +338,7 @@ export interface Rooted extends RootBase {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class Rooted {
   /** @internal */
-  constructor(core: StoreCore, index: number, handle: number, entry: number) {
+  constructor(core: StoreCore, index: SlotIndex, handle: RawHandle, entry: number) {
     this._core = core;
     this._index = index;
     this._handle = handle;
@@ -369,7 +370,7 @@ export class BorrowedRoot {
   declare _epoch: number;
 
   /** @internal Use `StoreCore.borrow`. */
-  constructor(core: StoreCore, index: number, handle: number, scope: RootScope) {
+  constructor(core: StoreCore, index: SlotIndex, handle: RawHandle, scope: RootScope) {
     this._core = core;
     this._index = index;
     this._handle = handle;
@@ -391,7 +392,7 @@ export interface ManuallyRooted extends RootBase {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
 export class ManuallyRooted {
   /** @internal */
-  constructor(core: StoreCore, index: number, handle: number, entry: number) {
+  constructor(core: StoreCore, index: SlotIndex, handle: RawHandle, entry: number) {
     this._core = core;
     this._index = index;
     this._handle = handle;

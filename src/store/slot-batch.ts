@@ -13,6 +13,8 @@
  * Rejected: a stack (the first design), which reused the slot freed last at once and so put every
  * generation on a few slots.
  */
+import type { SlotIndex } from '../shared/handle';
+import { NO_SLOT } from '../shared/slot-table';
 import type { Connection } from './connection';
 
 /** An empty batch. */
@@ -36,33 +38,33 @@ export class SlotBatch {
   }
 
   /** A reserved slot index for a new value, or -1 when the heap is full. */
-  take(): number {
+  take(): SlotIndex {
     const n = this.#count;
     if (n === this.#prefetchAt && n > 0 && !this.#conn.pending('grant')) this.#conn.begin('grant', this.#size);
     if (n === 0) return this.#refill();
     const head = this.#head;
     this.#head = (head + 1) & (this.#slots.length - 1);
     this.#count = n - 1;
-    return this.#slots[head]!;
+    return this.#slots[head]! as SlotIndex;
   }
 
   /** The batch ran out: take the next one (prefetched, or asked for now); -1 when the heap is full. */
-  #refill(): number {
+  #refill(): SlotIndex {
     let next = this.#conn.pending('grant') ? this.#conn.finish('grant') : NO_SLOTS;
     // An empty answer may be stale (the heap was full when it was asked, and a collection may
     // have run since): only a fresh one means out of memory.
     if (next.length === 0) next = this.#conn.sync('grant', this.#size);
-    if (next.length === 0) return -1;
+    if (next.length === 0) return NO_SLOT;
     if (this.#slots.length < next.length) this.#slots = new Int32Array(2 ** Math.ceil(Math.log2(next.length)));
     this.#slots.set(next);
     this.#head = 1;
     this.#count = next.length - 1;
     this.#prefetchAt = next.length - (next.length >> 2);
-    return next[0]!;
+    return next[0]! as SlotIndex;
   }
 
   /** Puts a reserved slot back, last in line (a failed construction, a recycled temporary). */
-  give(index: number): void {
+  give(index: SlotIndex): void {
     if (this.#count === this.#slots.length) this.#grow();
     this.#slots[(this.#head + this.#count++) & (this.#slots.length - 1)] = index;
   }

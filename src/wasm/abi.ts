@@ -14,6 +14,7 @@
  * does. A guest may keep a reference in a table or a global, and only V8 can see that.
  */
 import { CrossStoreError, InvalidHandleError } from '../errors';
+import type { RawHandle, SlotIndex } from '../shared/handle';
 import { describe } from '../options';
 import { RootBase, type RootScope, type Rooted } from '../store/roots';
 import type { Store } from '../store/store';
@@ -73,12 +74,12 @@ export function checkSignature(sig: unknown, what: string): Signature {
 
 /** What a guest holds for an `externref` under the native ABI. Opaque: nothing to read. */
 export class ExternRefObject {
-  readonly #handle: number;
-  readonly #index: number;
+  readonly #handle: RawHandle;
+  readonly #index: SlotIndex;
   readonly #heapId: number;
 
   /** @internal */
-  constructor(handle: number, index: number, heapId: number) {
+  constructor(handle: RawHandle, index: SlotIndex, heapId: number) {
     this.#handle = handle;
     this.#index = index;
     this.#heapId = heapId;
@@ -153,8 +154,8 @@ function bareRoot(x: RootBase): never {
 }
 
 interface Held {
-  readonly handle: number;
-  readonly index: number;
+  readonly handle: RawHandle;
+  readonly index: SlotIndex;
   readonly entry: number;
 }
 
@@ -179,9 +180,7 @@ class Exposure {
     if (cached !== undefined) return cached;
     const core = this.#core;
     const index = rootIndex(root);
-    core.hold(root);
-    const e = core.allocEntry('externref');
-    core.slots.cloneHeld(index, core.region.wordOf(e), handle);
+    const e = core.countEntry(root, 'externref');
     const obj = new ExternRefObject(handle, index, core.heapId);
     this.#registry.register(obj, { handle, index, entry: e });
     this.#live.set(handle, new WeakRef(obj));

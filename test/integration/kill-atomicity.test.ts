@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { heapMemory } from '../../src/shared/kernel';
 import * as L from '../../src/shared/layout';
 import { SlotTable } from '../../src/shared/slot-table';
+import { type LooseSlotTable, loose } from '../fixtures/loose-slots';
 import { TransferTable } from '../../src/shared/transfer-table';
 import { writeHeader } from '../../src/shared/header';
 import { seeded, startWorker, stopWorkers } from '../helpers';
@@ -23,17 +24,24 @@ const SLOT = 5;
 const ENTRIES = 10;
 
 /** A slot table over a fresh heap memory with SLOT live (count 1, its root at `entry`). */
-function freshHeap(): { t: SlotTable; memory: WebAssembly.Memory; handle: number; entry: number } {
+function freshHeap(): {
+  table: SlotTable;
+  t: LooseSlotTable;
+  memory: WebAssembly.Memory;
+  handle: number;
+  entry: number;
+} {
   const layout = L.computeLayout(64, 2, 64, 16);
   const memory = heapMemory(layout.totalWords);
   const i32 = new Int32Array(memory.buffer);
   writeHeader(i32, layout, false);
   for (let i = 0; i < layout.capacity; i++) i32[L.slotBase(layout, i) + L.S_GEN] = 1;
-  const t = new SlotTable(memory, layout);
+  const table = new SlotTable(memory, layout);
+  const t = loose(table);
   const entry = L.regionBase(layout, 1) + L.REGION_HEADER_WORDS;
   i32[t.word(SLOT, L.S_STATE)] = L.SLOT_RESERVED;
-  const handle = t.publishLive(SLOT, 0, entry, L.regionBase(layout, 1) + L.R_CREATED, false);
-  return { t, memory, handle, entry };
+  const handle = t.publishBuilt(SLOT, 0, entry, L.regionBase(layout, 1) + L.R_CREATED);
+  return { table, t, memory, handle, entry };
 }
 
 describe('kill atomicity of the count kernel', () => {
@@ -45,7 +53,7 @@ describe('kill atomicity of the count kernel', () => {
     async () => {
       const rand = seeded(SEED);
       for (let trial = 0; trial < TRIALS; trial++) {
-        const { t, memory, handle, entry } = freshHeap();
+        const { table, t, memory, handle, entry } = freshHeap();
         const flag = new SharedArrayBuffer(4);
         const worker = startWorker('count-loop.ts', { workerData: { memory, handle, slot: SLOT, entry, flag } });
         let failure: Error | undefined;
@@ -63,7 +71,7 @@ describe('kill atomicity of the count kernel', () => {
 
         let owners = 1; // entry 0: the base count
         for (let k = 1; k <= ENTRIES; k++) if (t.i32[entry + k] !== 0) owners++;
-        const tt = new TransferTable(t.i32, t.layout, t);
+        const tt = new TransferTable(t.i32, t.layout, table);
         let claimed = 0;
         for (let x = 0; x < t.layout.transfers; x++) {
           const state = t.i32[t.layout.transferTable + x * L.TRANSFER_WORDS + L.T_STATE]! & 3;

@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { ExternRef, Heap, type ManuallyRooted, Module, type Pool, type Rooted } from '../../src';
 import { seeded, waitFor } from '../helpers';
+import { loose } from '../fixtures/loose-slots';
 import { go, newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
 import { S_OWNER, SLOT_FREE, SLOT_RESERVED } from '../../src/shared/layout';
@@ -87,7 +88,7 @@ async function openBooks(heap: Heap, objects: number, tracked: number): Promise<
  */
 function liveBesides(heap: Heap, expected: ReadonlySet<number>): string {
   const core = coreOf(heap.store);
-  const t = core.slots;
+  const t = loose(core.slots); // every index, by number
   const out: string[] = [];
   for (let i = 0; i < t.capacity; i++) {
     const state = t.state(i);

@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { ExternRef, Heap, Linker, type ManuallyRooted, Module, type Pool, type Rooted } from '../../src';
 import { handleCodec, handleGeneration, handleIndex } from '../../src/shared/handle';
 import { rootHandle } from '../../src/store/internal';
-import { S_GEN, computeLayout, slotBase } from '../../src/shared/layout';
+import { S_GEN, S_TAG, computeLayout, slotBase } from '../../src/shared/layout';
+import { POISON_TAG } from '../../src/shared/slot-manager';
 import { hostModule, seeded, tasksFile, throwsCode } from '../helpers';
 
 const SEED = Number(process.env.SHAREDREF_SEED ?? 0x10a6);
@@ -127,12 +128,19 @@ describe('long runs: handles at and above 2^31', () => {
     await heap?.close();
   });
 
-  /** A heap whose every handle has bit 31 set: the slots' generations start at 2^25 (capacity 64). */
+  /**
+   * A heap whose every handle has bit 31 set: the slots' generations start at 2^25 (capacity 64),
+   * as if each had been freed that often. In debug mode a freed slot carries the poison tag, and
+   * the invariant check after each collection looks for it on every FREE slot past generation 1.
+   */
   async function highHeap(): Promise<Heap> {
     const h = await Heap.create({ capacity: 64 });
     const i32 = i32Of(h);
     const layout = computeLayout(64, h.options.maxStores, h.options.rootsPerStore, h.options.transfers);
-    for (let i = 0; i < 64; i++) Atomics.store(i32, slotBase(layout, i) + S_GEN, 2 ** 25 + i);
+    for (let i = 0; i < 64; i++) {
+      if (h.options.debug) Atomics.store(i32, slotBase(layout, i) + S_TAG, POISON_TAG);
+      Atomics.store(i32, slotBase(layout, i) + S_GEN, 2 ** 25 + i);
+    }
     return h;
   }
 

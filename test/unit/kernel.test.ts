@@ -3,6 +3,7 @@ import { KERNEL_WASM_BASE64, heapMemory, kernelWat } from '../../src/shared/kern
 import * as L from '../../src/shared/layout';
 import { encodeHandle } from '../../src/shared/handle';
 import { NO_SLOT, SlotTable } from '../../src/shared/slot-table';
+import { type LooseSlotTable, loose } from '../fixtures/loose-slots';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const wabtInit = require('wabt') as () => Promise<{
@@ -14,18 +15,18 @@ const wabtInit = require('wabt') as () => Promise<{
 }>;
 
 /** A slot table over a fresh heap memory of `capacity` slots, header written as Heap.create does. */
-function table(capacity: number): SlotTable {
+function table(capacity: number): LooseSlotTable {
   const layout = L.computeLayout(capacity, 2, 16, 4);
   const memory = heapMemory(layout.totalWords);
   const i32 = new Int32Array(memory.buffer);
   for (let i = 0; i < capacity; i++) i32[L.slotBase(layout, i) + L.S_GEN] = 1;
-  return new SlotTable(memory, layout);
+  return loose(new SlotTable(memory, layout));
 }
 
 /** Makes slot `index` LIVE with one count recorded at word `entry`, as a store's `new` does. */
-function publish(t: SlotTable, index: number, entry: number): number {
+function publish(t: LooseSlotTable, index: number, entry: number): number {
   t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
-  return t.publishLive(index, 7, entry, L.regionBase(t.layout, 1) + L.R_CREATED, false);
+  return t.publishBuilt(index, 7, entry, L.regionBase(t.layout, 1) + L.R_CREATED);
 }
 
 describe('count kernel', () => {
@@ -93,15 +94,17 @@ describe('count kernel', () => {
     t.cloneHeld(4, entry + 1, h); // stands for the transfer's count
     const stateWord = t.layout.transferTable + L.T_STATE;
     t.i32[stateWord] = (9 << 2) | L.TRANSFER_IN_FLIGHT;
-    expect(t.releaseTransfer(stateWord, (8 << 2) | L.TRANSFER_IN_FLIGHT, 8 << 2, 4), 'an older sequence').to.equal(
-      false,
-    );
+    expect(
+      t.releaseTransfer(stateWord, { inFlight: (8 << 2) | L.TRANSFER_IN_FLIGHT, free: 8 << 2 }, 4),
+      'an older sequence',
+    ).to.equal(false);
     expect(t.count(4)).to.equal(2);
-    expect(t.releaseTransfer(stateWord, (9 << 2) | L.TRANSFER_IN_FLIGHT, 9 << 2, 4)).to.equal(true);
+    expect(t.releaseTransfer(stateWord, { inFlight: (9 << 2) | L.TRANSFER_IN_FLIGHT, free: 9 << 2 }, 4)).to.equal(true);
     expect([t.count(4), t.i32[stateWord]]).to.deep.equal([1, 9 << 2]);
-    expect(t.releaseTransfer(stateWord, (9 << 2) | L.TRANSFER_IN_FLIGHT, 9 << 2, 4), 'released already').to.equal(
-      false,
-    );
+    expect(
+      t.releaseTransfer(stateWord, { inFlight: (9 << 2) | L.TRANSFER_IN_FLIGHT, free: 9 << 2 }, 4),
+      'released already',
+    ).to.equal(false);
     expect(t.count(4)).to.equal(1);
   });
 
@@ -136,12 +139,12 @@ describe('count kernel', () => {
   describe('a store recycling its own unposted slot (drop_own)', () => {
     const STORE = 1;
     /** Slot `index` published by store 1 as `new` does (owner set at grant, value not posted yet). */
-    function fresh(t: SlotTable, index: number, entry: number): number {
+    function fresh(t: LooseSlotTable, index: number, entry: number): number {
       t.i32[t.word(index, L.S_OWNER)] = STORE;
       t.i32[t.word(index, L.S_STATE)] = L.SLOT_RESERVED;
-      return t.publishLive(index, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED, true);
+      return t.publishNew(index, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED);
     }
-    const disposedWord = (t: SlotTable): number => L.regionBase(t.layout, STORE) + L.R_DISPOSED;
+    const disposedWord = (t: LooseSlotTable): number => L.regionBase(t.layout, STORE) + L.R_DISPOSED;
 
     it(
       'the last count of a value never posted: RESERVED again for the store, new generation, counted ' +
@@ -168,7 +171,7 @@ describe('count kernel', () => {
         expect(t.check(h), 'the old handle (I1)').to.equal(NO_SLOT);
         expect(t.tryCloneRaw(h, entry + 2)).to.equal(NO_SLOT);
         expect(t.isReservedFor(2, 2, STORE)).to.equal(true);
-        const next = t.publishLive(2, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED, true);
+        const next = t.publishNew(2, 7, entry, L.regionBase(t.layout, STORE) + L.R_CREATED);
         expect(next).to.equal(encodeHandle(t.codec, 2, 2));
         expect(t.check(h), 'the old handle, once the slot holds the next object').to.equal(NO_SLOT);
       },
