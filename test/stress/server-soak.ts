@@ -28,6 +28,7 @@ import { execFileSync } from 'node:child_process';
 import { Agent } from 'node:http';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { repo } from '../build';
+import { MiB, percentile, sleep } from './numbers';
 import { ClientLoad, HELD_MAX } from './server-load';
 import { type ServerMessage, ServerProcess } from './server-process';
 
@@ -138,16 +139,6 @@ export interface ServerSoakSummary {
   };
   /** Every verdict passed. */
   readonly ok: boolean;
-}
-
-const MiB = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Nearest-rank percentile; 0 for no data. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** Seconds between samples: about 12 samples for short runs, every 10 s for long ones. */

@@ -24,6 +24,7 @@ import { newFlag, reached } from '../fixtures/signals';
 import { SEED_WAT } from '../fixtures/wat';
 import { buildPackage } from '../build';
 import { formatServerSample, formatServerSummary, serverHeader, writeServerResults } from './server-report';
+import { MiB, median, percentile, sleep } from './numbers';
 import { runServerSoak, sampleInterval as serverSampleInterval } from './server-soak';
 
 const soakTasksFile = join(__dirname, '..', 'fixtures', 'soak-tasks.ts');
@@ -97,20 +98,6 @@ export interface SoakSummary {
     readonly errors: Verdict;
   };
   readonly ok: boolean;
-}
-
-const MiB = 1024 * 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Nearest-rank percentile; 0 for no data. */
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function median(xs: readonly number[]): number {
-  return percentile(xs, 50);
 }
 
 /** Seconds between samples: about 12 samples for short runs, every 5 s for long ones. */
