@@ -6,6 +6,21 @@ import tseslint from 'typescript-eslint';
 
 const ours = (...dirs) => dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../src/${d}`, `../../src/${d}/*`]);
 
+/**
+ * Import paths the layering rules below can read: no `./` or `../` inside a path and no file
+ * extension, so that `../store/./core` or `../shared/kernel.js` cannot slip past a pattern.
+ */
+const normalized = {
+  regex: '.(/\\.\\.?/)|^\\.\\.?/.*\\.(js|ts|mjs|cjs)$',
+  message: 'Write our import paths plainly (no ./ or ../ inside, no extension): the layering rules match them.',
+};
+
+/** The enum rule of every TypeScript file, repeated where a folder adds selectors of its own. */
+const noEnums = {
+  selector: 'TSEnumDeclaration',
+  message: 'No enums (transpile-only builds break on const enum): use an `as const` object.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -83,12 +98,30 @@ export default tseslint.config(
   },
   // ---- layering (docs/architecture.md, "Threads and layout of the code") ----
   {
+    files: ['src/**/*.ts', 'demo/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [normalized] }],
+      'no-restricted-syntax': [
+        'error',
+        noEnums,
+        {
+          selector: 'ImportExpression[source.type="Literal"]',
+          message: 'No dynamic import of our own modules: the layering rules see static imports only.',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/shared/**'],
     rules: {
       'no-restricted-globals': [
         'error',
         { name: 'Atomics', message: 'Only src/shared touches Atomics: add a named operation there.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'globalThis', property: 'Atomics', message: 'Only src/shared touches Atomics.' },
       ],
     },
   },
@@ -99,6 +132,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            normalized,
             {
               regex: '^\\.\\./(?!errors$)|^(comlink|piscina|wabt)$',
               message: 'src/shared imports nothing of ours outside src/shared but errors.ts.',
@@ -115,9 +149,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            normalized,
             {
-              group: ours('store', 'pool', 'wasm', 'heap'),
-              message: 'The coordinator never imports the store side, the pool, wasm or the heap.',
+              group: ours('store', 'pool', 'wasm', 'heap', 'index', 'worker'),
+              message: 'The coordinator never imports the store side, the pool, wasm, the heap or the entries.',
             },
           ],
         },
@@ -131,6 +166,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            normalized,
             {
               regex: '(^|/)(shared/(slot-table|transfer-table|kernel)|store/(core|slot-batch|connection))$',
               allowTypeImports: true,
@@ -153,9 +189,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            normalized,
             {
-              regex: '^\\.\\./src/(?!worker$)',
-              message: 'The demo uses the public API only: import from ../src or ../src/worker.',
+              regex: '^\\.(?!/[a-z-]+$|\\./src(/worker)?$)',
+              message: 'The demo uses the public API only: import from ../src, ../src/worker or its own files.',
             },
           ],
         },
@@ -169,11 +206,22 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            normalized,
             {
-              regex: '^\\./(internal/|store/(internal|core|slot-batch)$)',
+              regex:
+                '^\\./(internal/|coordinator/|store/(internal|core|slot-batch|connection|value-cache)$|' +
+                'shared/(slot-table|transfer-table|slot-manager|kernel|root-region)$|pool/(transfer|protocol)$)',
               message: 'The package entries never re-export internal modules.',
             },
           ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        noEnums,
+        {
+          selector: 'ExportAllDeclaration',
+          message: 'The package entries name what they export: `export *` would publish internals.',
         },
       ],
     },

@@ -3,8 +3,10 @@
  * façade. Any thread.
  *
  * This module is internal: the package entries (src/index.ts, src/worker.ts) never re-export it,
- * and the published declarations leave it out, so a user holding a `Store` cannot reach its core
- * (piscina's `symbols.ts`, undici's `kClose`). Rejected: `_`-prefixed members on the public
+ * the package's `exports` map blocks deep imports of it, and the published declarations leave it
+ * out, so the typed API gives a user holding a `Store` no way to its core (piscina's `symbols.ts`,
+ * undici's `kClose`). Reflection still finds the key: in-process JS is trusted (see
+ * docs/architecture.md, "Trust boundary"). Rejected: `_`-prefixed members on the public
  * classes (the first design), which every sibling module reached into and which shipped in the
  * published `.d.ts` as an accidental second API.
  */

@@ -62,7 +62,7 @@ export interface RunTaskOptions {
   signal?: AbortSignal;
 }
 
-/** What the heap gives a pool. */
+/** @internal What the heap gives a pool. */
 export interface PoolHost {
   readonly id: number;
   readonly memory: WebAssembly.Memory;

@@ -65,7 +65,7 @@ export function defineTasks<T extends Record<string, Task>>(
   return { [kTasks]: Object.freeze({ ...tasks }), tasks };
 }
 
-/** Attaches this worker's store and returns piscina's task handler. */
+/** @internal Attaches this worker's store and returns piscina's task handler. */
 export function startPoolWorker(): (msg: TaskMessage) => unknown {
   const data = workerData as PoolWorkerData;
   const { memory, heapId, options, filename, abandoned } = data.sharedref;

@@ -136,7 +136,7 @@ export class SlotTable {
    */
   tryCloneRaw(handle: number, entryWord: WordOffset): SlotIndex {
     if (typeof handle !== 'number' || handle >>> 0 !== handle || handle === 0) return NO_SLOT;
-    // No state check: only a LIVE slot has a positive count (FREE, RESERVED, DYING and RETIRED
+    // No state check: only a LIVE slot has a positive count (FREE, RESERVED and DYING
     // slots hold 0, and a slot is published LIVE right after its count is set), and the kernel's
     // compare-exchange refuses 0. It checks the generation before and after the increment and
     // records the entry right after it, before anything can fail.

@@ -162,7 +162,7 @@ export class Connection {
   begin<K extends SyncOp>(op: K, ...args: Args<K>): void {
     this.ensureOpen(op);
     if (this.#pendingOp !== null) {
-      // Only the store's batch prefetch is left pending, and never twice (see Store._takeSlot).
+      // Only the store's batch prefetch is left pending, and never twice (see SlotBatch.take).
       if (this.#early !== null) throw new InternalError(`${op}: two requests left pending`);
       this.#early = this.#await(this.#pendingOp);
     }

@@ -23,7 +23,7 @@ import type { Store } from './store';
 import { MISS } from './value-cache';
 
 /**
- * The entry of a borrowed root: a `Rooted` for a reference argument of a host function called
+ * @internal The entry of a borrowed root: a `Rooted` for a reference argument of a host function called
  * from Wasm. It takes no count: the guest's reference (an `ExternRefObject`'s count, or the raw
  * handle's owner) keeps the object alive, and the root re-checks the handle on every use, so an
  * object freed meanwhile is ERR_INVALID_HANDLE, never another object (I1). Anything that needs a
@@ -40,7 +40,7 @@ export const BORROWED = 0x7fffffff;
  * derived class (`extends`, `super()`) is not folded into the calling code, and measured 12–25 ns
  * more a root than a class without `extends`, which costs almost nothing once inlined. A host call
  * from Wasm makes one root per reference argument, so this was most of the wasm-import row. So
- * `Rooted`, `ManuallyRooted` and `BorrowedRoot` are classes without `extends` that set their own
+ * `Rooted`, `ManuallyRooted` and the borrowed root are classes without `extends` that set their own
  * fields; `inherit` puts `RootBase.prototype` (or `Rooted.prototype`) under their prototypes, and
  * an interface of the same name gives them `RootBase`'s members in TypeScript. `instanceof` works
  * as with `extends`.
@@ -362,9 +362,9 @@ export class Rooted {
  */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface BorrowedRoot extends Rooted {}
+/** @internal */ export interface BorrowedRoot extends Rooted {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
-export class BorrowedRoot {
+/** @internal */ export class BorrowedRoot {
   /** @internal */ declare _scope: RootScope;
   /** @internal The scope's epoch when this root was made. */
   declare _epoch: number;

@@ -24,6 +24,11 @@ export class Store {
 
   /** @internal Use `heap.store`, `heap.createStore()`, `ctx.store` or `attachStore(link)`. */
   constructor(link: StoreLink) {
+    if (typeof link !== 'object' || link === null || !(link.memory instanceof WebAssembly.Memory)) {
+      throw new TypeError(
+        'a Store is not constructed directly: use heap.store, heap.createStore(), ctx.store or attachStore(link)',
+      );
+    }
     this[kCore] = new StoreCore(this, link);
     this.id = link.storeId;
     this.heapId = link.heapId;

@@ -72,6 +72,13 @@ export function checkSignature(sig: unknown, what: string): Signature {
   return sig as Signature;
 }
 
+/**
+ * The key that `ExternRefObject`'s constructor requires: only this module has it, so no other
+ * code can make an object whose handle, slot and count it chose (one made with a handle and the
+ * slot of another object once borrowed one object and released another).
+ */
+const kMake: unique symbol = Symbol('sharedref.ExternRefObject');
+
 /** What a guest holds for an `externref` under the native ABI. Opaque: nothing to read. */
 export class ExternRefObject {
   readonly #handle: RawHandle;
@@ -79,7 +86,12 @@ export class ExternRefObject {
   readonly #heapId: number;
 
   /** @internal */
-  constructor(handle: RawHandle, index: SlotIndex, heapId: number) {
+  constructor(key: typeof kMake, handle: RawHandle, index: SlotIndex, heapId: number) {
+    if (key !== kMake) {
+      throw new TypeError(
+        'ExternRefObject cannot be constructed: use ExternRefObject.fromRoot(root), or pass roots to typed functions',
+      );
+    }
     this.#handle = handle;
     this.#index = index;
     this.#heapId = heapId;
@@ -181,7 +193,7 @@ class Exposure {
     const core = this.#core;
     const index = rootIndex(root);
     const e = core.countEntry(root, 'externref');
-    const obj = new ExternRefObject(handle, index, core.heapId);
+    const obj = new ExternRefObject(kMake, handle, index, core.heapId);
     this.#registry.register(obj, { handle, index, entry: e });
     this.#live.set(handle, new WeakRef(obj));
     return obj;

@@ -17,7 +17,7 @@ import { coreOf } from '../store/internal';
 import { type Signature, type ValType, checkSignature, fromWasm, signatureMatches, toWasm, wasmTypeOf } from './abi';
 import { type ExportType, type FuncType, type WasmRefType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
-import type { Module } from './module';
+import { Module } from './module';
 import { type IndirectCallContext, guestTrap, resolveIndirectCall } from './traps';
 
 /** The type of every exported function of every instance this thread made (for trap codes). */
@@ -47,6 +47,9 @@ export class Instance {
 
   /** @internal Use `linker.instantiate(module)`; `imports` is what it was instantiated with. */
   constructor(store: Store, instance: WebAssembly.Instance, module: Module, imports: WebAssembly.Imports) {
+    if (!(instance instanceof WebAssembly.Instance) || !(module instanceof Module)) {
+      throw new TypeError('an Instance is not constructed directly: use linker.instantiate(module)');
+    }
     this.store = store;
     this.module = module;
     this.exports = instance.exports;

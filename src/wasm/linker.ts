@@ -24,7 +24,7 @@
  * Rejected: checking types at the first call instead of at `instantiate`, as V8 does for host
  * functions (it does not at all): a mismatch would then show up as wrong values, not an error.
  */
-import { CrossStoreError, MissingImportError, TypeMismatchError, type WasmTrap } from '../errors';
+import { CrossStoreError, InternalError, MissingImportError, TypeMismatchError, type WasmTrap } from '../errors';
 import { describe } from '../options';
 import { RootBase, RootScope } from '../store/roots';
 import { Store } from '../store/store';
@@ -474,7 +474,7 @@ interface ImportEnv {
  * spreads off the hot path.
  */
 function compileImport(arity: number, env: ImportEnv): (...args: unknown[]) => unknown {
-  if (!Number.isInteger(arity) || arity < 0) throw new RangeError(`compileImport: bad arity ${arity}`);
+  if (!Number.isInteger(arity) || arity < 0) throw new InternalError(`compileImport: bad arity ${arity}`);
   const names = Array.from({ length: arity }, (_, i) => `a${i}`);
   const converters = names.map((_, i) => `c${i}`);
   const args = names.map((a, i) => `, c${i}(${a}, scope)`).join('');

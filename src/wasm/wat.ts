@@ -13,6 +13,7 @@
  */
 import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type wabtInit from 'wabt';
+import { InternalError } from '../errors';
 import { createSignalLink, linkWait, signalArm, signalPeerExited, signalRaise } from '../shared/mailbox';
 import { entryFile } from '../thread-entry';
 
@@ -68,11 +69,13 @@ export function watToBinary(text: string): Uint8Array {
   if (waited !== 'signalled') {
     const why = waited === 'gone' ? 'exited' : `did not answer within ${COMPILE_TIMEOUT_MS} ms`;
     if (waited === 'gone') compiler = null; // the next call starts a new one
-    throw new Error(`Module.fromText: the WAT compiler thread ${why}`);
+    throw new InternalError(`Module.fromText: the WAT compiler thread ${why}`);
   }
   const got = receiveMessageOnPort(compiler.port);
   const reply = got?.message as WatReply | undefined;
-  if (reply === undefined) throw new Error('Module.fromText: the WAT compiler thread signalled without a reply');
+  if (reply === undefined) {
+    throw new InternalError('Module.fromText: the WAT compiler thread signalled without a reply');
+  }
   if (!reply.ok) throw new SyntaxError(`Module.fromText: ${reply.message}`);
   return reply.bytes;
 }

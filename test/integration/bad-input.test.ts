@@ -1,14 +1,17 @@
-/** BRIEF §5, "Bad input and what it gets": one test per row, named after the row. */
+/** The README's "Bad input and what it gets": one test per row, named after the row. */
 import { expect } from 'chai';
 import {
   ExternRef,
+  ExternRefObject,
   GcHeapOutOfMemory,
   Heap,
+  Instance,
   Linker,
   type ManuallyRooted,
   Module,
   type Rooted,
   RootScope,
+  Store,
   WasmTrap,
 } from '../../src';
 import { rejectsCode, tasksFile, throwsCode, waitFor } from '../helpers';
@@ -20,7 +23,7 @@ const USE_WAT = `
   (func (export "use") (param i32) (result i32) (call $use (local.get 0)))
   (func (export "fail") (param i32) (call $fail (local.get 0))))`;
 
-describe('bad input (BRIEF §5)', () => {
+describe('bad input (the README table)', () => {
   let heap: Heap;
   beforeEach(async () => {
     heap = await Heap.create({ capacity: 64, batchSize: 4 });
@@ -169,6 +172,28 @@ describe('bad input (BRIEF §5)', () => {
       expect(heap.store.rootCount).to.equal(0);
     },
   );
+
+  it('a Store, Instance or ExternRefObject made with new instead of its factory: TypeError; nothing changes', () => {
+    const a = ExternRef.newManuallyRooted(heap.store, 'A');
+    const b = ExternRef.newManuallyRooted(heap.store, 'B');
+    const before = [a.strongCount(), b.strongCount(), heap.stats().live];
+    // The native ABI's reference, with one object's handle and another's slot: never made.
+    const Forge = ExternRefObject as unknown as new (...args: unknown[]) => unknown;
+    expect(() => new Forge(a.toRaw(), 0, heap.id)).to.throw(TypeError, /use ExternRefObject\.fromRoot/);
+    expect(() => new Forge(Symbol('sharedref.ExternRefObject'), a.toRaw(), 0, heap.id)).to.throw(TypeError);
+    expect(() => new (Store as unknown as new (...args: unknown[]) => unknown)()).to.throw(
+      TypeError,
+      /use heap\.store, heap\.createStore\(\), ctx\.store or attachStore\(link\)/,
+    );
+    expect(() => new (Store as unknown as new (...args: unknown[]) => unknown)({})).to.throw(TypeError);
+    expect(() => new (Instance as unknown as new (...args: unknown[]) => unknown)(heap.store, {}, {})).to.throw(
+      TypeError,
+      /use linker\.instantiate\(module\)/,
+    );
+    expect([a.strongCount(), b.strongCount(), heap.stats().live]).to.deep.equal(before);
+    a.unroot();
+    b.unroot();
+  });
 
   it('any call after heap.close(): ERR_HEAP_CLOSED', async () => {
     const h = await Heap.create();
