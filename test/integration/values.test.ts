@@ -328,8 +328,13 @@ describe('values, collection and close', () => {
     const other = h.createStore();
     const r2 = ExternRef.fromRawManuallyRooted(other, r.toRaw())!;
     let release!: () => void;
-    const holding = r.dataMut(() => new Promise<number>((res) => (release = () => res(2))));
-    await new Promise((res) => setTimeout(res, 20));
+    let entered!: () => void;
+    const inFn = new Promise<void>((res) => (entered = res));
+    const holding = r.dataMut(() => {
+      entered();
+      return new Promise<number>((res) => (release = () => res(2)));
+    });
+    await inFn; // the lease is held (a fixed sleep was too short on a loaded machine)
     const pending = rejectsCode(
       r2.dataMut((v: number) => v + 1),
       'ERR_HEAP_CLOSED',
