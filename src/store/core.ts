@@ -128,7 +128,13 @@ export class StoreCore {
     this.types = new TypeNames(i32, layout, (tag) => this.conn.sync('typeName', tag));
     this.transfers = new TransferTable(i32, layout, this.slots);
     this.cache = new ValueCache(link.options.cacheSize);
-    this.conn = new Connection(i32, mailboxWord(layout, id), link.ports, (handle) => this.#beforePost(handle));
+    this.conn = new Connection(
+      i32,
+      mailboxWord(layout, id),
+      link.ports,
+      (handle) => this.#beforePost(handle),
+      (handle) => this.slots.liveIndexOf(handle) < 0 && !this.slots.isWanted(handle),
+    );
     this.#batch = new SlotBatch(this.conn, link.options.batchSize);
     this.#storeScope = RootScope._detached(this);
   }
