@@ -4,7 +4,8 @@
  *
  * The store's thread only. `ExternRef.new` does not wait for the coordinator: it queues the
  * value here and the queue is posted as one message at the next microtask, before any request
- * this store sends (but a slot grant), or when it grows past `FLUSH_AT`. The coordinator answers
+ * this store sends (but a slot grant), or when a handle leaves the thread (`toRaw`, `intoRaw`,
+ * `sharedref.clone`, a typed call's handle argument, a transfer). The coordinator answers
  * a read of a value that has not arrived yet by waiting for it, so batching never changes what a
  * reader sees. A value whose object dies while queued is not posted at all (see `flush`).
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
@@ -25,13 +26,18 @@ import { isHeapClosed } from '../shared/header';
 import { mailboxArm, mailboxWait } from '../shared/mailbox';
 
 /**
- * Values queued before a flush is forced. Large enough that the temporaries of one Wasm call
- * (host-function results the guest drops before the call returns) usually die unposted, and
- * are then recycled by their store without the coordinator (the host-string workload makes 4002 per
- * call); small enough to bound what a reader on another thread can wait for while this thread
- * runs a long synchronous call. It was 256.
+ * The queue's first size. When it is full, the entries of objects that died while queued are
+ * dropped (`#compact`), and it doubles if more than half of it is still alive; nothing is posted
+ * then. So a long synchronous call (a Wasm loop whose host results live until it returns) never
+ * posts values that are still alive and will die unposted, and its cost per value does not
+ * change with its length. What bounded the queue before (a flush at 4096, which sent live
+ * temporaries to the coordinator to be collected there: the seed loop cost 700–790 ns per host
+ * call at 2100 iterations per call against ~520 at 2000) was also what bounded how long a reader
+ * on another thread could wait for a value; every path by which a handle leaves this thread now
+ * posts first instead (see `Connection.flush` callers: `toRaw`, `intoRaw`, `sharedref.clone`, a
+ * typed call's handle argument, transfers).
  */
-const FLUSH_AT = 4096;
+const QUEUE_START = 4096;
 
 type AnyFn = (...args: never[]) => unknown;
 type Result<K extends SyncOp> = CoordinatorApi[K] extends AnyFn ? Awaited<ReturnType<CoordinatorApi[K]>> : never;
@@ -61,9 +67,10 @@ export class Connection {
   readonly #mailbox: number;
   readonly #ports: StorePorts;
   readonly rpc: RpcClient<CoordinatorApi>;
-  readonly #putHandles = new Uint32Array(FLUSH_AT);
+  #putHandles = new Uint32Array(QUEUE_START);
   #putValues: unknown[] = [];
   readonly #beforePost: (handle: RawHandle) => boolean;
+  readonly #gone: (handle: RawHandle) => boolean;
   #flushScheduled = false;
   #closed = false;
   /** The operation of a request posted by `begin` whose reply nobody has read yet. */
@@ -71,10 +78,20 @@ export class Connection {
   /** The reply of that request, once read (by `finish`, or by a `sync` that had to go first). */
   #early: { readonly op: SyncOp; readonly reply: ReplyMessage } | null = null;
 
-  /** `beforePost(handle)` says whether a queued value is still to be posted, just before it is (see `flush`). */
-  constructor(i32: Int32Array, mailboxWord: number, ports: StorePorts, beforePost: (handle: RawHandle) => boolean) {
+  /**
+   * `beforePost(handle)` says whether a queued value is still to be posted, just before it is (see
+   * `flush`); `gone(handle)` whether it never will be (its object died and nobody waits for it).
+   */
+  constructor(
+    i32: Int32Array,
+    mailboxWord: number,
+    ports: StorePorts,
+    beforePost: (handle: RawHandle) => boolean,
+    gone: (handle: RawHandle) => boolean,
+  ) {
     this.#i32 = i32;
     this.#beforePost = beforePost;
+    this.#gone = gone;
     this.#mailbox = mailboxWord;
     this.#ports = ports;
     ports.control.unref();
@@ -107,12 +124,38 @@ export class Connection {
 
   /** Queues the value of the new object `handle` for the coordinator (no round trip). */
   post(handle: RawHandle, value: unknown): void {
+    const n = this.#putValues.length;
+    if (n === this.#putHandles.length) this.#compact();
     this.#putHandles[this.#putValues.length] = handle;
     this.#putValues.push(value);
-    if (this.#putValues.length >= FLUSH_AT) this.flush();
-    else if (!this.#flushScheduled) {
+    if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => this.flush());
+    }
+  }
+
+  /**
+   * The queue is full: drops the entries of objects that died while queued (their values will
+   * never be posted), keeping the order of the rest, and doubles the queue if more than half of it
+   * is still alive, so that each value is looked at a bounded number of times. Nothing is posted:
+   * a live value is reached by other threads only through a path that posts first.
+   */
+  #compact(): void {
+    const values = this.#putValues;
+    const handles = this.#putHandles;
+    let n = 0;
+    for (let k = 0; k < values.length; k++) {
+      const handle = handles[k]! as RawHandle; // queued by `post`
+      if (this.#gone(handle)) continue;
+      handles[n] = handle;
+      values[n] = values[k];
+      n++;
+    }
+    values.length = n;
+    if (n > handles.length >>> 1) {
+      const bigger = new Uint32Array(handles.length * 2);
+      bigger.set(handles.subarray(0, n));
+      this.#putHandles = bigger;
     }
   }
 

@@ -128,7 +128,13 @@ export class StoreCore {
     this.types = new TypeNames(i32, layout, (tag) => this.conn.sync('typeName', tag));
     this.transfers = new TransferTable(i32, layout, this.slots);
     this.cache = new ValueCache(link.options.cacheSize);
-    this.conn = new Connection(i32, mailboxWord(layout, id), link.ports, (handle) => this.#beforePost(handle));
+    this.conn = new Connection(
+      i32,
+      mailboxWord(layout, id),
+      link.ports,
+      (handle) => this.#beforePost(handle),
+      (handle) => this.slots.liveIndexOf(handle) < 0 && !this.slots.isWanted(handle),
+    );
     this.#batch = new SlotBatch(this.conn, link.options.batchSize);
     this.#storeScope = RootScope._detached(this);
   }
@@ -344,6 +350,21 @@ export class StoreCore {
   }
 
   /**
+   * A count of the object `root` holds, in an entry the caller owns from now on: `root`'s own if
+   * it is the newest root of `scope`, which is about to close (the root ends here, as it would
+   * have there: a host function's fresh result), else a new one (`countEntry`). Moving it costs
+   * no kernel call; cloning it cost one, and its release another.
+   */
+  takeEntry(root: RootBase, scope: RootScope, what: string): number {
+    const roots = scope._roots;
+    if (roots.length === 0 || roots[roots.length - 1] !== root) return this.countEntry(root, what);
+    roots.pop();
+    const e = root._entry;
+    root._entry = -1;
+    return e;
+  }
+
+  /**
    * A borrowed `Rooted` (no count, see `BORROWED`) in `scope` for a handle that a Wasm guest
    * passed to a host function, or throws ERR_INVALID_HANDLE.
    */
@@ -402,6 +423,11 @@ export class StoreCore {
     else list.push(e);
   }
 
+  /** Whether `intoRaw` gave a count to the `u32` `handle` on this store that nobody took back yet. */
+  ownsRaw(handle: number): boolean {
+    return this.#ownedRaw.has(handle);
+  }
+
   /** `fromOwnedRaw`: takes back a count `intoRaw` gave to the `u32` `handle` on this store. */
   takeOwnedRaw(handle: number): ManuallyRooted {
     const list = this.#ownedRaw.get(handle);
@@ -434,6 +460,8 @@ export class StoreCore {
   ): TransferToken {
     root._check(what);
     this.hold(root);
+    // The receiver may read the value at once, while this thread is busy: post it first.
+    this.flushPosts();
     const token = this.transfers.send(owner?.storeId ?? this.id, root._index, root._handle, owner?.tag ?? 0);
     if (token === null) throw new TransferLimitError(this.options.transfers);
     return token;

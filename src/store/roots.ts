@@ -427,6 +427,8 @@ export class ManuallyRooted {
     const e = this._entry;
     this._entry = -1;
     this._core.keepOwnedRaw(this._handle, e);
+    // The number may reach another thread at once (as with `toRaw`): post queued values first.
+    this._core.flushPosts();
     return this._handle;
   }
 }

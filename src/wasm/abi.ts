@@ -20,6 +20,7 @@ import { RootBase, type RootScope, type Rooted } from '../store/roots';
 import type { Store } from '../store/store';
 import { type StoreCore, checkRoot, maybeCoreOf, rootCore, rootHandle, rootIndex } from '../store/internal';
 import type { FuncType, WasmValType } from './binary-types';
+import type { CallFrames } from './call-frames';
 
 /** The value types a signature may name. */
 export const VAL_TYPES = ['i32', 'i64', 'f32', 'f64', 'externref', 'funcref', 'handle'] as const;
@@ -240,8 +241,14 @@ export function toWasm(core: StoreCore, t: ValType, v: unknown, what: string): u
   switch (t) {
     case 'externref':
       return v === null || v === undefined ? null : exposureOf(core).wrap(rootArg(core, v, what));
-    case 'handle':
-      return v === null || v === undefined ? 0 : rootHandle(rootArg(core, v, what)) | 0;
+    case 'handle': {
+      if (v === null || v === undefined) return 0;
+      const root = rootArg(core, v, what);
+      // The guest may publish the number to another thread and wait for it there, inside this
+      // call: post this store's queued values first, as `toRaw` does.
+      core.flushPosts();
+      return rootHandle(root) | 0;
+    }
     case 'funcref':
       return funcArg(v, what);
     case 'i64':
@@ -289,11 +296,26 @@ export function argumentFor(core: StoreCore, t: ValType): (v: unknown, scope: Ro
   }
 }
 
-/** @internal A host function's result, kept alive in `keepIn` when the guest receives a raw handle. */
-export function resultToWasm(core: StoreCore, t: ValType, v: unknown, keepIn: RootScope, what: string): unknown {
+/** @internal
+ * A host function's result `v` of type `t` for the guest. A `handle` result's count is kept in the
+ * store's current call frame (call-frames.ts) until the typed call returns or the guest drops it:
+ * the root's own count when it is the newest root of the import's `scope` (a fresh result, which
+ * would end with that scope anyway; `scope` is null where one root may be returned twice, as in
+ * several results), else one more. No flush: see "Publishing a handle" in
+ * docs/architecture.md.
+ */
+export function resultToWasm(
+  core: StoreCore,
+  t: ValType,
+  v: unknown,
+  scope: RootScope | null,
+  frames: CallFrames,
+  what: string,
+): unknown {
   if (t !== 'handle' || v === null || v === undefined) return toWasm(core, t, v, what);
   const root = rootArg(core, v, what);
-  // The import's own scope ends when it returns; the handle must stay valid for the whole call.
-  core.toScoped(root, keepIn);
-  return rootHandle(root) | 0; // an i32: Wasm would read a u32 above 2^31 the same way
+  const handle = rootHandle(root);
+  const entry = scope === null ? core.countEntry(root, what) : core.takeEntry(root, scope, what);
+  frames.keep(rootIndex(root), handle, entry);
+  return handle | 0; // an i32: Wasm would read a u32 above 2^31 the same way
 }

@@ -11,9 +11,9 @@
  * fixed when the module is compiled, so one check when the function is looked up is enough.
  */
 import { TypeMismatchError } from '../errors';
-import { RootScope } from '../store/roots';
 import type { Store } from '../store/store';
 import { coreOf } from '../store/internal';
+import { framesOf } from './call-frames';
 import { type Signature, type ValType, checkSignature, fromWasm, signatureMatches, toWasm, wasmTypeOf } from './abi';
 import { type ExportType, type FuncType, type WasmRefType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
@@ -23,14 +23,6 @@ import { type IndirectCallContext, guestTrap, resolveIndirectCall } from './trap
 /** The type of every exported function of every instance this thread made (for trap codes). */
 const exportedTypes = new WeakMap<object, FuncType>();
 
-/** Typed calls in progress, per store: a host function's handle result is kept by the outermost one. */
-const typedCalls = new WeakMap<Store, { depth: number }>();
-
-/** @internal Whether a typed call into a guest is running on `store`'s thread now. */
-export function inTypedCall(store: Store): boolean {
-  return (typedCalls.get(store)?.depth ?? 0) > 0;
-}
-
 /** An instantiated module on a store. */
 export class Instance {
   /** The store this instance uses. */
@@ -39,8 +31,9 @@ export class Instance {
   readonly module: Module;
   /**
    * The raw exports, as V8 gives them. Calling an exported function directly skips the
-   * conversions and the trap handling of `getTypedFunc`, and under the raw ABI a handle that a
-   * host function returns during such a call is kept until the store closes.
+   * conversions and the trap handling of `getTypedFunc`. Under the raw ABI, a handle that a host
+   * function returns during such a call is kept until the current synchronous run of JS code ends
+   * (a microtask), or until the guest drops it, as for glue code (`linker.imports`).
    */
   readonly exports: WebAssembly.Exports;
   readonly #traps: IndirectCallContext;
@@ -111,12 +104,9 @@ export class Instance {
         formatFuncType(sig),
       );
     }
-    const store = this.store;
-    const core = coreOf(store);
+    const core = coreOf(this.store);
+    const frames = framesOf(core);
     const { params, results } = sig;
-    let calls = typedCalls.get(store);
-    if (calls === undefined) typedCalls.set(store, (calls = { depth: 0 }));
-    const depth = calls;
     const traps = this.#traps;
     // The function index the call enters (for naming an indirect-call trap), when known.
     const entered = type?.kind === 'function' ? type.index : undefined;
@@ -125,9 +115,8 @@ export class Instance {
         throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
       core.ensureOpen(name);
       const callerScope = core.currentScope();
-      // Handles returned by host functions during this call live in this scope until it returns.
-      const scope = new RootScope(store);
-      depth.depth++;
+      // Handles that host functions return during this call are kept in its frame until it returns.
+      frames.enter();
       try {
         const wasmArgs = new Array<unknown>(params.length);
         for (let i = 0; i < params.length; i++) wasmArgs[i] = toWasm(core, params[i]!, args[i], name);
@@ -143,8 +132,7 @@ export class Instance {
         if (results.length === 1) return fromWasm(core, results[0]!, out, callerScope);
         return results.map((t, i) => fromWasm(core, t, (out as unknown[])[i], callerScope));
       } finally {
-        depth.depth--;
-        scope.close();
+        frames.leave();
       }
     };
   }

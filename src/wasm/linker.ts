@@ -5,8 +5,9 @@
  * The thread of the linker's store. A host function defined with `funcWrap` receives
  * `(caller, ...args)`. Reference arguments are roots in a fresh scope for that call, released
  * when it returns or throws. Its results convert back by the signature. A handle it returns stays
- * valid until the outermost typed call returns (outside any typed call, for glue code calling the
- * exports itself, until the current synchronous run of JS code ends: see `imports`).
+ * valid until the typed call that was running returns, or until the guest gives it back with
+ * `sharedref.drop` (call-frames.ts); outside any typed call (glue code, or `instance.exports`,
+ * calling the guest itself), until the current synchronous run of JS code ends.
  *
  * Every import is checked against the type the importing module declares before anything is
  * instantiated: a `funcWrap` signature, another instance's function, table or global
@@ -32,7 +33,8 @@ import { type StoreCore, coreOf, reopenScope } from '../store/internal';
 import { type Signature, type ValType, argumentFor, checkSignature, resultToWasm, signatureMatches } from './abi';
 import { type ExternType, type FuncType, type ImportType, formatExternType, formatFuncType } from './binary-types';
 import { Global, Table } from './externs';
-import { Instance, inTypedCall } from './instance';
+import { framesOf, type CallFrames } from './call-frames';
+import { Instance } from './instance';
 import { Module } from './module';
 import { SHAREDREF_IMPORTS, sharedrefImport } from './sharedref-imports';
 import { guestTrap, hostTrap } from './traps';
@@ -68,9 +70,6 @@ type Definition =
   | { readonly kind: 'tag'; readonly value: unknown };
 
 type Imports = Record<string, Record<string, unknown>>;
-
-/** How a host function's handle results are kept (see `imports`). */
-type KeepMode = 'typed-call' | 'glue';
 
 /** Host functions and values for instantiating modules on one store. */
 export class Linker {
@@ -190,7 +189,7 @@ export class Linker {
       throw new TypeError(`instantiate: expected a Module, received ${describe(module)}`);
     coreOf(this.store).ensureOpen('instantiate');
     const ctx: { instance: Instance | null } = { instance: null };
-    const imports = this.#resolve(module, ctx, 'typed-call');
+    const imports = this.#resolve(module, ctx);
     let raw: WebAssembly.Instance;
     try {
       raw = new WebAssembly.Instance(module.wasm, imports as WebAssembly.Imports);
@@ -207,7 +206,7 @@ export class Linker {
    * The imports object for `module`, checked as `instantiate` checks it, for code that
    * instantiates the module itself (the JS glue of AssemblyScript's `--bindings`, Emscripten or
    * wasm-bindgen). Host functions convert references by their signatures, as for `instantiate`;
-   * a handle one returns is kept until the outermost typed call returns or, when the glue called
+   * a handle one returns is kept until the typed call running then returns or, when the glue called
    * the export itself, until the current synchronous run of JS code ends (a microtask), so
    * temporaries are released per call. `caller.instance` is `null`. Give the glue's exports
    * references with `ExternRefObject.fromRoot(root)` and take the ones it returns with
@@ -216,11 +215,11 @@ export class Linker {
   imports(module: Module): WebAssembly.Imports {
     if (!(module instanceof Module)) throw new TypeError(`imports: expected a Module, received ${describe(module)}`);
     coreOf(this.store).ensureOpen('imports');
-    return this.#resolve(module, { instance: null }, 'glue') as WebAssembly.Imports;
+    return this.#resolve(module, { instance: null }) as WebAssembly.Imports;
   }
 
   /** The imports for `module`, each checked against its type. */
-  #resolve(module: Module, ctx: { instance: Instance | null }, keep: KeepMode): Imports {
+  #resolve(module: Module, ctx: { instance: Instance | null }): Imports {
     const imports: Imports = {};
     const missing: string[] = [];
     for (const imp of module.imports) {
@@ -229,7 +228,7 @@ export class Linker {
       let value: unknown;
       if (def !== undefined) {
         checkImport(imp, type, def);
-        value = def.kind === 'host' ? this.#hostImport(imp.module, imp.name, def, ctx, keep) : def.value;
+        value = def.kind === 'host' ? this.#hostImport(imp.module, imp.name, def, ctx) : def.value;
       } else if (imp.module === 'sharedref' && imp.kind === 'function') {
         value = sharedrefImport(this.store, imp.name);
         const want = SHAREDREF_IMPORTS[imp.name];
@@ -249,7 +248,6 @@ export class Linker {
     name: string,
     def: { readonly sig: Signature; readonly fn: HostFunction },
     ctx: { instance: Instance | null },
-    keep: KeepMode,
   ): (...args: unknown[]) => unknown {
     const store = this.store;
     const { sig, fn } = def;
@@ -264,14 +262,7 @@ export class Linker {
       },
     };
     const call = fn as (...a: unknown[]) => unknown;
-    // A handle result is kept in the scope that was current when the import was entered; only
-    // then is that scope looked up.
-    const keepsHandles = results.includes('handle');
     const core = coreOf(store);
-    const keepScope =
-      keep === 'typed-call'
-        ? (): RootScope => core.currentScope()
-        : (): RootScope => (inTypedCall(store) ? core.currentScope() : turnScope(store));
     // One scope per import, reused from call to call; a re-entrant call (a host function that
     // calls back into the guest, which calls this import again) gets a fresh one.
     let idle: RootScope | null = null;
@@ -287,15 +278,13 @@ export class Linker {
       idle = s;
     };
     const env: ImportEnv = {
-      keepScope,
       caller,
       call,
       open,
       done,
-      finish: finisher(core, results, where),
+      finish: finisher(core, framesOf(core), results, where),
       trap: hostTrap,
       where,
-      keepsHandles,
       conv: params.map((t) => argumentFor(core, t)),
     };
     return compileImport(params.length, env);
@@ -388,27 +377,6 @@ function sameFuncType(a: FuncType, b: FuncType): boolean {
   return same(a.params, b.params) && same(a.results, b.results);
 }
 
-/** Per store: the scope that keeps handle results of host calls made outside any typed call. */
-const turnScopes = new WeakMap<Store, RootScope>();
-
-/**
- * The scope for a host function's handle results when glue code called the guest directly: one
- * per synchronous run of JS code, closed in a microtask, after the outermost Wasm call returned.
- */
-function turnScope(store: Store): RootScope {
-  let s = turnScopes.get(store);
-  if (s !== undefined) return s;
-  s = new RootScope(store);
-  coreOf(store).leaveScope(s); // never current: it only keeps these handles
-  turnScopes.set(store, s);
-  const scope = s;
-  queueMicrotask(() => {
-    turnScopes.delete(store);
-    scope.close();
-  });
-  return s;
-}
-
 /**
  * Converts a host function's return value by the import's result types. One small function per
  * result count: V8 inlines the converter into the import's wrapper, and a converter for every
@@ -416,9 +384,10 @@ function turnScope(store: Store): RootScope {
  */
 function finisher(
   core: StoreCore,
+  frames: CallFrames,
   results: readonly ValType[],
   where: string,
-): (r: unknown, outer: RootScope | null) => unknown {
+): (r: unknown, scope: RootScope) => unknown {
   const notSync = (): never => {
     throw new TypeError(`${where}: host functions called from Wasm must be synchronous`);
   };
@@ -430,32 +399,31 @@ function finisher(
       };
     case 1: {
       const t = results[0]!;
-      return (r, outer) => {
+      return (r, scope) => {
         if (r instanceof Promise) notSync();
-        return resultToWasm(core, t, r, outer!, where);
+        return resultToWasm(core, t, r, scope, frames, where);
       };
     }
     default:
-      return (r, outer) => {
+      return (r) => {
         if (r instanceof Promise) notSync();
         if (!Array.isArray(r) || r.length !== results.length)
           throw new TypeError(`${where}: expected an array of ${results.length} results`);
-        return results.map((t, i) => resultToWasm(core, t, r[i], outer!, where));
+        // One root may be returned twice: each result takes a count of its own (no move).
+        return results.map((t, i) => resultToWasm(core, t, r[i], null, frames, where));
       };
   }
 }
 
 /** What an import's compiled wrapper uses (see `compileImport`). */
 interface ImportEnv {
-  readonly keepScope: () => RootScope;
   readonly caller: Caller;
   readonly call: (...a: unknown[]) => unknown;
   readonly open: () => RootScope;
   readonly done: (s: RootScope) => void;
-  readonly finish: (r: unknown, outer: RootScope | null) => unknown;
+  readonly finish: (r: unknown, scope: RootScope) => unknown;
   readonly trap: (where: string, err: unknown) => WasmTrap;
   readonly where: string;
-  readonly keepsHandles: boolean;
   readonly conv: readonly ((v: unknown, scope: RootScope) => unknown)[];
 }
 
@@ -480,13 +448,12 @@ function compileImport(arity: number, env: ImportEnv): (...args: unknown[]) => u
   const args = names.map((a, i) => `, c${i}(${a}, scope)`).join('');
   const source = `
     "use strict";
-    const { keepScope, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
+    const { caller, call, open, done, finish, trap, where, conv } = env;
     const [${converters.join(', ')}] = conv;
     return function hostImport(${names.join(', ')}) {
-      const outer = keepsHandles ? keepScope() : null;
       const scope = open();
       try {
-        return finish(call(caller${args}), outer);
+        return finish(call(caller${args}), scope);
       } catch (err) {
         throw trap(where, err);
       } finally {
@@ -510,15 +477,14 @@ function compileImport(arity: number, env: ImportEnv): (...args: unknown[]) => u
  * slower when several imports share an arity.
  */
 function genericImport(env: ImportEnv): (...args: unknown[]) => unknown {
-  const { keepScope, caller, call, open, done, finish, trap, where, keepsHandles, conv } = env;
+  const { caller, call, open, done, finish, trap, where, conv } = env;
   return (...wasmArgs: unknown[]): unknown => {
-    const outer = keepsHandles ? keepScope() : null;
     const scope = open();
     try {
       const args = new Array<unknown>(conv.length + 1);
       args[0] = caller;
       for (let i = 0; i < conv.length; i++) args[i + 1] = conv[i]!(wasmArgs[i], scope);
-      return finish(call(...args), outer);
+      return finish(call(...args), scope);
     } catch (err) {
       throw trap(where, err);
     } finally {
