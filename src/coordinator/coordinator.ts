@@ -96,6 +96,8 @@ export class Coordinator {
   readonly #stores = new Map<number, StoreLinkState>();
   /** Constructions whose factory has not settled yet; `close()` waits for them, bounded. */
   readonly #constructions = new Set<Promise<unknown>>();
+  /** Slots a construction in place (`newWith`) is filling now, with how many (a retry may overlap). */
+  readonly #building = new Map<SlotIndex, number>();
   #host: Readonly<Record<string, unknown>> | null = null;
   #closed = false;
   #shutdown: Promise<{ t: 'closed'; disposed: number; disposeErrors: number }> | null = null;
@@ -410,6 +412,7 @@ export class Coordinator {
       if (p !== null) this.#track(p);
     };
     const built = Promise.resolve().then(() => fn(...args));
+    this.#building.set(index, (this.#building.get(index) ?? 0) + 1);
     const work = bounded(built, this.#options.userCodeTimeoutMs, code, (c) => this.#abandoned(c), detached).then(
       (value) => {
         if (this.#closed || !this.#table.isReservedFor(index, generation, storeId)) {
@@ -420,6 +423,12 @@ export class Coordinator {
         return this.#types.intern(typeNameOf(value));
       },
     );
+    const unmark = (): void => {
+      const n = this.#building.get(index)! - 1;
+      if (n === 0) this.#building.delete(index);
+      else this.#building.set(index, n);
+    };
+    work.then(unmark, unmark);
     this.#track(work);
     return work;
   }
@@ -553,8 +562,11 @@ export class Coordinator {
       // A value built in place for this store, which died before it read the reply and published
       // the slot: nobody can ever reach it, so it is disposed now, or never (I3). Freeing the slot
       // without this also left the value behind for the slot's next object (I1).
-      if (this.#values.has(index)) void this.#disposeSlot(index); // tracked: close() waits for it
-      this.#slots.reclaim(index);
+      if (this.#values.has(index)) {
+        void this.#disposeSlot(index); // tracked: close() waits for it
+        this.#slots.reclaimNamed(index);
+      } else if (this.#building.has(index)) this.#slots.reclaimNamed(index);
+      else this.#slots.reclaim(index);
     }
     for (const index of this.#slots.ownedBy(id, [SLOT_LIVE, SLOT_DYING])) {
       if (!this.#values.has(index)) this.#values.markLost(index, this.#table.handleOf(index));

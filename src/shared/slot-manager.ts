@@ -100,8 +100,28 @@ export class SlotManager {
     this.#disposed++;
   }
 
-  /** Returns a RESERVED slot that its store never filled (the store died or closed). */
+  /**
+   * Returns a RESERVED slot that its store never filled (the store died or closed), keeping its
+   * generation: no object ever had the slot's current handle, so no stale handle can name what
+   * comes next, and the bound of handle.ts counts only real reuses. (Moving the generation here
+   * wrapped a slot after a few store closes with no object in between: a freed object's handle
+   * then named a new object after 0 reuses.) Use `reclaimNamed` when a construction knows it.
+   */
   reclaim(index: SlotIndex): void {
+    const t = this.#t;
+    if (this.#poison) Atomics.store(this.#i32, t.word(index, S_TAG), POISON_TAG);
+    Atomics.store(this.#i32, t.word(index, S_OWNER), 0);
+    Atomics.store(this.#i32, t.word(index, S_STATE), SLOT_FREE);
+    this.#append(index);
+    this.#publishFree();
+  }
+
+  /**
+   * `reclaim` for a RESERVED slot whose generation a construction in place (`newWith`) was given:
+   * the generation moves on as at a free, so that construction can never fill the slot again
+   * once another store with the same id reserves it.
+   */
+  reclaimNamed(index: SlotIndex): void {
     this.#release(index);
     this.#publishFree();
   }
@@ -121,6 +141,11 @@ export class SlotManager {
   #release(index: SlotIndex): void {
     // One kernel call clears the slot and moves its generation on.
     if (this.#t.freeSlot(index, this.#poison ? POISON_TAG : 0)) this.#wraps++;
+    this.#append(index);
+  }
+
+  /** Puts `index` at the back of the free list. */
+  #append(index: SlotIndex): void {
     const capacity = this.#free.length;
     const tail = this.#head + this.#count;
     this.#free[tail >= capacity ? tail - capacity : tail] = index;

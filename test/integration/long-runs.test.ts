@@ -109,6 +109,57 @@ describe('long runs: generations wrap', () => {
     },
   );
 
+  it('stores that close with unused reserved slots do not move generations: the bound counts only real reuses', async () => {
+    // Regression: returning a store's unfilled slots moved their generations on, so a few store
+    // closes wrapped a slot with no object in between, and a freed object's handle named the
+    // slot's next object after 0 reuses.
+    const GEN_BITS = 2; // a stale handle is refused for 3 reuses of its slot
+    heap = await Heap.create({ capacity: 64, generationBits: GEN_BITS });
+    const codec = handleCodec(64, GEN_BITS);
+    const rand = seeded(SEED ^ 0x5eed);
+    /** Freed handles still within the bound: handle → its slot and the objects made there since. */
+    const stale = new Map<number, { slot: number; reuses: number }>();
+    let checked = 0;
+    for (let round = 0; round < 300; round++) {
+      const store = heap.createStore(); // reserves a batch, mostly left unused
+      for (let k = 1 + Math.floor(rand() * 6); k > 0; k--) {
+        const r = ExternRef.newManuallyRooted(store, { round, k });
+        const h = r.toRaw(); // posted: the coordinator frees it, not the store
+        const slot = handleIndex(codec, h);
+        const earlier = stale.get(h);
+        // This object is reuse number `reuses + 1` of the slot since `h` was freed: the bound lets
+        // it have `h` again only from reuse 2^GEN_BITS − 1 on.
+        if (earlier !== undefined) {
+          expect(
+            earlier.reuses + 1,
+            `reuses of slot ${slot} when freed handle 0x${h.toString(16)} came back`,
+          ).to.be.at.least(2 ** GEN_BITS - 1);
+        }
+        for (const [old, s] of stale) {
+          if (s.slot === slot && ++s.reuses >= 2 ** GEN_BITS - 1) stale.delete(old);
+        }
+        r.unroot();
+        stale.set(h, { slot, reuses: 0 });
+      }
+      if (rand() < 0.5) await heap.gc();
+      store.close();
+      for (const [h, s] of stale) {
+        const r = heap.store.scope(() => {
+          try {
+            return ExternRef.fromRaw(heap.store, h);
+          } catch {
+            return null; // refused: what the bound promises
+          }
+        });
+        expect(r, `handle 0x${h.toString(16)} after ${s.reuses} reuses of slot ${s.slot}`).to.equal(null);
+        checked++;
+      }
+    }
+    await heap.gc();
+    expect(checked, 'stale handles checked').to.be.greaterThan(200);
+    expect(heap.stats().created).to.equal(heap.stats().disposed);
+  });
+
   it('generationBits is checked against the capacity, naming the option', async () => {
     let caught: unknown;
     await Heap.create({ capacity: 64, generationBits: 27 }).catch((e: unknown) => (caught = e));
