@@ -109,7 +109,7 @@ describe('long runs: generations wrap', () => {
     },
   );
 
-  it('stores that close with unused reserved slots do not move generations: the bound counts only real reuses', async () => {
+  it('stores closing with unused reserved slots move no generation: the bound counts real reuses only', async () => {
     // Regression: returning a store's unfilled slots moved their generations on, so a few store
     // closes wrapped a slot with no object in between, and a freed object's handle named the
     // slot's next object after 0 reuses.
