@@ -11,6 +11,17 @@ export type { StoreLink } from './store/store';
 export { ExternRef } from './store/extern-ref';
 export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
+export type {
+  Cloned,
+  MethodName,
+  MethodArgs,
+  MethodResult,
+  FactoryName,
+  FactoryArgs,
+  Built,
+  TypeCheck,
+  InstanceOf,
+} from './store/types';
 export type { GcReport } from './rpc/protocol';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics/messages';
 export type {
