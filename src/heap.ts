@@ -240,11 +240,12 @@ export class Heap<H = unknown> implements AsyncDisposable {
   /**
    * A piscina pool whose workers each attach a store to this heap. `options.filename` is the
    * worker file (`module.exports = defineTasks({...})` from `sharedref/worker`). Closed by
-   * `heap.close()` if not before.
+   * `heap.close()` if not before. `T`, the type of the worker file's tasks (`typeof tasks`, or
+   * `typeof import('./tasks')`), types `pool.run`; it is asserted, as `filename` is not read here.
    */
-  createPool(options: PoolOptions): Pool {
+  createPool<T = unknown>(options: PoolOptions): Pool<T> {
     this.#ensureOpen('createPool');
-    const pool = new Pool(this, options, entryFile('pool-worker'));
+    const pool = new Pool<T>(this, options, entryFile('pool-worker'));
     this.addResource(pool);
     return pool;
   }

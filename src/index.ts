@@ -41,6 +41,7 @@ export { Pool } from './pool/pool';
 export type { PoolOptions, RunTaskOptions } from './pool/pool';
 export { defineTasks } from './pool/worker-runtime';
 export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
+export type { TasksOf, TaskName, TaskArg, TaskArgs, TaskResult } from './pool/task-types';
 export {
   SharedRefError,
   GcHeapOutOfMemory,
