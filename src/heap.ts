@@ -80,7 +80,7 @@ export interface HeapResource {
 
 /**
  * A shared heap of host values, with its coordinator thread. `H` is the type of its host module
- * (`Heap.create<typeof import('./host')>({ hostModule })`): its stores' `ExternRef.newWith` then
+ * (`Heap.create<typeof import('./host.js')>({ hostModule })`): its stores' `ExternRef.newWith` then
  * takes the module's function exports by name and gives roots of what they return. It exists in
  * the types only; the default, `unknown`, allows any factory name.
  */
@@ -241,7 +241,7 @@ export class Heap<H = unknown> implements AsyncDisposable {
    * A piscina pool whose workers each attach a store to this heap. `options.filename` is the
    * worker file (`module.exports = defineTasks({...})` from `sharedref/worker`). Closed by
    * `heap.close()` if not before. `T`, the type of the worker file's tasks (`typeof tasks`, or
-   * `typeof import('./tasks')`), types `pool.run`; it is asserted, as `filename` is not read here.
+   * `typeof import('./tasks.js')`), types `pool.run`; it is asserted, as `filename` is not read here.
    */
   createPool<T = unknown>(options: PoolOptions): Pool<T> {
     this.#ensureOpen('createPool');

@@ -4,7 +4,7 @@
  * no code at run time; the worker still refuses an unknown task name (`ERR_NO_SUCH_TASK`).
  *
  * `T` may be the value `defineTasks` returned (`typeof tasks`), or the worker module itself
- * (`typeof import('./tasks')`), whether it sets `module.exports` / `export =` or its default
+ * (`typeof import('./tasks.js')`), whether it sets `module.exports` / `export =` or its default
  * export. `unknown`, the default, allows any name and arguments and gives `unknown` results.
  *
  * A task receives its arguments as the caller sent them, except that every root arrives as a

@@ -27,7 +27,7 @@ import { packRoots, unpackRoots } from './transfer';
 
 /**
  * What every task receives first. `H` is the heap's host module type, for tasks that build values
- * in place: `ctx: TaskContext<typeof import('./host')>` types `ExternRef.newWith(ctx.store, …)`.
+ * in place: `ctx: TaskContext<typeof import('./host.js')>` types `ExternRef.newWith(ctx.store, …)`.
  */
 export interface TaskContext<H = unknown> {
   /** This worker's store. */

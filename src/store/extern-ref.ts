@@ -141,7 +141,7 @@ export class ExternRef {
    * for values that cannot move between threads (files, sockets, class instances); use them
    * through `call`. The new root belongs to the scope that is current when the promise resolves.
    *
-   * In TypeScript, a store of a heap made with `Heap.create<typeof import('./host')>(…)` takes the
+   * In TypeScript, a store of a heap made with `Heap.create<typeof import('./host.js')>(…)` takes the
    * module's function exports as `factory`, their parameters as `args`, and gives a root of what
    * the factory returns (`Rooted<HostFile>`); an untyped store takes any name.
    */

@@ -16,7 +16,7 @@ export type { StoreLink } from './link';
 
 /**
  * One thread's root set. Created by the heap or the pool, never with `new`. `H` is the type of the
- * heap's host module (`Heap.create<typeof import('./host')>(…)`), which types `ExternRef.newWith`;
+ * heap's host module (`Heap.create<typeof import('./host.js')>(…)`), which types `ExternRef.newWith`;
  * it exists in the types only, and `unknown` (the default) allows any factory name.
  */
 export class Store<H = unknown> {
