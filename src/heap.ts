@@ -78,10 +78,15 @@ export interface HeapResource {
   close(): Promise<void>;
 }
 
-/** A shared heap of host values, with its coordinator thread. */
-export class Heap implements AsyncDisposable {
+/**
+ * A shared heap of host values, with its coordinator thread. `H` is the type of its host module
+ * (`Heap.create<typeof import('./host.js')>({ hostModule })`): its stores' `ExternRef.newWith` then
+ * takes the module's function exports by name and gives roots of what they return. It exists in
+ * the types only; the default, `unknown`, allows any factory name.
+ */
+export class Heap<H = unknown> implements AsyncDisposable {
   /** The creating thread's store. */
-  readonly store: Store;
+  readonly store: Store<H>;
   /** The options in force, defaults filled in. */
   readonly options: ResolvedHeapOptions;
   /** Identifies this heap across threads. */
@@ -125,8 +130,12 @@ export class Heap implements AsyncDisposable {
     coreOf(this.store).heapOwned = true;
   }
 
-  /** Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad options. */
-  static async create(options?: HeapOptions): Promise<Heap> {
+  /**
+   * Creates a heap and starts its coordinator. Rejects with a `TypeError`/`RangeError` for bad
+   * options. `H`, the host module's type, is asserted: nothing checks it against `hostModule`
+   * (a factory it does not export fails at run time with `ERR_NO_SUCH_FACTORY`).
+   */
+  static async create<H = unknown>(options?: HeapOptions): Promise<Heap<H>> {
     const resolved = resolveHeapOptions(options);
     const layout = layoutFor(resolved);
     // A shared WebAssembly.Memory, so the count kernel (shared/kernel.ts) can address it.
@@ -162,7 +171,7 @@ export class Heap implements AsyncDisposable {
     }
     worker.unref();
     port1.unref();
-    return new Heap(memory, resolved, worker, port1, randomInt(1, 2 ** 31 - 1));
+    return new Heap<H>(memory, resolved, worker, port1, randomInt(1, 2 ** 31 - 1));
   }
 
   /** True once `close()` started (or the coordinator died). */
@@ -171,8 +180,8 @@ export class Heap implements AsyncDisposable {
   }
 
   /** A new store on this thread (its own root set); close it with `store.close()`. */
-  createStore(): Store {
-    const store = new Store(this.createStoreLink());
+  createStore(): Store<H> {
+    const store = new Store<H>(this.createStoreLink());
     this.#stores.add(store);
     coreOf(store).onClose(() => this.#stores.delete(store));
     return store;
@@ -231,11 +240,12 @@ export class Heap implements AsyncDisposable {
   /**
    * A piscina pool whose workers each attach a store to this heap. `options.filename` is the
    * worker file (`module.exports = defineTasks({...})` from `sharedref/worker`). Closed by
-   * `heap.close()` if not before.
+   * `heap.close()` if not before. `T`, the type of the worker file's tasks (`typeof tasks`, or
+   * `typeof import('./tasks.js')`), types `pool.run`; it is asserted, as `filename` is not read here.
    */
-  createPool(options: PoolOptions): Pool {
+  createPool<T = unknown>(options: PoolOptions): Pool<T> {
     this.#ensureOpen('createPool');
-    const pool = new Pool(this, options, entryFile('pool-worker'));
+    const pool = new Pool<T>(this, options, entryFile('pool-worker'));
     this.addResource(pool);
     return pool;
   }
@@ -353,6 +363,6 @@ function layoutFor(o: ResolvedHeapOptions): Layout {
 }
 
 /** Attaches a store on this thread from a link made by `heap.createStoreLink()` on another. */
-export function attachStore(link: StoreLink): Store {
+export function attachStore<H = unknown>(link: StoreLink): Store<H> {
   return new Store(link);
 }

@@ -11,6 +11,17 @@ export type { StoreLink } from './store/store';
 export { ExternRef } from './store/extern-ref';
 export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
+export type {
+  Cloned,
+  MethodName,
+  MethodArgs,
+  MethodResult,
+  FactoryName,
+  FactoryArgs,
+  Built,
+  TypeCheck,
+  InstanceOf,
+} from './store/types';
 export type { GcReport } from './rpc/protocol';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics/messages';
 export type {
@@ -30,6 +41,7 @@ export { Pool } from './pool/pool';
 export type { PoolOptions, RunTaskOptions } from './pool/pool';
 export { defineTasks } from './pool/worker-runtime';
 export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
+export type { TasksOf, TaskName, TaskArg, TaskArgs, TaskResult } from './pool/task-types';
 export {
   SharedRefError,
   GcHeapOutOfMemory,

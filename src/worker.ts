@@ -6,6 +6,17 @@ export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
 export { ExternRef } from './store/extern-ref';
 export { Store } from './store/store';
 export { Rooted, ManuallyRooted, RootScope, RootBase } from './store/roots';
+export type {
+  Cloned,
+  MethodName,
+  MethodArgs,
+  MethodResult,
+  FactoryName,
+  FactoryArgs,
+  Built,
+  TypeCheck,
+  InstanceOf,
+} from './store/types';
 export {
   SharedRefError,
   GcHeapOutOfMemory,

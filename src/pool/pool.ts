@@ -25,6 +25,7 @@ import { coreOf } from '../store/internal';
 import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
 import { type BareTask, provideBareRun } from '../internal/bench-hooks';
 import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import type { TaskArgs, TaskName, TaskResult } from './task-types';
 import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
@@ -52,15 +53,24 @@ export interface PoolOptions {
   piscina?: Record<string, unknown>;
 }
 
-/** One task run with options. */
-export interface RunTaskOptions {
+/**
+ * One task run with options. For a typed pool (`Pool<typeof tasks>`), `task` is one of its task
+ * names and `args` that task's arguments, required when it takes any.
+ */
+export type RunTaskOptions<T = unknown, K extends TaskName<T> = TaskName<T>> = {
   /** The task's name in the worker file. */
-  task: string;
-  /** Its arguments; roots inside travel as transfers. */
-  args?: unknown[];
+  task: K;
   /** Aborting terminates the worker running the task (piscina's semantics). */
   signal?: AbortSignal;
-}
+} & ([] extends TaskArgs<T, K>
+  ? {
+      /** Its arguments; roots inside travel as transfers. */
+      args?: TaskArgs<T, K>;
+    }
+  : {
+      /** Its arguments; roots inside travel as transfers. */
+      args: TaskArgs<T, K>;
+    });
 
 /** @internal What the heap gives a pool. */
 export interface PoolHost {
@@ -73,8 +83,12 @@ export interface PoolHost {
   readonly closed: boolean;
 }
 
-/** A piscina pool whose workers share the heap. */
-export class Pool implements AsyncDisposable {
+/**
+ * A piscina pool whose workers share the heap. `T` is the type of the worker file's tasks
+ * (`heap.createPool<typeof tasks>(…)`, see task-types.ts); it exists in the types only, and
+ * `unknown` (the default) allows any task name.
+ */
+export class Pool<T = unknown> implements AsyncDisposable {
   readonly #piscina: Piscina<TaskMessage | BareTask, unknown>;
   readonly #host: PoolHost;
   readonly #closeTimeout: number;
@@ -152,12 +166,13 @@ export class Pool implements AsyncDisposable {
   }
 
   /** Runs `task` on a worker with `args`; resolves with its result (roots adopted into the current scope). */
-  run(task: string, ...args: unknown[]): Promise<unknown> {
-    return this.runTask({ task, args });
+  run<K extends TaskName<T>>(task: K, ...args: TaskArgs<T, K>): Promise<TaskResult<T, K>> {
+    return this.runTask({ task, args } as RunTaskOptions<T, K>);
   }
 
   /** Like `run`, with options (an `AbortSignal`). */
-  async runTask(options: RunTaskOptions): Promise<unknown> {
+  async runTask<K extends TaskName<T>>(typed: RunTaskOptions<T, K>): Promise<TaskResult<T, K>> {
+    const options = typed as RunTaskOptions; // checked below: any value may arrive here
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`runTask: options must be an object, received ${describe(options)}`);
     }
@@ -199,7 +214,7 @@ export class Pool implements AsyncDisposable {
     }
     if (!outcome.ok) throw deserializeError(outcome.error);
     // Roots the caller cannot adopt (its root limit) make this throw: every one is released first.
-    return unpackRoots(outcome.value, core);
+    return unpackRoots(outcome.value, core) as TaskResult<T, K>;
   }
 
   /** Releases results of failed tasks still in flight (see `FailedTasks`). */

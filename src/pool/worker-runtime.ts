@@ -25,18 +25,26 @@ import { isBareTask } from '../internal/bench-hooks';
 import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import { packRoots, unpackRoots } from './transfer';
 
-/** What every task receives first. */
-export interface TaskContext {
+/**
+ * What every task receives first. `H` is the heap's host module type, for tasks that build values
+ * in place: `ctx: TaskContext<typeof import('./host.js')>` types `ExternRef.newWith(ctx.store, …)`.
+ */
+export interface TaskContext<H = unknown> {
   /** This worker's store. */
-  readonly store: Store;
+  readonly store: Store<H>;
   /** The `workerData` given to `heap.createPool`. */
   readonly workerData: unknown;
   /** This worker's thread id. */
   readonly threadId: number;
 }
 
-/** A task: receives the context and the (adopted) arguments; may return roots. */
-export type Task = (ctx: TaskContext, ...args: never[]) => unknown;
+/**
+ * A task: receives the context and the (adopted) arguments; may return roots. Its context is
+ * `TaskContext<any>` so that a task may declare the host module type it expects (`TaskContext<H>`),
+ * and an untyped one stays untyped.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above: `unknown` would refuse TaskContext<H>
+export type Task = (ctx: TaskContext<any>, ...args: never[]) => unknown;
 
 const kTasks = Symbol.for('sharedref.tasks');
 

@@ -13,6 +13,7 @@ import { maybeCoreOf } from '../internal/keys';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
 import type { Store } from './store';
+import type { Built, Cloned, FactoryArgs, FactoryName } from './types';
 
 /** What `GcHeapOutOfMemory#intoInner()` hands back from a failed `newWith`. */
 export interface PendingConstruction {
@@ -116,18 +117,22 @@ export class ExternRef {
    * trip: the slot comes from the store's reserved batch and the value is posted to the
    * coordinator. Throws `ERR_NOT_CLONEABLE` (nothing allocated) or `GcHeapOutOfMemory` carrying
    * `value` (run `heap.gc()` and retry with `err.intoInner()`).
+   *
+   * The heap holds a structured clone of `value`, so the root's type is `Cloned<T>`: `T` itself
+   * for plain data, and for a class instance its public fields without its methods (build such
+   * values in place with `newWith` to call them).
    */
-  static new(store: Store, value: unknown): Rooted {
+  static new<T>(store: Store, value: T): Rooted<Cloned<T>> {
     const core = coreFor(store, 'ExternRef.new');
     const [index, handle, e] = allocate(core, value, 'ExternRef.new');
-    return core.scoped(index, handle, e);
+    return core.scoped(index, handle, e) as Rooted<Cloned<T>>;
   }
 
   /** Like `new`, but returns a `ManuallyRooted` that lives until `unroot()`. */
-  static newManuallyRooted(store: Store, value: unknown): ManuallyRooted {
+  static newManuallyRooted<T>(store: Store, value: T): ManuallyRooted<Cloned<T>> {
     const core = coreFor(store, 'ExternRef.newManuallyRooted');
     const [index, handle, e] = allocate(core, value, 'ExternRef.newManuallyRooted');
-    return core.manual(index, handle, e);
+    return core.manual(index, handle, e) as ManuallyRooted<Cloned<T>>;
   }
 
   /**
@@ -135,20 +140,32 @@ export class ExternRef {
    * heap's `hostModule` (Wasmtime's `ExternRef::new` with a value built where it lives). Use it
    * for values that cannot move between threads (files, sockets, class instances); use them
    * through `call`. The new root belongs to the scope that is current when the promise resolves.
+   *
+   * In TypeScript, a store of a heap made with `Heap.create<typeof import('./host.js')>(…)` takes the
+   * module's function exports as `factory`, their parameters as `args`, and gives a root of what
+   * the factory returns (`Rooted<HostFile>`); an untyped store takes any name.
    */
-  static newWith(store: Store, factory: string, ...args: unknown[]): Promise<Rooted> {
+  static newWith<H, K extends FactoryName<H>>(
+    store: Store<H>,
+    factory: K,
+    ...args: FactoryArgs<H, K>
+  ): Promise<Rooted<Built<H, K>>> {
     try {
       const core = coreFor(store, 'ExternRef.newWith');
       const c = beginConstruct(core, factory, args, 'ExternRef.newWith');
       // The scope is chosen when the root is made: the one current when the promise resolves.
-      return core.conn.call('construct', ...c.request).then(c.finish, c.fail);
+      return core.conn.call('construct', ...c.request).then((tag) => c.finish(tag) as Rooted<Built<H, K>>, c.fail);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   /** Like `newWith`, but blocks this thread until the value is built; the root joins the current scope. */
-  static newWithSync(store: Store, factory: string, ...args: unknown[]): Rooted {
+  static newWithSync<H, K extends FactoryName<H>>(
+    store: Store<H>,
+    factory: K,
+    ...args: FactoryArgs<H, K>
+  ): Rooted<Built<H, K>> {
     const core = coreFor(store, 'ExternRef.newWithSync');
     const c = beginConstruct(core, factory, args, 'ExternRef.newWithSync');
     let tag: number;
@@ -157,7 +174,7 @@ export class ExternRef {
     } catch (err) {
       return c.fail(err);
     }
-    return c.finish(tag);
+    return c.finish(tag) as Rooted<Built<H, K>>;
   }
 
   /**
@@ -166,35 +183,40 @@ export class ExternRef {
    * or stale handle, and anything that is not one of those two forms (a fraction, a number out of
    * range, a string), throws `ERR_INVALID_HANDLE` and changes nothing; a handle never resolves to
    * another object (I1).
+   *
+   * `T` is an assertion, not a check (Wasmtime's unchecked downcast): the number says which
+   * object, never of which type, so `fromRaw<string>` of a handle to a `Map` gives a
+   * `Rooted<string>` holding a `Map`. Where the handle may come from anyone, take the default
+   * (`unknown`) and narrow with `root.is(Ctor)`.
    */
-  static fromRaw(store: Store, raw: number): Rooted | null {
+  static fromRaw<T = unknown>(store: Store, raw: number): Rooted<T> | null {
     const core = coreFor(store, 'ExternRef.fromRaw');
     core.ensureOpen('ExternRef.fromRaw');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return core.fromRaw(h);
+    return core.fromRaw(h) as Rooted<T>;
   }
 
-  /** Like `fromRaw`, but returns a `ManuallyRooted`. */
-  static fromRawManuallyRooted(store: Store, raw: number): ManuallyRooted | null {
+  /** Like `fromRaw` (`T` asserted alike), but returns a `ManuallyRooted`. */
+  static fromRawManuallyRooted<T = unknown>(store: Store, raw: number): ManuallyRooted<T> | null {
     const core = coreFor(store, 'ExternRef.fromRawManuallyRooted');
     core.ensureOpen('ExternRef.fromRawManuallyRooted');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return core.fromRawManual(h);
+    return core.fromRawManual(h) as ManuallyRooted<T>;
   }
 
   /**
    * Takes back the count that `ManuallyRooted#intoRaw()` gave to `raw`, without adding one (the
    * Wasmtime's `from_raw`). Only the store that called `intoRaw` can; `0` gives `null`. Accepts the
-   * same forms as `fromRaw`, and changes nothing when it refuses one.
+   * same forms as `fromRaw`, and changes nothing when it refuses one. `T` is asserted, as in `fromRaw`.
    */
-  static fromOwnedRaw(store: Store, raw: number): ManuallyRooted | null {
+  static fromOwnedRaw<T = unknown>(store: Store, raw: number): ManuallyRooted<T> | null {
     const core = coreFor(store, 'ExternRef.fromOwnedRaw');
     core.ensureOpen('ExternRef.fromOwnedRaw');
     const h = rawHandle(raw);
     if (h <= 0) return h === 0 ? null : notAHandle(raw);
-    return core.takeOwnedRaw(h);
+    return core.takeOwnedRaw(h) as ManuallyRooted<T>;
   }
 
   /** True when `a` and `b` are the same object (identity, not equal data). */

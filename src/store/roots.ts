@@ -20,6 +20,7 @@ import type { RawHandle, SlotIndex } from '../shared/handle';
 import { maybeCoreOf } from '../internal/keys';
 import type { StoreCore } from './core';
 import type { Store } from './store';
+import type { InstanceOf, MethodArgs, MethodName, MethodResult, TypeCheck } from './types';
 import { MISS } from './value-cache';
 
 /**
@@ -34,7 +35,9 @@ import { MISS } from './value-cache';
 export const BORROWED = 0x7fffffff;
 
 /**
- * What every root can do. Not constructed directly: see `ExternRef`.
+ * What every root can do. Not constructed directly: see `ExternRef`. `T` is the type of the value
+ * the root's object holds (`unknown` when nothing says: see src/store/types.ts); it exists only in
+ * the types, and only as strong as its source (`fromRaw<T>` asserts it unchecked, `is` checks it).
  *
  * How the root classes are built, for speed on V8 11.3 (Node 20): constructing an instance of a
  * derived class (`extends`, `super()`) is not folded into the calling code, and measured 12–25 ns
@@ -45,7 +48,7 @@ export const BORROWED = 0x7fffffff;
  * an interface of the same name gives them `RootBase`'s members in TypeScript. `instanceof` works
  * as with `extends`.
  */
-export abstract class RootBase {
+export abstract class RootBase<T = unknown> {
   // Declared, not defined: a class field is initialised with define semantics before the
   // constructor runs, which made constructing a root cost 4× a plain object (the clone-drop row).
   /** @internal The core of the root's store. */ declare _core: StoreCore;
@@ -135,10 +138,28 @@ export abstract class RootBase {
   }
 
   /**
+   * True when the value is of class `ctor`, by its name as `typeOf()` reads it (no round trip):
+   * `is(Map)` for a `Map`, `is(HostFile)` for a value a factory built as a `HostFile`, `is(String)`
+   * for a string (and `Number`, `Boolean`, `BigInt` for the other primitives), `is(Object)` for a
+   * plain object. The exact class, not a base class; and by name, since a value built in place is
+   * an instance of the coordinator thread's copy of its class, never of the caller's. A class
+   * instance given to `ExternRef.new` is a plain object in the heap: `is(Object)`. In TypeScript,
+   * `true` narrows the root to that type (`Rooted<Map<unknown, unknown>>`): the checked way to
+   * type a root that `fromRaw`, a table or an untyped task gave.
+   */
+  is(ctor: TypeCheck, store?: Store): boolean {
+    this._check('is', store);
+    if (typeof ctor !== 'function') throw new TypeError(`is: expected a class, received ${describe(ctor)}`);
+    const tag = this._core.slots.tag(this._index);
+    this._recheck('is');
+    return this._core.types.name(tag) === (PRIMITIVE_NAMES.get(ctor) ?? ctor.name);
+  }
+
+  /**
    * The value (a copy local to this thread), from the store's cache when it is current, else
    * from the coordinator. Treat it as read-only; change the object with `dataMut`.
    */
-  data(store?: Store): Promise<unknown> {
+  data(store?: Store): Promise<T> {
     try {
       this._check('data', store);
     } catch (err) {
@@ -153,20 +174,20 @@ export abstract class RootBase {
     const index = this._index;
     const version = s.slots.version(index);
     const hit = s.cache.get(handle, index, version);
-    if (hit !== MISS) return Promise.resolve(hit);
-    return s.conn.call('read', handle).then((value) => s.remember(handle, index, value, version));
+    if (hit !== MISS) return Promise.resolve(hit as T);
+    return s.conn.call('read', handle).then((value) => s.remember(handle, index, value, version) as T);
   }
 
   /** Like `data()`, but blocks this thread until the coordinator answers (no wait if cached). */
-  dataSync(store?: Store): unknown {
+  dataSync(store?: Store): T {
     this._check('dataSync', store);
     const s = this._core;
     const handle = this._handle;
     const index = this._index;
     const version = s.slots.version(index); // before the request: see `data`
     const hit = s.cache.get(handle, index, version);
-    if (hit !== MISS) return hit;
-    return s.remember(handle, index, s.conn.sync('read', handle), version);
+    if (hit !== MISS) return hit as T;
+    return s.remember(handle, index, s.conn.sync('read', handle), version) as T;
   }
 
   /**
@@ -175,8 +196,13 @@ export abstract class RootBase {
    * Every mutation of one object (`dataMut`, `dataMutSync`, `call`, `callSync`, from any thread) is
    * serialized with every other. Resolves with the new value; the caller may keep and change it,
    * since this thread's cache keeps a copy of its own.
+   *
+   * In TypeScript `fn` returns the root's own type `T`: at run time any cloneable value is
+   * committed, but a root's type cannot change after the fact, so a new type is a new object
+   * (`ExternRef.new`). `dataMut<U>` asserts a narrower `U` of `T` without a check, as `fromRaw<T>`
+   * does (and, for an untyped root, the type of its value).
    */
-  async dataMut<T = unknown>(fn: (value: T) => T | void | Promise<T | void>, store?: Store): Promise<T> {
+  async dataMut<U extends T = T>(fn: (value: U) => U | void | Promise<U | void>, store?: Store): Promise<U> {
     this._check('dataMut', store);
     const s = this._core;
     const handle = this._handle;
@@ -187,7 +213,7 @@ export abstract class RootBase {
       let next: unknown;
       let copy: unknown;
       try {
-        const r = await fn(grant.value as T);
+        const r = await fn(grant.value as U);
         next = r === undefined ? grant.value : r;
         copy = cloneOf(next, 'dataMut');
       } catch (err) {
@@ -196,7 +222,7 @@ export abstract class RootBase {
       }
       const version = await conn.call('commit', grant.lease, copy);
       s.cache.set(handle, this._index, copy, version);
-      return next as T;
+      return next as U;
     } finally {
       leaseLeave(s.leasing, handle);
     }
@@ -208,7 +234,7 @@ export abstract class RootBase {
    * here), it throws `ERR_LEASE_REENTRANT` at once: it could only wait for a lease its own thread
    * holds.
    */
-  dataMutSync<T = unknown>(fn: (value: T) => T | void, store?: Store): T {
+  dataMutSync<U extends T = T>(fn: (value: U) => U | void, store?: Store): U {
     this._check('dataMutSync', store);
     const s = this._core;
     const handle = this._handle;
@@ -220,7 +246,7 @@ export abstract class RootBase {
       let next: unknown;
       let copy: unknown;
       try {
-        const r = fn(grant.value as T);
+        const r = fn(grant.value as U);
         if (r instanceof Promise)
           throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
         next = r === undefined ? grant.value : r;
@@ -231,7 +257,7 @@ export abstract class RootBase {
       }
       const version = conn.sync('commit', grant.lease, copy);
       s.cache.set(handle, this._index, copy, version);
-      return next as T;
+      return next as U;
     } finally {
       leaseLeave(s.leasing, handle);
     }
@@ -244,26 +270,29 @@ export abstract class RootBase {
    * or its class's (names every object inherits, such as `toString`, are not methods:
    * `ERR_NO_SUCH_METHOD`); arguments must be cloneable (`ERR_NOT_CLONEABLE`). A method that does
    * not settle within the heap's `userCodeTimeoutMs` fails the call with `ERR_CALL_TIMEOUT`.
+   *
+   * In TypeScript `method` is one of `T`'s methods, `args` its parameters, and the result its
+   * result, awaited and structured-cloned (`Cloned<R>`); an untyped root takes any name.
    */
-  call(method: string, ...args: unknown[]): Promise<unknown> {
+  call<K extends MethodName<T>>(method: K, ...args: MethodArgs<T, K>): Promise<MethodResult<T, K>> {
     try {
       this._check('call');
       checkArgs(method, args);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this._core.conn.call('call', this._handle, method, args);
+    return this._core.conn.call('call', this._handle, method, args) as Promise<MethodResult<T, K>>;
   }
 
   /**
    * Like `call`, but blocks this thread until the coordinator answers. Inside a mutation of the
    * same object on this thread it throws `ERR_LEASE_REENTRANT` at once (see `dataMutSync`).
    */
-  callSync(method: string, ...args: unknown[]): unknown {
+  callSync<K extends MethodName<T>>(method: K, ...args: MethodArgs<T, K>): MethodResult<T, K> {
     this._check('callSync');
     if (this._core.leasing.has(this._handle)) reentrant('callSync');
     checkArgs(method, args);
-    return this._core.conn.sync('call', this._handle, method, args);
+    return this._core.conn.sync('call', this._handle, method, args) as MethodResult<T, K>;
   }
 }
 
@@ -289,6 +318,14 @@ function freedDuringCall(handle: number, what: string): never {
 function reentrant(what: string): never {
   throw new LeaseReentrantError(what);
 }
+
+/** The names `typeOf()` gives primitives, by the constructor `is` receives for them. */
+const PRIMITIVE_NAMES = new Map<unknown, string>([
+  [String, 'string'],
+  [Number, 'number'],
+  [Boolean, 'boolean'],
+  [BigInt, 'bigint'],
+]);
 
 /** Counts a lease this thread holds or waits for on `handle` (see `StoreCore.leasing`). */
 function leaseEnter(leasing: Map<number, number>, handle: number): void {
@@ -333,10 +370,12 @@ function checkArgs(method: unknown, args: readonly unknown[]): void {
  * one made outside any scope belongs to the store until the store or heap closes.
  */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface Rooted extends RootBase {}
+export interface Rooted<T = unknown> extends RootBase<T> {
+  /** See `RootBase#is`; `true` narrows this root to `Rooted` of that type. */
+  is<C extends TypeCheck>(ctor: C, store?: Store): this is Rooted<InstanceOf<C>>;
+}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
-export class Rooted {
+export class Rooted<T = unknown> {
   /** @internal */
   constructor(core: StoreCore, index: SlotIndex, handle: RawHandle, entry: number) {
     this._core = core;
@@ -346,9 +385,9 @@ export class Rooted {
   }
 
   /** A new manual root of the same object (one more count); this root stays valid. */
-  toManuallyRooted(): ManuallyRooted {
+  toManuallyRooted(): ManuallyRooted<T> {
     this._check('toManuallyRooted');
-    return this._core.toManual(this);
+    return this._core.toManual(this) as ManuallyRooted<T>;
   }
 }
 
@@ -387,10 +426,12 @@ export class Rooted {
 
 /** A root owned by the caller: it holds its object until `unroot()` (or the store closes). */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
-export interface ManuallyRooted extends RootBase {}
+export interface ManuallyRooted<T = unknown> extends RootBase<T> {
+  /** See `RootBase#is`; `true` narrows this root to `ManuallyRooted` of that type. */
+  is<C extends TypeCheck>(ctor: C, store?: Store): this is ManuallyRooted<InstanceOf<C>>;
+}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
-export class ManuallyRooted {
+export class ManuallyRooted<T = unknown> {
   /** @internal */
   constructor(core: StoreCore, index: SlotIndex, handle: RawHandle, entry: number) {
     this._core = core;
@@ -406,15 +447,15 @@ export class ManuallyRooted {
   }
 
   /** A new manual root of the same object (one more count). */
-  clone(): ManuallyRooted {
+  clone(): ManuallyRooted<T> {
     this._check('clone');
-    return this._core.cloneManual(this);
+    return this._core.cloneManual(this) as ManuallyRooted<T>;
   }
 
   /** A new scoped root of the same object in the current scope; this manual root stays valid. */
-  toRooted(): Rooted {
+  toRooted(): Rooted<T> {
     this._check('toRooted');
-    return this._core.toScoped(this);
+    return this._core.toScoped(this) as Rooted<T>;
   }
 
   /**

@@ -10,13 +10,20 @@ import { kCore } from '../internal/keys';
 import type { GcReport } from '../rpc/protocol';
 import { StoreCore } from './core';
 import type { StoreLink } from './link';
+import type { hostModuleType } from './types';
 
 export type { StoreLink } from './link';
 
-/** One thread's root set. Created by the heap or the pool, never with `new`. */
-export class Store {
+/**
+ * One thread's root set. Created by the heap or the pool, never with `new`. `H` is the type of the
+ * heap's host module (`Heap.create<typeof import('./host.js')>(…)`), which types `ExternRef.newWith`;
+ * it exists in the types only, and `unknown` (the default) allows any factory name.
+ */
+export class Store<H = unknown> {
   /** @internal The store's core (see src/internal/keys.ts). */
   readonly [kCore]: StoreCore;
+  /** The host module's type, for `ExternRef.newWith`. Declared only: no such property exists. */
+  declare readonly [hostModuleType]?: H;
   /** The store's id in this heap (1 … maxStores). */
   readonly id: number;
   /** Identifies the heap across threads (random per heap). */

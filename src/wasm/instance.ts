@@ -19,6 +19,7 @@ import { type ExportType, type FuncType, type WasmRefType, formatExternType, for
 import { Global, Table } from './externs';
 import { Module } from './module';
 import { type IndirectCallContext, guestTrap, resolveIndirectCall } from './traps';
+import type { TypedFunc } from './typed-func';
 
 /** The type of every exported function of every instance this thread made (for trap codes). */
 const exportedTypes = new WeakMap<object, FuncType>();
@@ -87,8 +88,9 @@ export class Instance {
    * where the signature says `externref` or `handle` (a Wasm function or `null` for `funcref`),
    * and returns roots in the caller's current scope (an array if there are several results).
    * `ERR_TYPE_MISMATCH` if the signature is not the function's type (`handle` stands for `i32`).
+   * A literal signature types the function (typed-func.ts).
    */
-  getTypedFunc(name: string, signature: Signature): (...args: unknown[]) => unknown {
+  getTypedFunc<const S extends Signature>(name: string, signature: S): TypedFunc<S> {
     const what = `getTypedFunc(${JSON.stringify(name)})`;
     const sig = checkSignature(signature, what);
     const type = this.#export(name, 'function', what);
@@ -110,7 +112,7 @@ export class Instance {
     const traps = this.#traps;
     // The function index the call enters (for naming an indirect-call trap), when known.
     const entered = type?.kind === 'function' ? type.index : undefined;
-    return (...args: unknown[]): unknown => {
+    const typed = (...args: unknown[]): unknown => {
       if (args.length !== params.length)
         throw new TypeError(`${name}: expected ${params.length} arguments, received ${args.length}`);
       core.ensureOpen(name);
@@ -135,6 +137,7 @@ export class Instance {
         frames.leave();
       }
     };
+    return typed as TypedFunc<S>;
   }
 
   /**

@@ -167,7 +167,7 @@ describe('values, collection and close', () => {
     await heap.store.scope(async () => {
       const r = ExternRef.new(heap.store, { n: 1 });
       await rejectsCode(
-        r.dataMut(() => ({ f: () => 1 })),
+        r.dataMut(() => ({ n: 1, f: () => 1 })),
         'ERR_NOT_CLONEABLE',
       );
       throwsCode(() => r.dataMutSync(() => Symbol('x') as never), 'ERR_NOT_CLONEABLE');
@@ -298,6 +298,30 @@ describe('values, collection and close', () => {
       for (const [v, t] of cases) expect(ExternRef.new(heap.store, v).typeOf()).to.equal(t);
       expect((await ExternRef.newWith(heap.store, 'slowCounter')).typeOf()).to.equal('SlowCounter');
     });
+  });
+
+  it('is() checks the class by the name typeOf reads: primitives by their wrappers, exact classes', async () => {
+    const outside = ExternRef.new(heap.store, 1);
+    await heap.store.scope(async () => {
+      const n = ExternRef.fromRaw(heap.store, outside.toRaw())!;
+      expect([n.is(Number), n.is(String), n.is(Object)]).to.deep.equal([true, false, false]);
+      expect(ExternRef.new(heap.store, 's').is(String)).to.equal(true);
+      expect(ExternRef.new(heap.store, 10n).is(BigInt)).to.equal(true);
+      expect(ExternRef.new(heap.store, true).is(Boolean)).to.equal(true);
+      expect(ExternRef.new(heap.store, { a: 1 }).is(Object)).to.equal(true);
+      expect(ExternRef.new(heap.store, [1]).is(Array)).to.equal(true);
+      const map = ExternRef.new(heap.store, new Map());
+      expect([map.is(Map), map.is(Object)]).to.deep.equal([true, false]);
+      expect(ExternRef.new(heap.store, new TypeError('x')).is(Error), 'the exact class, not a base').to.equal(false);
+      // By name: the coordinator's class is never this thread's, so a class of the same name answers.
+      class SlowCounter {}
+      expect((await ExternRef.newWith(heap.store, 'slowCounter')).is(SlowCounter)).to.equal(true);
+      expect(ExternRef.new(heap.store, new SlowCounter()).is(SlowCounter), 'a clone is a plain object').to.equal(false);
+      expect(() => n.is('Number' as never)).to.throw(TypeError, 'is: expected a class, received');
+    });
+    let ended: Rooted | undefined;
+    heap.store.scope(() => void (ended = ExternRef.new(heap.store, 2)));
+    throwsCode(() => ended!.is(Number), 'ERR_UNROOTED');
   });
 
   it(

@@ -1,0 +1,156 @@
+/**
+ * The types behind sharedref's generics: what a value looks like once it has crossed threads, the
+ * methods `call` may name, the factories `newWith` may name. Types only: this module has no code
+ * at run time, and no function of sharedref checks anything here.
+ *
+ * Every generic defaults to `unknown`, and `unknown` (or `any`) switches the checks off: a
+ * `Rooted` takes any method name and any arguments, a `Store` any factory name, as before the
+ * generics existed. So untyped code compiles unchanged, and a type is only as strong as where it
+ * came from: `ExternRef.new(store, value)` and `newWith` know their value's type; `fromRaw<T>`
+ * asserts one without a check (Wasmtime's unchecked downcast); `root.is(Ctor)` checks one.
+ *
+ * Rejected: `Rooted<T>` for the value given to `ExternRef.new` as it is. The heap holds a
+ * structured clone of it, so a class instance comes back as a plain object without its methods:
+ * typed as the class, `call('method')` would compile and fail with `ERR_NO_SUCH_METHOD`, and
+ * `data()` would promise methods that are not there. `new` gives `Rooted<Cloned<T>>`, which is
+ * `Rooted<T>` itself for plain data, so the common case reads as written.
+ */
+import type { RootBase } from './roots';
+
+/** The key of a `Store`'s host-module type (`Store<H>`). Declared only: no such value exists at run time. */
+export declare const hostModuleType: unique symbol;
+
+/** True for `unknown` and `any`: the untyped defaults, which allow every name and argument. */
+export type IsUntyped<T> = unknown extends T ? true : false;
+
+type Primitive = string | number | boolean | bigint | null | undefined;
+type AnyFunction = (...args: never[]) => unknown;
+
+/** Builtins that a structured clone keeps as they are, methods included. */
+type KeptByClone =
+  | Date
+  | RegExp
+  | Error
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Boolean // eslint-disable-line @typescript-eslint/no-wrapper-object-types -- `new Boolean()` clones as one
+  | Number // eslint-disable-line @typescript-eslint/no-wrapper-object-types
+  | String; // eslint-disable-line @typescript-eslint/no-wrapper-object-types
+// Not WebAssembly.Module (a clone keeps it too): its interface is empty, so every object would match.
+
+/** `Cloned<T>` before the check that keeps plain data's own name (see `Cloned`). */
+type CloneOf<T> = T extends Primitive
+  ? T
+  : T extends RootBase<unknown>
+    ? T // a root inside a value travels as a root (task arguments and results)
+    : T extends AnyFunction | symbol
+      ? never
+      : T extends KeptByClone
+        ? T
+        : T extends ReadonlyMap<infer K, infer V>
+          ? Map<Cloned<K>, Cloned<V>>
+          : T extends ReadonlySet<infer V>
+            ? Set<Cloned<V>>
+            : T extends readonly unknown[]
+              ? { [I in keyof T]: Cloned<T[I]> }
+              : { [K in keyof T as K extends symbol ? never : T[K] extends AnyFunction ? never : K]: Cloned<T[K]> };
+
+/**
+ * What a value of type `T` is after a structured clone, as the heap keeps it: `T` itself for plain
+ * data; a class instance without its methods (its public fields only); no functions or symbols.
+ * `ExternRef.new(store, value)` gives `Rooted<Cloned<typeof value>>`, and a method's result comes
+ * back as `Cloned<R>`. `Map`, `Set`, `Date`, typed arrays and errors keep their type.
+ */
+export type Cloned<T> =
+  IsUntyped<T> extends true ? T : [T] extends [CloneOf<T>] ? ([CloneOf<T>] extends [T] ? T : CloneOf<T>) : CloneOf<T>;
+
+/**
+ * Names every object inherits from `Object.prototype`: never methods for `call`
+ * (`ERR_NO_SUCH_METHOD`). A class's own `toString` is callable at run time, but left out here.
+ */
+type Inherited = keyof typeof Object.prototype | '__proto__';
+
+/** The methods of `T` that `root.call` may name: its function-valued members; any string when untyped. */
+export type MethodName<T> =
+  IsUntyped<T> extends true
+    ? string
+    : [T] extends [object]
+      ? // Over `Extract<keyof T, string>`, not `keyof T`: a mapped type over an array's keys makes an array.
+        {
+          [K in Extract<keyof T, string>]-?: K extends Inherited
+            ? never
+            : NonNullable<T[K]> extends AnyFunction
+              ? K
+              : never;
+        }[Extract<keyof T, string>]
+      : never; // a primitive has no methods
+
+/** The parameters of method `K` of `T`. */
+export type MethodArgs<T, K> =
+  IsUntyped<T> extends true
+    ? unknown[]
+    : K extends keyof T
+      ? NonNullable<T[K]> extends (...args: infer A) => unknown
+        ? A
+        : never
+      : never;
+
+/** What `root.call(K, …)` resolves with: the method's result, awaited and cloned. */
+export type MethodResult<T, K> =
+  IsUntyped<T> extends true
+    ? unknown
+    : K extends keyof T
+      ? NonNullable<T[K]> extends (...args: never[]) => infer R
+        ? Cloned<Awaited<R>>
+        : never
+      : never;
+
+/** The factories of host module `H` that `newWith` may name: its function exports; any string when untyped. */
+export type FactoryName<H> =
+  IsUntyped<H> extends true
+    ? string
+    : { [K in Extract<keyof H, string>]-?: H[K] extends AnyFunction ? K : never }[Extract<keyof H, string>];
+
+/** The parameters of factory `K` of `H`. */
+export type FactoryArgs<H, K> =
+  IsUntyped<H> extends true
+    ? unknown[]
+    : K extends keyof H
+      ? H[K] extends (...args: infer A) => unknown
+        ? A
+        : never
+      : never;
+
+/** The value factory `K` of `H` builds (awaited: the coordinator awaits a factory's promise). */
+export type Built<H, K> =
+  IsUntyped<H> extends true
+    ? unknown
+    : K extends keyof H
+      ? H[K] extends (...args: never[]) => infer R
+        ? Awaited<R>
+        : never
+      : never;
+
+/**
+ * What `root.is(ctor)` accepts: a class, or a builtin's constructor. Primitive values answer to
+ * their wrappers' constructors (`String`, `Number`, `Boolean`, `BigInt`).
+ */
+export type TypeCheck = (abstract new (...args: never[]) => unknown) | BigIntConstructor;
+
+/** The type `root.is(ctor)` narrows a root to. */
+export type InstanceOf<C> = C extends StringConstructor
+  ? string
+  : C extends NumberConstructor
+    ? number
+    : C extends BooleanConstructor
+      ? boolean
+      : C extends BigIntConstructor
+        ? bigint
+        : C extends ObjectConstructor
+          ? Record<string, unknown>
+          : C extends ArrayConstructor
+            ? unknown[]
+            : C extends abstract new (...args: never[]) => infer I
+              ? I
+              : never;

@@ -1,0 +1,48 @@
+/**
+ * The type of a typed call into the guest, read from its signature: `getTypedFunc('run',
+ * { params: ['externref', 'i32'], results: ['externref'] })` is a
+ * `(a: RootBase | null, b: number) => Rooted | null`. Types only: this module has no code at run
+ * time; `getTypedFunc` checks the signature against the module when it is asked.
+ *
+ * A signature known only as `Signature` (not a literal) gives the untyped
+ * `(...args: unknown[]) => unknown`, as before. References coming out are `Rooted` of `unknown`:
+ * the guest may return any object, so narrow with `root.is(Ctor)`.
+ */
+import type { RootBase, Rooted } from '../store/roots';
+import type { Signature, ValType } from './abi';
+import type { WasmFunction } from './externs';
+
+/** What a typed call takes for a parameter of type `T`. */
+export type WasmParam<T extends ValType> = T extends 'externref' | 'handle'
+  ? RootBase | null
+  : T extends 'funcref'
+    ? WasmFunction | null
+    : T extends 'i64'
+      ? bigint | number
+      : number;
+
+/** What a typed call gives for a result of type `T`. */
+export type WasmResult<T extends ValType> = T extends 'externref' | 'handle'
+  ? Rooted | null
+  : T extends 'funcref'
+    ? WasmFunction | null
+    : T extends 'i64'
+      ? bigint
+      : number;
+
+/** The parameters for `P` (a mapped type over a type parameter, so that a tuple maps to a tuple). */
+type Params<P extends readonly ValType[]> = {
+  -readonly [I in keyof P]: P[I] extends ValType ? WasmParam<P[I]> : never;
+};
+
+/** The results for `R`: one as itself, none as `void`, several as a tuple. */
+type Results<R extends readonly ValType[]> = R extends readonly []
+  ? void
+  : R extends readonly [infer One extends ValType]
+    ? WasmResult<One>
+    : { -readonly [I in keyof R]: R[I] extends ValType ? WasmResult<R[I]> : never };
+
+/** The typed call for `S`; untyped when `S` is not a literal signature (its lengths are unknown). */
+export type TypedFunc<S extends Signature> = number extends S['params']['length'] | S['results']['length']
+  ? (...args: unknown[]) => unknown
+  : (...args: Params<S['params']>) => Results<S['results']>;
