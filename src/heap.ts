@@ -4,8 +4,8 @@
  * The creating thread. `Heap.create()` validates options, allocates the shared metadata (a shared
  * `WebAssembly.Memory`, whose buffer is the heap's `SharedArrayBuffer`), writes its header, starts the coordinator and
  * waits until it has loaded the host module.
- * `close()` is graceful and idempotent: pools first, then the coordinator disposes every value
- * left exactly once (I3), then the thread ends and every later call fails with `ERR_HEAP_CLOSED`.
+ * `close()` is idempotent: it refuses new work on every thread and fails what is pending at once,
+ * then closes pools, then the coordinator disposes every value left exactly once (I3) and ends.
  * If the coordinator dies unexpectedly the heap closes itself, and every waiter is released (I8).
  *
  * The coordinator thread is unreferenced: a program that forgets `close()` still exits (without
@@ -313,8 +313,11 @@ export class Heap<H = unknown> implements AsyncDisposable {
   }
 
   /**
-   * Closes pools, disposes every value left (exactly once), and stops the coordinator. Every
-   * later call fails with `ERR_HEAP_CLOSED`. Idempotent: a second call returns the same promise.
+   * Closes the heap: at once, every later call on any thread and every call still pending fails
+   * with `ERR_HEAP_CLOSED` (pool tasks too); then its pools close, every value left is disposed
+   * exactly once (a factory or method still running first finishes, at most `userCodeTimeoutMs`),
+   * and the coordinator stops. To let running tasks finish first, `await pool.close()` before.
+   * Idempotent: a second call returns the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -327,6 +330,13 @@ export class Heap<H = unknown> implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    // From here every thread's next operation fails with ERR_HEAP_CLOSED, and so does everything
+    // pending: this thread's calls now, other threads' waits as they wake, mutations and method
+    // calls queued or running on the coordinator as soon as it reads `closing`. Pools close after
+    // that, so their running tasks see the heap closed and end instead of running on (I8).
+    closeHeapAndWakeAll(this.#i32, this.#layout);
+    for (const store of this.#stores) coreOf(store).failPending(() => new HeapClosedError('the pending call'));
+    if (!this.#coordinatorExited) this.#port.postMessage({ t: 'closing' } satisfies HeapMessage);
     for (const r of [...this.#resources]) await r.close().catch(() => undefined);
     if (!this.#coordinatorExited) {
       // Post queued values before the shutdown message, so the coordinator finds them queued.

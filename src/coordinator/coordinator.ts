@@ -149,6 +149,7 @@ export class Coordinator {
   /** Handles a message on the heap port (from the creating thread). */
   onHeapMessage(msg: HeapMessage, reply: (event: unknown) => void): void {
     if (msg.t === 'attach') this.#attach(msg.storeId, msg.ports);
+    else if (msg.t === 'closing') this.#turns.close(() => new HeapClosedError('the pending call'));
     else if (msg.t === 'shutdown') void this.shutdown().then(reply);
   }
 

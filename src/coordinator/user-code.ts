@@ -14,6 +14,7 @@
 import type { UserCodeKind } from '../diagnostics/messages';
 import { CallTimeoutError, NoSuchFactoryError, NoSuchMethodError, NotCloneableError } from '../errors';
 import { typeNameOf } from '../shared/type-names';
+import { checkDepth } from '../shared/depth';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -95,6 +96,7 @@ export function checkCloneable(value: unknown, what: string): void {
     throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
   }
   if (t === 'object' && value !== null) {
+    checkDepth(value, what);
     try {
       structuredClone(value);
     } catch (err) {

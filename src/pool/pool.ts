@@ -17,7 +17,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Piscina } from 'piscina';
-import { NotCloneableError, PoolClosedError, deserializeError } from '../errors';
+import { HeapClosedError, PoolClosedError, SharedRefError, deserializeError } from '../errors';
+import { asNotCloneable } from '../internal/clone-failure';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
 import type { Store } from '../store/store';
@@ -26,7 +27,7 @@ import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
 import { type BareTask, provideBareRun } from '../internal/bench-hooks';
 import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import type { TaskArgs, TaskName, TaskResult } from './task-types';
-import { FailedTasks, packRoots, unpackRoots } from './transfer';
+import { FailedTasks, checkTaskDepth, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
 /** Tags for task results, unique on this thread (every pool of the thread shares them). */
@@ -186,6 +187,9 @@ export class Pool<T = unknown> implements AsyncDisposable {
     if (!Array.isArray(taskArgs)) {
       throw new TypeError(`options.args must be an array of arguments, received ${describe(taskArgs)}`);
     }
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new TypeError(`options.signal must be an AbortSignal, received ${describe(options.signal)}`);
+    }
     const what = `pool.run(${JSON.stringify(options.task)}) arguments`;
     const store = this.#host.store;
     const core = coreOf(store);
@@ -193,20 +197,23 @@ export class Pool<T = unknown> implements AsyncDisposable {
     const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
     try {
+      taskArgs.forEach((a: unknown, i) =>
+        checkTaskDepth(a, `pool.run(${JSON.stringify(options.task)}) argument ${i + 1}`),
+      );
       const args = packRoots(taskArgs, this.#host.id, sent, what);
-      outcome = (await this.#piscina
-        .run({ task: options.task, args, replyTo }, options.signal !== undefined ? { signal: options.signal } : {})
-        .catch((err: unknown) => {
-          throw (err as { name?: unknown } | null)?.name === 'DataCloneError' ? new NotCloneableError(what, err) : err;
-        })) as TaskOutcome;
+      outcome = (await this.#piscina.run(
+        { task: options.task, args, replyTo },
+        options.signal !== undefined ? { signal: options.signal } : {},
+      )) as TaskOutcome;
     } catch (err) {
       // The worker may have packed results before it died, or may still be packing them (piscina
       // rejects an aborted task before its worker stops): mark the tag abandoned, then release
-      // what is already there. A worker publishing later sees the mark and releases its own.
+      // what is already there. A worker publishing later sees the mark and releases its own. A
+      // clone's failure on the way out is ERR_NOT_CLONEABLE; a worker the heap stopped, ERR_HEAP_CLOSED.
       markAbandoned(this.#abandoned, replyTo.tag);
       this.#failed.add(replyTo.tag);
       this.#sweepFailed();
-      throw err;
+      throw this.#whyStopped(options.task, asNotCloneable(what, err));
     } finally {
       // Transfers the worker adopted are its own now; the rest (task failed, worker died,
       // aborted before start) go back here. Exactly one side wins each (compare-exchange).
@@ -215,6 +222,19 @@ export class Pool<T = unknown> implements AsyncDisposable {
     if (!outcome.ok) throw deserializeError(outcome.error);
     // Roots the caller cannot adopt (its root limit) make this throw: every one is released first.
     return unpackRoots(outcome.value, core) as TaskResult<T, K>;
+  }
+
+  /**
+   * A task's failure from piscina, said in sharedref's terms where the cause is the heap's or the
+   * pool's: a worker stopped because the heap closed (or its coordinator died) gives
+   * `ERR_HEAP_CLOSED`, one stopped by `pool.close()`/`destroy()` gives `ERR_POOL_CLOSED`. A worker
+   * that died on its own (`process.exit`, a crash) or an abort keeps piscina's error.
+   */
+  #whyStopped(task: string, err: unknown): unknown {
+    if (err instanceof SharedRefError || (err as { name?: unknown } | null)?.name === 'AbortError') return err;
+    if (this.#host.closed) return new HeapClosedError(`pool.run(${JSON.stringify(task)})`);
+    if (this.#closing !== null) return new PoolClosedError(`pool.run(${JSON.stringify(task)})`);
+    return err;
   }
 
   /** Releases results of failed tasks still in flight (see `FailedTasks`). */

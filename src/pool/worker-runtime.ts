@@ -23,7 +23,7 @@ import { coreOf } from '../store/internal';
 import { isAbandoned } from '../shared/abandoned-tags';
 import { isBareTask } from '../internal/bench-hooks';
 import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
-import { packRoots, unpackRoots } from './transfer';
+import { checkTaskDepth, packRoots, unpackRoots } from './transfer';
 
 /**
  * What every task receives first. `H` is the heap's host module type, for tasks that build values
@@ -119,7 +119,9 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
         const result = await fn(ctx, ...args);
         // Owned by the caller, tagged with the task: if this thread dies after posting the
         // result, the caller still adopts it; if it dies before, the caller releases by tag.
-        const value = packRoots(result, heapId, sent, `the result of task ${JSON.stringify(msg.task)}`, msg.replyTo);
+        const what = `the result of task ${JSON.stringify(msg.task)}`;
+        checkTaskDepth(result, what);
+        const value = packRoots(result, heapId, sent, what, msg.replyTo);
         // What piscina cannot post would kill this worker: refused here, with its name.
         if (typeof value.value === 'object' && value.value !== null) {
           try {

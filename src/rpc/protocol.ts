@@ -89,7 +89,10 @@ export interface StorePorts {
 
 /** Creator → coordinator, on the heap port. */
 export type HeapMessage =
-  { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts } | { readonly t: 'shutdown' };
+  | { readonly t: 'attach'; readonly storeId: number; readonly ports: StorePorts }
+  /** `heap.close()` began: fail every pending mutation and call now (the shutdown follows). */
+  | { readonly t: 'closing' }
+  | { readonly t: 'shutdown' };
 
 /**
  * Coordinator → creator, on the heap port. A diagnostics event (`t: 'event'`, defined with its

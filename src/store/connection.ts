@@ -11,14 +11,8 @@
  * Rejected: one message per value, which costs a cross-thread wake-up per `new`.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import {
-  CoordinatorDiedError,
-  HeapClosedError,
-  InternalError,
-  NotCloneableError,
-  StoreClosedError,
-  deserializeError,
-} from '../errors';
+import { CoordinatorDiedError, HeapClosedError, InternalError, StoreClosedError, deserializeError } from '../errors';
+import { asNotCloneable } from '../internal/clone-failure';
 import type { RawHandle } from '../shared/handle';
 import type { ControlMessage, CoordinatorApi, ReplyMessage, StorePorts, SyncOp } from '../rpc/protocol';
 import { RpcClient } from '../rpc/endpoint';
@@ -56,9 +50,7 @@ function flushThread(): void {
 
 /** A structured clone's failure on the way out, as `ERR_NOT_CLONEABLE` naming the operation. */
 function notCloneable(op: string, err: unknown): unknown {
-  return (err as { name?: unknown } | null)?.name === 'DataCloneError'
-    ? new NotCloneableError(`${op} arguments`, err)
-    : err;
+  return asNotCloneable(`${op} arguments`, err);
 }
 
 /** The store's side of its three ports. */

@@ -106,6 +106,7 @@ export class StoreCore {
   #asyncScopes = 0;
   readonly #ownedRaw = new Map<number, number[]>();
   readonly #closeHooks: (() => void)[] = [];
+  readonly #failHooks = new Set<(err: Error) => void>();
   #closed = false;
 
   /** Attaches the store of `link` (once: `TypeError` if the link was attached already). */
@@ -173,14 +174,30 @@ export class StoreCore {
     this.#closed = true;
     const heapClosed = isHeapClosed(this.#i32);
     this.conn.close(() => (heapClosed ? new HeapClosedError() : new StoreClosedError()));
+    for (const hook of [...this.#failHooks])
+      hook(heapClosed ? new HeapClosedError('dataMut') : new StoreClosedError('dataMut'));
     this.#batch.clear();
     this.cache.clear();
     for (const hook of this.#closeHooks.splice(0)) hook();
   }
 
-  /** Fails every call still waiting for the coordinator with `makeError()` (it died). */
+  /**
+   * Fails every call still waiting for the coordinator with `makeError()` (it died, or the heap
+   * is closing), and every wait registered with `onFail`.
+   */
   failPending(makeError: () => Error): void {
     this.conn.rpc.fail(makeError);
+    for (const hook of [...this.#failHooks]) hook(makeError());
+  }
+
+  /**
+   * Calls `hook` with the error if this store's pending work fails (`failPending`, or the store
+   * closes) before the returned function is called. For waits on user code that no reply ends:
+   * a `dataMut` fn that never settles.
+   */
+  onFail(hook: (err: Error) => void): () => void {
+    this.#failHooks.add(hook);
+    return () => this.#failHooks.delete(hook);
   }
 
   /** Runs `hook` when this store closes. */

@@ -10,6 +10,7 @@ import { type RawHandle, type SlotIndex, rawHandle } from '../shared/handle';
 import { describe } from '../options';
 import { builtinTagOf } from '../shared/type-names';
 import { maybeCoreOf } from '../internal/keys';
+import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
 import type { Store } from './store';
@@ -45,6 +46,7 @@ function cloneForHeap(value: unknown, what: string): unknown {
     throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`), BUILD_IN_PLACE);
   }
   if (t !== 'object' || value === null) return value; // primitives are immutable: no copy needed
+  checkDepth(value, what);
   try {
     return structuredClone(value);
   } catch (err) {
@@ -85,6 +87,7 @@ function beginConstruct(core: StoreCore, factory: string, args: unknown[], what:
   if (typeof factory !== 'string')
     throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
   core.ensureOpen(what);
+  for (let i = 0; i < args.length; i++) checkDepth(args[i], `${what}(${JSON.stringify(factory)}) argument ${i + 1}`);
   const index = core.takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, core.slots.capacity);
   const generation = core.slots.generation(index);

@@ -14,10 +14,18 @@
  * FinalizationRegistry entry per root as the release mechanism. It costs more than the count
  * itself, and when V8 collects is no contract; explicit scopes and `unroot()` are.
  */
-import { CrossStoreError, InvalidHandleError, LeaseReentrantError, NotCloneableError, UnrootedError } from '../errors';
+import {
+  CrossStoreError,
+  InvalidHandleError,
+  LeaseReentrantError,
+  LeaseTimeoutError,
+  NotCloneableError,
+  UnrootedError,
+} from '../errors';
 import { describe } from '../options';
 import type { RawHandle, SlotIndex } from '../shared/handle';
 import { maybeCoreOf } from '../internal/keys';
+import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { Store } from './store';
 import type { InstanceOf, MethodArgs, MethodName, MethodResult, TypeCheck } from './types';
@@ -213,14 +221,16 @@ export abstract class RootBase<T = unknown> {
       let next: unknown;
       let copy: unknown;
       try {
-        const r = await fn(grant.value as U);
+        const r = await underLease(s, handle, fn(grant.value as U));
         next = r === undefined ? grant.value : r;
         copy = cloneOf(next, 'dataMut');
       } catch (err) {
         void conn.call('abandon', grant.lease).catch(() => undefined);
         throw err;
       }
-      const version = await conn.call('commit', grant.lease, copy);
+      const version = await conn.call('commit', grant.lease, copy).catch((err: unknown) => {
+        throw leaseLost(err, handle);
+      });
       s.cache.set(handle, this._index, copy, version);
       return next as U;
     } finally {
@@ -255,7 +265,12 @@ export abstract class RootBase<T = unknown> {
         conn.sync('abandon', grant.lease);
         throw err;
       }
-      const version = conn.sync('commit', grant.lease, copy);
+      let version: number;
+      try {
+        version = conn.sync('commit', grant.lease, copy);
+      } catch (err) {
+        throw leaseLost(err, handle);
+      }
       s.cache.set(handle, this._index, copy, version);
       return next as U;
     } finally {
@@ -338,11 +353,56 @@ function leaseLeave(leasing: Map<number, number>, handle: number): void {
   else leasing.set(handle, n);
 }
 
+/**
+ * What an async `dataMut` fn gave, awaited for as long as its lease lasts: once `leaseTimeoutMs`
+ * has passed the coordinator has broken the lease, so the caller gets `ERR_LEASE_TIMEOUT` then
+ * instead of waiting on a fn that may never settle (I8); if the store's pending work fails first
+ * (the heap closing, the store closing, the coordinator gone), that error.
+ */
+function underLease<R>(s: StoreCore, handle: RawHandle, work: R | PromiseLike<R>): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const ms = s.options.leaseTimeoutMs;
+    const settle = (): void => {
+      clearTimeout(timer);
+      off();
+    };
+    const timer = setTimeout(() => {
+      settle();
+      reject(new LeaseTimeoutError(`the lease on handle ${hex(handle)} expired after ${ms} ms while fn ran`));
+    }, ms);
+    const off = s.onFail((err) => {
+      settle();
+      reject(err);
+    });
+    Promise.resolve(work).then(
+      (v) => {
+        settle();
+        resolve(v);
+      },
+      (err: unknown) => {
+        settle();
+        reject(err);
+      },
+    );
+  });
+}
+
+/** A commit's `ERR_LEASE_TIMEOUT` (which the coordinator can only say by lease number) naming the handle. */
+function leaseLost(err: unknown, handle: RawHandle): unknown {
+  if (!(err instanceof LeaseTimeoutError)) return err;
+  return new LeaseTimeoutError(`the lease on handle ${hex(handle)} expired or was broken before the commit`);
+}
+
+function hex(handle: number): string {
+  return `0x${(handle >>> 0).toString(16)}`;
+}
+
 /** A copy of `value` for this thread's cache (and the commit), or ERR_NOT_CLONEABLE naming `what`. */
 function cloneOf(value: unknown, what: string): unknown {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
   if (t !== 'object' || value === null) return value;
+  checkDepth(value, what);
   try {
     return structuredClone(value);
   } catch (err) {
@@ -363,6 +423,7 @@ function checkArgs(method: unknown, args: readonly unknown[]): void {
       );
     }
   }
+  for (let i = 0; i < args.length; i++) checkDepth(args[i], `call(${JSON.stringify(method)}) argument ${i + 1}`);
 }
 
 /**
