@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { attachStore, ExternRef, Heap, Module, type Rooted, type Pool, type SharedRefError } from '../../src';
+import { MessageChannel } from 'node:worker_threads';
+import { attachStore, ExternRef, Heap, Module, Rooted, type Pool, type SharedRefError } from '../../src';
 import { hostModule, rejectsCode, tasksFile, throwsCode } from '../helpers';
 
 /** The host module's disposal log, from the coordinator. */
@@ -486,5 +487,149 @@ describe('outside findings: the module cache', () => {
     expect(run(Module.fromBinary(a))).to.equal(1);
     expect(run(Module.fromBinary(b)), 'the second binary runs its own code').to.equal(2);
     expect(run(Module.fromBinary(a))).to.equal(1);
+  });
+});
+
+describe('outside findings, second attack: closing, deep and hidden roots, odd values', () => {
+  let heap: Heap;
+  let pool: Pool | null = null;
+  afterEach(async () => {
+    await pool?.close();
+    pool = null;
+    await heap?.close();
+  });
+
+  it('heap.close() refuses every later call at once and fails pending ones, pool tasks included', async () => {
+    heap = await Heap.create({ hostModule, userCodeTimeoutMs: 500 });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1, closeTimeout: 200 });
+    const s = await heap.store.scope(async () => (await ExternRef.newWith(heap.store, 'stuck', 31)).toManuallyRooted());
+    const task = pool.run('never');
+    const call = s.call('hang');
+    await new Promise((r) => setTimeout(r, 50)); // the task runs on its worker
+    const closing = heap.close();
+    expect(heap.closed).to.equal(true);
+    throwsCode(() => ExternRef.new(heap.store, 1), 'ERR_HEAP_CLOSED');
+    await rejectsCode(ExternRef.newWith(heap.store, 'stuck', 32), 'ERR_HEAP_CLOSED');
+    await rejectsCode(call, 'ERR_HEAP_CLOSED');
+    await rejectsCode(task, 'ERR_HEAP_CLOSED'); // its worker was stopped by the close, not by itself
+    await closing;
+    pool = null;
+  });
+
+  it('pool tasks pending when the coordinator thread dies reject with ERR_HEAP_CLOSED', async () => {
+    heap = await Heap.create({ hostModule });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1, closeTimeout: 200 });
+    const task = pool.run('never');
+    await new Promise((r) => setTimeout(r, 50));
+    await rejectsCode(ExternRef.newWith(heap.store, 'crashCoordinator'), 'ERR_HEAP_CLOSED');
+    await rejectsCode(task, 'ERR_HEAP_CLOSED');
+    await heap.close();
+    pool = null;
+  });
+
+  it('a dataMut fn that never settles: ERR_LEASE_TIMEOUT naming the handle when the lease ends', async () => {
+    heap = await Heap.create({ leaseTimeoutMs: 150 });
+    const r = ExternRef.newManuallyRooted(heap.store, 1);
+    const stuck = r.dataMut(() => new Promise<number>(() => undefined));
+    const err = await rejectsCode(stuck, 'ERR_LEASE_TIMEOUT');
+    expect(err.message).to.include(`0x${r.toRaw().toString(16)}`);
+    expect(await r.dataMut((v) => v + 1), 'the next mutation goes on').to.equal(2);
+    r.unroot();
+  });
+
+  it('a dataMut fn that never settles: ERR_HEAP_CLOSED when the heap closes first', async () => {
+    heap = await Heap.create({ leaseTimeoutMs: 600_000 });
+    const r = ExternRef.newManuallyRooted(heap.store, 1);
+    const stuck = r.dataMut(() => new Promise<number>(() => undefined));
+    await new Promise((res) => setTimeout(res, 20)); // the lease is granted, fn runs
+    const closing = heap.close();
+    await rejectsCode(stuck, 'ERR_HEAP_CLOSED');
+    await closing;
+  });
+
+  it('a root in an array property that is not an index, or behind a getter, crosses as a root', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, 'R');
+      const list: unknown[] & { extra?: unknown } = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      list.extra = r;
+      const withGetter = {
+        get r() {
+          return r;
+        },
+      };
+      const [a, o] = (await pool!.run('echo', list, withGetter)) as [typeof list, { r: Rooted }];
+      expect(a.extra).to.be.instanceOf(Rooted);
+      expect((a.extra as Rooted).toRaw()).to.equal(r.toRaw());
+      expect(1 in a, 'a hole stays a hole').to.equal(false);
+      expect(a.length).to.equal(3);
+      expect(o.r.toRaw()).to.equal(r.toRaw());
+      expect(o.r.dataSync()).to.equal('R');
+    });
+  });
+
+  it('values nest up to 1000 objects deep; deeper is ERR_NOT_CLONEABLE naming where, never a hang', async () => {
+    heap = await Heap.create({ hostModule });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    const nest = (leaf: unknown, depth: number): unknown => {
+      let v = leaf;
+      for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { d: v };
+      return v;
+    };
+    const tooDeep = async (p: Promise<unknown>): Promise<void> => {
+      const err = await rejectsCode(p, 'ERR_NOT_CLONEABLE');
+      expect(err.message).to.include('levels down');
+    };
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, 'deep');
+      // Several tasks at once, so that some wait in the queue: a message too deep was lost there.
+      // (echo returns its arguments in an array: one level more on the way back.)
+      const many = await Promise.all([1, 2, 3].map(() => pool!.run('echo', nest(r, 999))));
+      for (const [back] of many as [unknown][]) {
+        let leaf = back;
+        for (let i = 0; i < 999; i++) leaf = i % 2 === 0 ? (leaf as unknown[])[0] : (leaf as { d: unknown }).d;
+        expect((leaf as Rooted).dataSync()).to.equal('deep');
+      }
+      await Promise.all([1, 2, 3].map(() => tooDeep(pool!.run('echo', nest(r, 1001)))));
+      await tooDeep(pool!.run('echo', nest('plain', 2000)));
+      throwsCode(() => ExternRef.new(heap.store, nest('plain', 1001)), 'ERR_NOT_CLONEABLE');
+      const list = ExternRef.new(heap.store, [] as unknown[]);
+      await tooDeep(list.call('push', nest('plain', 1001)));
+      await tooDeep(list.dataMut(() => nest('plain', 1001) as unknown[]));
+      expect(ExternRef.new(heap.store, nest('plain', 1000)).dataSync()).to.not.equal(undefined);
+      expect(r.strongCount(), 'its own root and the three that came back; no transfer in flight').to.equal(4);
+    });
+    await heap.gc();
+    expect(heap.stats().live).to.equal(0);
+  });
+
+  it('a MessagePort in call, callSync or pool.run arguments is ERR_NOT_CLONEABLE; the store goes on', async () => {
+    heap = await Heap.create({ hostModule });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    const { port1, port2 } = new MessageChannel();
+    try {
+      await heap.store.scope(async () => {
+        const list = ExternRef.new(heap.store, [] as unknown[]);
+        await rejectsCode(list.call('push', port1), 'ERR_NOT_CLONEABLE');
+        throwsCode(() => list.callSync('push', { port: port1 }), 'ERR_NOT_CLONEABLE');
+        await rejectsCode(pool!.run('echo', [port1]), 'ERR_NOT_CLONEABLE');
+        expect(await list.call('push', 1)).to.equal(1);
+      });
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
+
+  it('runTask refuses a signal that is not an AbortSignal, naming the option', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    const err = await pool.runTask({ task: 'echo', args: [], signal: 'x' as unknown as AbortSignal }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).to.be.instanceOf(TypeError);
+    expect(err!.message).to.include('options.signal');
   });
 });

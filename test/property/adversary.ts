@@ -908,7 +908,7 @@ export function hostileValue(
   const rand = prng(seed);
   const root = (): RootBase | string => (roots.length === 0 ? 'no-root' : roots[Math.floor(rand() * roots.length)]!);
   let value: unknown;
-  switch (shape % 8) {
+  switch (shape % HOSTILE_SHAPES) {
     case 0: {
       // Plain data shaped exactly like a transfer marker of the first design, with a real root beside it.
       value = {
@@ -962,10 +962,39 @@ export function hostileValue(
         Object.assign(Object.create(null) as object, { __sharedrefTransfer: 1, r: root() }),
       ];
       break;
+    case 7: {
+      // Roots where a walk over elements and own data properties would not look: an array's
+      // property that is not an index (beside a hole), and an enumerable getter.
+      const list: unknown[] & { extra?: unknown } = [1, , root()]; // eslint-disable-line no-sparse-arrays
+      list.extra = root();
+      const r = root();
+      value = {
+        list,
+        get hidden() {
+          return r;
+        },
+      };
+      break;
+    }
+    case 8: {
+      // A root as deep as values may nest (shared/depth.ts: 1000 objects).
+      let deep: unknown = root();
+      for (let i = 0; i < 999; i++) deep = [deep];
+      value = deep;
+      break;
+    }
     default:
       value = { list: Array.from({ length: 5 }, () => root()), n: rand() };
   }
   return { value, expected: describeValue(value) };
+}
+
+/** How many shapes `hostileValue` makes. */
+export const HOSTILE_SHAPES = 10;
+
+function ownValueOf(x: object, k: string): unknown {
+  const d = Object.getOwnPropertyDescriptor(x, k)!;
+  return d.get !== undefined ? (d.get.call(x) as unknown) : d.value;
 }
 
 /**
@@ -976,6 +1005,14 @@ export function hostileValue(
 export function describeValue(v: unknown): unknown {
   const seen = new Map<object, number>();
   const walk = (x: unknown): unknown => {
+    // A chain of one-element arrays (thousands deep) is described by its length, without recursion.
+    let wraps = 0;
+    while (Array.isArray(x) && x.length === 1 && 0 in x && Object.keys(x).length === 1 && !seen.has(x)) {
+      seen.set(x, seen.size);
+      wraps++;
+      x = x[0];
+    }
+    if (wraps > 0) return { wrapped: wraps, in: walk(x) };
     if (typeof x !== 'object' || x === null) return typeof x === 'bigint' ? { bigint: String(x) } : x;
     const known = seen.get(x);
     if (known !== undefined) return { sameAs: known };
@@ -985,11 +1022,15 @@ export function describeValue(v: unknown): unknown {
     }
     if (x instanceof Map) return { map: [...x].map(([k, val]) => [walk(k), walk(val)]) };
     if (x instanceof Set) return { set: [...x].map(walk) };
-    if (Array.isArray(x)) return { array: x.map(walk) };
-    // Own keys as data (an own `__proto__` key included); a structured clone makes every plain
-    // object's prototype Object.prototype, so the prototype is not compared.
-    const own = Object.getOwnPropertyNames(x).map((k) => [k, walk(Object.getOwnPropertyDescriptor(x, k)!.value)]);
-    return { object: own };
+    // An array's elements (holes as holes) and its other own properties; an object's own keys as
+    // data (an own `__proto__` key included), a getter's by its result. A structured clone makes
+    // every plain object's prototype Object.prototype, so the prototype is not compared.
+    const own = (keys: string[]): unknown[] => keys.map((k) => [k, walk(ownValueOf(x, k))]);
+    if (Array.isArray(x)) {
+      const elements = Array.from({ length: x.length }, (_, i) => (i in x ? walk(x[i]) : { hole: true }));
+      return { array: elements, props: own(Object.keys(x).filter((k) => String(Number(k) >>> 0) !== k)) };
+    }
+    return { object: own(Object.getOwnPropertyNames(x)) };
   };
   return walk(v);
 }
