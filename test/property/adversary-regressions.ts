@@ -14,6 +14,14 @@ export interface Regression {
 
 export const REGRESSIONS: readonly Regression[] = [
   {
+    found: "a root in an array's non-index property or behind a getter crossed as a plain object (second attack)",
+    property: 'shared',
+    ops: [
+      { t: 'newList', s: 0 },
+      { t: 'hostile', shape: 7, seed: 1 },
+    ],
+  },
+  {
     found: 'plain data shaped like a transfer marker was adopted as a reference (forged token)',
     property: 'shared',
     ops: [
