@@ -23,6 +23,71 @@ export declare const hostModuleType: unique symbol;
 /** True for `unknown` and `any`: the untyped defaults, which allow every name and argument. */
 export type IsUntyped<T> = unknown extends T ? true : false;
 
+/**
+ * The type of a root's phantom member (`RootBase`'s protected `valueType`: declared, never
+ * present). It makes `Rooted<T>` invariant in `T`, with the untyped roots above every typed one.
+ *
+ * A root both reads its value (`data()`: `T` goes out) and writes it (`dataMut`: `T` goes in), so
+ * a `Rooted<string>` must be no `Rooted<string | number>`, through which a number could be
+ * committed to a string's object. The rest of a root cannot say so (TypeScript compares methods'
+ * parameters both ways), so `in` takes `T`. An untyped root's `in` takes `never`, so every root
+ * still goes where an untyped one does (`const any: Rooted = typed`, `ptrEq`, tables, host functions).
+ *
+ * `keys` is there for TypeScript's sake. It compares two roots of one class by a variance it
+ * measures once per class, and that measure sees only "invariant", which would refuse
+ * `Rooted<string>` as a `Rooted<unknown>`. A mapped type over `T` makes the measure unreliable
+ * (TypeScript's word), so it compares the members instead, and those say what is above. The
+ * measure stops at the first member that fails, so `keys` comes first, and the member holding this
+ * type comes first in `RootBase` (a member named by a symbol would come after every named one).
+ * `keys` accepts any root's keys, so it never refuses a root itself.
+ *
+ * Rejected: the variance annotation `in out T`. It is exact, but makes `Rooted<string>` no
+ * `Rooted<unknown>`, so every API that takes any root would need a generic of its own.
+ */
+export interface RootValueType<T> {
+  /** Makes TypeScript compare roots by their members (see above). */
+  keys(keys: { readonly [K in keyof T]: unknown } | null | undefined | void): void;
+  /** `T` going in: `never` for an untyped root, so that typed roots pass for untyped ones. */
+  readonly in: (value: IsUntyped<T> extends true ? never : T) => void;
+}
+
+/**
+ * What `dataMut<U>` asked of a typed root: a type of its own, which no function matches. A typed
+ * root is mutated as its type `T`; to act on a narrower type, test the value in `fn`, or check the
+ * root with `is(Ctor)` first.
+ */
+interface NarrowedTypedRoot {
+  readonly 'dataMut<U> asserts the value type of an untyped root only: a typed root is mutated as its own type': never;
+}
+
+/**
+ * The value `dataMut` works on: the root's own type `T`, or for an untyped root (`unknown`,
+ * `any`) the type `U` its caller asserts, unchecked, as `fromRaw<U>` does.
+ */
+export type MutatedAs<T, U> = IsUntyped<T> extends true ? U : T;
+
+/**
+ * The function `root.dataMut(fn)` takes: it receives a copy of the value and returns the new
+ * value, or changes the copy and returns nothing. On a typed root it works on `T` and returns a
+ * `T`: at run time any cloneable value is committed, but a root's type cannot change after the
+ * fact, so a new type is a new object (`ExternRef.new`).
+ */
+export type DataMutFn<T, U = T> =
+  IsUntyped<T> extends true
+    ? (value: U) => U | void | Promise<U | void>
+    : // U = T, the default (a wider U changes nothing); NoInfer: a typed root's U comes from no argument
+      [T] extends [NoInfer<U>]
+      ? (value: T) => T | void | Promise<T | void>
+      : NarrowedTypedRoot;
+
+/** The function `root.dataMutSync(fn)` takes: as `DataMutFn`, but it must not return a promise. */
+export type DataMutSyncFn<T, U = T> =
+  IsUntyped<T> extends true
+    ? (value: U) => U | void
+    : [T] extends [NoInfer<U>]
+      ? (value: T) => T | void
+      : NarrowedTypedRoot;
+
 type Primitive = string | number | boolean | bigint | null | undefined;
 type AnyFunction = (...args: never[]) => unknown;
 
@@ -138,7 +203,7 @@ export type Built<H, K> =
  */
 export type TypeCheck = (abstract new (...args: never[]) => unknown) | BigIntConstructor;
 
-/** The type `root.is(ctor)` narrows a root to. */
+/** The type `root.is(ctor)` narrows an untyped root to. */
 export type InstanceOf<C> = C extends StringConstructor
   ? string
   : C extends NumberConstructor

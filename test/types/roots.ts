@@ -53,11 +53,16 @@ export async function dataMutKeepsTheType(): Promise<void> {
   n.dataMutSync(() => new Map());
   // @ts-expect-error: dataMutSync takes no async function
   n.dataMutSync(async (v) => v);
-  // A narrower type of the value is an unchecked assertion, as fromRaw<T> is:
+  // A typed root is mutated as its own type: what fn commits is a T, and what dataMut gives back.
   const u = ExternRef.new(store, 1 as number | string);
-  exact<number>()(u.dataMutSync<number>((v) => v + 1));
-  // @ts-expect-error: but never a type the root's type does not include
+  exact<number | string>()(u.dataMutSync((v) => (typeof v === 'number' ? v + 1 : v)));
+  // @ts-expect-error: a narrower type would be an assertion nothing checks (a string may be there)
+  u.dataMutSync<number>((v) => v + 1);
+  // @ts-expect-error: nor a type the root's type does not include
   u.dataMutSync<boolean>((v) => !v);
+  // @ts-expect-error: nor asynchronously
+  await u.dataMut<number>(async (v) => v);
+  exact<number | string>()(u.dataMutSync<number | string | boolean>((v) => v)); // a wider one changes nothing
 }
 
 export async function callIsTypedByTheValuesMethods(): Promise<void> {
@@ -136,4 +141,26 @@ export function rootsOfATypeAreRootsOfUnknown(): void {
   const _scoped: Rooted<string> = s.toManuallyRooted();
   // @ts-expect-error: roots of different types do not mix
   const _other: Rooted<number> = s;
+}
+
+export async function rootsAreInvariantInTheirValuesType(): Promise<void> {
+  const s = ExternRef.new(store, 'text');
+  // A wider alias would let a number be committed to the string's object:
+  // @ts-expect-error: so a Rooted<string> is no Rooted<string | number>
+  const wide: Rooted<string | number> = s;
+  await wide.dataMut(() => 1);
+  // @ts-expect-error: nor is a manual root
+  const _wideManual: ManuallyRooted<string | number> = s.toManuallyRooted();
+  // @ts-expect-error: nor is the base type
+  const _wideBase: RootBase<string | number> = s;
+  const n = ExternRef.new(store, 1 as number | string);
+  // @ts-expect-error: and the other way round, a number | string is no number
+  const _narrow: Rooted<number> = n;
+  // So is() checks a typed root but keeps its type: narrow the value it reads instead.
+  if (n.is(String)) exact<number | string>()(n.dataSync());
+  // Untyped roots stay above every typed one, and a root of T is a RootBase<T>:
+  const list: readonly Rooted[] = [s, n, ExternRef.new(store, new Map<string, Date>())];
+  const bases: readonly RootBase[] = [...list, s.toManuallyRooted()];
+  const own: RootBase<string> = s;
+  exact<boolean>()(ExternRef.ptrEq(own, bases[0]!));
 }
