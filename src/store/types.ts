@@ -88,11 +88,13 @@ export type DataMutSyncFn<T, U = T> =
       ? (value: T) => T | void
       : NarrowedTypedRoot;
 
-type Primitive = string | number | boolean | bigint | null | undefined;
-type AnyFunction = (...args: never[]) => unknown;
+/** The values a structured clone copies as they are, without looking inside. */
+export type Primitive = string | number | boolean | bigint | null | undefined;
+/** Any function: never cloneable (`ERR_NOT_CLONEABLE`). */
+export type AnyFunction = (...args: never[]) => unknown;
 
 /** Builtins that a structured clone keeps as they are, methods included. */
-type KeptByClone =
+export type KeptByClone =
   | Date
   | RegExp
   | Error
