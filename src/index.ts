@@ -13,6 +13,12 @@ export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
 export type {
   Cloned,
+  Cloneable,
+  NotCloneableValue,
+  DataMutFn,
+  DataMutSyncFn,
+  MutatedAs,
+  RootValueType,
   MethodName,
   MethodArgs,
   MethodResult,
@@ -41,7 +47,15 @@ export { Pool } from './pool/pool';
 export type { PoolOptions, RunTaskOptions } from './pool/pool';
 export { defineTasks } from './pool/worker-runtime';
 export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
-export type { TasksOf, TaskName, TaskArg, TaskArgs, TaskResult } from './pool/task-types';
+export type {
+  TasksOf,
+  TaskName,
+  TaskArg,
+  TaskArgs,
+  TaskResult,
+  CheckedTasks,
+  ManualRootParameter,
+} from './pool/task-types';
 export {
   SharedRefError,
   GcHeapOutOfMemory,

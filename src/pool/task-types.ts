@@ -22,7 +22,15 @@
  * nothing; a manual root it forgot would hold its object until the worker's store closed.
  */
 import type { ManuallyRooted, RootBase, Rooted } from '../store/roots';
-import type { AnyFunction, Cloned, IsUntyped, KeptByClone, Primitive } from '../store/types';
+import type {
+  AnyFunction,
+  Cloned,
+  IsUntyped,
+  KeptByClone,
+  NotCloneableValue,
+  Primitive,
+  Uncloneable,
+} from '../store/types';
 
 /** The task functions of `T` (see the module doc for what `T` may be). */
 export type TasksOf<T> = T extends { readonly tasks: infer X }
@@ -103,15 +111,18 @@ export interface ManualRootParameter {
 }
 
 /**
- * What `defineTasks(tasks)` checks besides `Task`: each task whose parameters (after its context)
- * declare a `ManuallyRooted`, at any depth the pool delivers roots, must be a
- * `ManualRootParameter`, which it cannot be, so the task's name is refused.
+ * What `defineTasks(tasks)` checks besides `Task`, for each task's parameters after its context.
+ * One that declares a `ManuallyRooted`, at any depth the pool delivers roots, must be a
+ * `ManualRootParameter`; one that declares what no structured clone carries (a function, a
+ * symbol: see `Cloneable`) must be a `NotCloneableValue`. No task is either, so its name is refused.
  */
 export type CheckedTasks<T> = {
   readonly [K in keyof T]: T[K] extends (ctx: never, ...args: infer A) => unknown
     ? true extends DeclaresManual<A>
       ? ManualRootParameter
-      : unknown
+      : true extends Uncloneable<A>
+        ? NotCloneableValue
+        : unknown
     : unknown;
 };
 

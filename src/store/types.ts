@@ -14,6 +14,13 @@
  * typed as the class, `call('method')` would compile and fail with `ERR_NO_SUCH_METHOD`, and
  * `data()` would promise methods that are not there. `new` gives `Rooted<Cloned<T>>`, which is
  * `Rooted<T>` itself for plain data, so the common case reads as written.
+ *
+ * What a clone refuses (`ERR_NOT_CLONEABLE`) does not compile where the type shows it: a function,
+ * a symbol, a promise or a weak collection, anywhere in the value; and a function-valued property
+ * of an object whose type is a type literal or an object literal's (every property of one is its
+ * own). A class instance keeps compiling, its methods dropped: a class's or an interface's type
+ * does not say whether a function member lives on the prototype (a method, which a clone skips)
+ * or on the instance (an arrow-function field, which it refuses), and methods are the common case.
  */
 import type { RootBase } from './roots';
 
@@ -106,6 +113,72 @@ export type KeptByClone =
   | String; // eslint-disable-line @typescript-eslint/no-wrapper-object-types
 // Not WebAssembly.Module (a clone keeps it too): its interface is empty, so every object would match.
 
+/** Builtins a structured clone refuses. Checked after `Map`, `Set` and arrays, which have their shapes. */
+type RefusedByClone = Promise<unknown> | WeakMap<object, unknown> | WeakSet<object> | WeakRef<object>;
+
+/**
+ * An object type whose every property is its own at run time, as far as TypeScript can tell: the
+ * type of an object literal, or a type literal. Interfaces and classes do not match it (they get
+ * no implicit index signature), and their function members may be methods on a prototype.
+ */
+type PlainObject = { [key: string]: unknown };
+
+/** How deep `Uncloneable` looks: far deeper than data types go, short of a recursive type's end. */
+type MaxCloneDepth = 10;
+
+/**
+ * Whether a structured clone of a `T` throws, as far as the type shows: `true` (or `boolean`) if
+ * it may. See the module doc for what counts; the unknown and anything deeper than
+ * `MaxCloneDepth` pass.
+ */
+export type Uncloneable<T, Depth extends unknown[] = []> = Depth['length'] extends MaxCloneDepth
+  ? false
+  : IsUntyped<T> extends true
+    ? false
+    : T extends Primitive | RootBase<unknown> | KeptByClone
+      ? false // a root travels as a root (task arguments and results)
+      : T extends AnyFunction | symbol
+        ? true
+        : T extends ReadonlyMap<infer K, infer V>
+          ? Uncloneable<K, [...Depth, T]> | Uncloneable<V, [...Depth, T]>
+          : T extends ReadonlySet<infer V>
+            ? Uncloneable<V, [...Depth, T]>
+            : T extends readonly unknown[]
+              ? Uncloneable<T[number], [...Depth, T]>
+              : T extends RefusedByClone
+                ? true
+                : T extends PlainObject
+                  ? { [K in keyof T]-?: K extends symbol ? false : Uncloneable<T[K], [...Depth, T]> }[keyof T]
+                  : {
+                      [K in keyof T]-?: K extends symbol // a clone skips symbol keys
+                        ? false
+                        : T[K] extends AnyFunction // perhaps a method: dropped, as `Cloned` drops it
+                          ? false
+                          : Uncloneable<T[K], [...Depth, T]>;
+                    }[keyof T];
+
+/**
+ * What a value that a structured clone refuses meets where a cloneable one is expected
+ * (`ExternRef.new`, `call` arguments, task parameters): a type no value has, whose one property
+ * says why.
+ */
+export interface NotCloneableValue {
+  readonly 'a structured clone refuses functions, symbols, promises and weak collections (ERR_NOT_CLONEABLE)': never;
+}
+
+/**
+ * `T` when a structured clone takes a value of type `T` (as far as the type shows: see the module
+ * doc); otherwise `T & NotCloneableValue`, which no value is. `ExternRef.new(store, value)` takes
+ * a `Cloneable<T>`, so a value that cannot be cloned does not compile, and the error names the
+ * value's type and why. A generic caller's `T` is not known yet, so it takes a `Cloneable<T>`
+ * itself, or casts.
+ *
+ * Rejected: `T & Check<T>`, the usual form. TypeScript then keeps a literal's own type, so
+ * `new(store, 'text')` gave a `Rooted<'text'>`, which (roots being invariant) is no
+ * `Rooted<string>`. With `T` a branch of the conditional, a literal widens as it did before.
+ */
+export type Cloneable<T> = true extends Uncloneable<T> ? T & NotCloneableValue : T;
+
 /** `Cloned<T>` before the check that keeps plain data's own name (see `Cloned`). */
 type CloneOf<T> = T extends Primitive
   ? T
@@ -125,12 +198,22 @@ type CloneOf<T> = T extends Primitive
 
 /**
  * What a value of type `T` is after a structured clone, as the heap keeps it: `T` itself for plain
- * data; a class instance without its methods (its public fields only); no functions or symbols.
- * `ExternRef.new(store, value)` gives `Rooted<Cloned<typeof value>>`, and a method's result comes
- * back as `Cloned<R>`. `Map`, `Set`, `Date`, typed arrays and errors keep their type.
+ * data; a class instance without its methods (its public fields only). `never` where the clone
+ * throws, as far as the type shows (`Cloneable`): a function, a symbol, a plain object with a
+ * function-valued property. `ExternRef.new(store, value)` gives `Rooted<Cloned<typeof value>>`,
+ * and a method's result comes back as `Cloned<R>`. `Map`, `Set`, `Date`, typed arrays and errors
+ * keep their type.
  */
 export type Cloned<T> =
-  IsUntyped<T> extends true ? T : [T] extends [CloneOf<T>] ? ([CloneOf<T>] extends [T] ? T : CloneOf<T>) : CloneOf<T>;
+  IsUntyped<T> extends true
+    ? T
+    : true extends Uncloneable<T>
+      ? never
+      : [T] extends [CloneOf<T>]
+        ? [CloneOf<T>] extends [T]
+          ? T
+          : CloneOf<T>
+        : CloneOf<T>;
 
 /**
  * Names every object inherits from `Object.prototype`: never methods for `call`
@@ -153,13 +236,16 @@ export type MethodName<T> =
         }[Extract<keyof T, string>]
       : never; // a primitive has no methods
 
-/** The parameters of method `K` of `T`. */
+/**
+ * The parameters of method `K` of `T`, as `call` sends them: each a structured clone, so a
+ * parameter that takes a function (a callback) takes `NotCloneableValue`, which no argument is.
+ */
 export type MethodArgs<T, K> =
   IsUntyped<T> extends true
     ? unknown[]
     : K extends keyof T
       ? NonNullable<T[K]> extends (...args: infer A) => unknown
-        ? A
+        ? { [I in keyof A]: true extends Uncloneable<A[I]> ? NotCloneableValue : A[I] }
         : never
       : never;
 

@@ -81,7 +81,7 @@ export async function rootsInsideArgumentsMayBeEitherKind(): Promise<void> {
   await heap.close();
 }
 
-export function aTaskNeverDeclaresAManualRoot(): void {
+export function aTaskDeclaresOnlyWhatArrives(): void {
   defineTasks({
     // @ts-expect-error: a task receives every root as a Rooted (intoRaw and unroot are not there)
     keep(_ctx: TaskContext, m: ManuallyRooted<string>): number {
@@ -116,6 +116,12 @@ export function aTaskNeverDeclaresAManualRoot(): void {
     // @ts-expect-error: nor as one kind of two (it is never one)
     keep(_ctx: TaskContext, r?: Rooted<string> | ManuallyRooted<string>): void {
       r?.toRaw();
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor anything a clone cannot carry: no caller could send it
+    each(_ctx: TaskContext, items: string[], fn: (item: string) => void): void {
+      items.forEach(fn);
     },
   });
   // What arrives: Rooted, or RootBase; a task keeps one with toManuallyRooted().
