@@ -30,6 +30,8 @@ export type {
 } from './store/types';
 export type { GcReport } from './rpc/protocol';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics/messages';
+export { subscribe } from './diagnostics/subscribe';
+export type { DiagnosticsListener } from './diagnostics/subscribe';
 export type {
   DiagnosticsChannelName,
   DiagnosticsMessages,
