@@ -18,6 +18,7 @@ export type {
   DataMutFn,
   DataMutSyncFn,
   MutatedAs,
+  NarrowedTypedRoot,
   RootValueType,
   MethodName,
   MethodArgs,

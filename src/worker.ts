@@ -14,6 +14,7 @@ export type {
   DataMutFn,
   DataMutSyncFn,
   MutatedAs,
+  NarrowedTypedRoot,
   RootValueType,
   MethodName,
   MethodArgs,

@@ -95,9 +95,9 @@ type DeclaresManual<P, Depth extends unknown[] = []> = Depth['length'] extends M
       : P extends RootBase<unknown> | Opaque
         ? false
         : P extends ReadonlyMap<infer K, infer V>
-          ? DeclaresManual<K, [...Depth, K]> | DeclaresManual<V, [...Depth, V]>
+          ? DeclaresManual<K, [...Depth, P]> | DeclaresManual<V, [...Depth, P]>
           : P extends ReadonlySet<infer V>
-            ? DeclaresManual<V, [...Depth, V]>
+            ? DeclaresManual<V, [...Depth, P]>
             : P extends readonly unknown[]
               ? DeclaresManual<P[number], [...Depth, P]>
               : { [K in keyof P]-?: DeclaresManual<P[K], [...Depth, P]> }[keyof P];
@@ -107,6 +107,7 @@ type DeclaresManual<P, Depth extends unknown[] = []> = Depth['length'] extends M
  * function matches, whose one property says why.
  */
 export interface ManualRootParameter {
+  /** The reason, as the compiler's error shows it. */
   readonly 'a task receives every root as a Rooted of its scope: declare Rooted<X>, not ManuallyRooted<X>': never;
 }
 

@@ -63,7 +63,8 @@ export interface RootValueType<T> {
  * root is mutated as its type `T`; to act on a narrower type, test the value in `fn`, or check the
  * root with `is(Ctor)` first.
  */
-interface NarrowedTypedRoot {
+export interface NarrowedTypedRoot {
+  /** The reason, as the compiler's error shows it. */
   readonly 'dataMut<U> asserts the value type of an untyped root only: a typed root is mutated as its own type': never;
 }
 
@@ -128,8 +129,8 @@ type MaxCloneDepth = 10;
 
 /**
  * Whether a structured clone of a `T` throws, as far as the type shows: `true` (or `boolean`) if
- * it may. See the module doc for what counts; the unknown and anything deeper than
- * `MaxCloneDepth` pass.
+ * it may. See the module doc for what counts; an untyped value (`unknown`, `any`) and anything
+ * deeper than `MaxCloneDepth` pass.
  */
 export type Uncloneable<T, Depth extends unknown[] = []> = Depth['length'] extends MaxCloneDepth
   ? false
@@ -163,6 +164,7 @@ export type Uncloneable<T, Depth extends unknown[] = []> = Depth['length'] exten
  * says why.
  */
 export interface NotCloneableValue {
+  /** The reason, as the compiler's error shows it. */
   readonly 'a structured clone refuses functions, symbols, promises and weak collections (ERR_NOT_CLONEABLE)': never;
 }
 
