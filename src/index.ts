@@ -13,6 +13,13 @@ export type { PendingConstruction } from './store/extern-ref';
 export { RootBase, Rooted, ManuallyRooted, RootScope } from './store/roots';
 export type {
   Cloned,
+  Cloneable,
+  NotCloneableValue,
+  DataMutFn,
+  DataMutSyncFn,
+  MutatedAs,
+  NarrowedTypedRoot,
+  RootValueType,
   MethodName,
   MethodArgs,
   MethodResult,
@@ -24,6 +31,8 @@ export type {
 } from './store/types';
 export type { GcReport } from './rpc/protocol';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics/messages';
+export { subscribe } from './diagnostics/subscribe';
+export type { DiagnosticsListener } from './diagnostics/subscribe';
 export type {
   DiagnosticsChannelName,
   DiagnosticsMessages,
@@ -41,7 +50,15 @@ export { Pool } from './pool/pool';
 export type { PoolOptions, RunTaskOptions } from './pool/pool';
 export { defineTasks } from './pool/worker-runtime';
 export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
-export type { TasksOf, TaskName, TaskArg, TaskArgs, TaskResult } from './pool/task-types';
+export type {
+  TasksOf,
+  TaskName,
+  TaskArg,
+  TaskArgs,
+  TaskResult,
+  CheckedTasks,
+  ManualRootParameter,
+} from './pool/task-types';
 export {
   SharedRefError,
   GcHeapOutOfMemory,

@@ -14,7 +14,8 @@
  * arrives (which ends forwarding once the last subscriber left), and otherwise every
  * `LISTEN_POLL_MS` on an unreferenced timer, one per thread, that runs while a heap created here
  * is open. A subscription made before `Heap.create()` therefore sees every event; one made later
- * sees events from the next of those moments on (at most `LISTEN_POLL_MS` later).
+ * sees events from the next of those moments on (at most `LISTEN_POLL_MS` later), or at once when
+ * made with sharedref's own `subscribe` (subscribe.ts), which calls `noticeSubscribers` itself.
  *
  * Rejected: posting every event and checking `hasSubscribers` on arrival. It is exact from the
  * first moment, but it costs a message and a wake-up of the creating thread for every collection

@@ -23,6 +23,7 @@ import { coreOf } from '../store/internal';
 import { isAbandoned } from '../shared/abandoned-tags';
 import { isBareTask } from '../internal/bench-hooks';
 import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
+import type { CheckedTasks } from './task-types';
 import { checkTaskDepth, packRoots, unpackRoots } from './transfer';
 
 /**
@@ -56,10 +57,13 @@ export interface TaskTable {
 
 /**
  * Declares the tasks of a pool worker file: `module.exports = defineTasks({ name(ctx, ...args) {…} })`.
- * Each task runs in its own root scope on the worker's store (`ctx.store`).
+ * Each task runs in its own root scope on the worker's store (`ctx.store`), and receives every root
+ * in its arguments as a `Rooted` of that scope, whichever kind the caller sent: in TypeScript a
+ * task that declares a `ManuallyRooted` parameter (at any depth) does not compile, nor one that
+ * declares what no structured clone carries, such as a callback (`CheckedTasks`).
  */
 export function defineTasks<T extends Record<string, Task>>(
-  tasks: T,
+  tasks: T & CheckedTasks<T>,
 ): TaskTable & {
   /** The task functions, as given. */
   readonly tasks: T;

@@ -14,7 +14,7 @@ import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
 import type { Store } from './store';
-import type { Built, Cloned, FactoryArgs, FactoryName } from './types';
+import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName } from './types';
 
 /** What `GcHeapOutOfMemory#intoInner()` hands back from a failed `newWith`. */
 export interface PendingConstruction {
@@ -123,16 +123,18 @@ export class ExternRef {
    *
    * The heap holds a structured clone of `value`, so the root's type is `Cloned<T>`: `T` itself
    * for plain data, and for a class instance its public fields without its methods (build such
-   * values in place with `newWith` to call them).
+   * values in place with `newWith` to call them). A value the clone would refuse, where its type
+   * shows it (a function or symbol anywhere, a plain object with a function-valued property), does
+   * not compile (`Cloneable`).
    */
-  static new<T>(store: Store, value: T): Rooted<Cloned<T>> {
+  static new<T>(store: Store, value: Cloneable<T>): Rooted<Cloned<T>> {
     const core = coreFor(store, 'ExternRef.new');
     const [index, handle, e] = allocate(core, value, 'ExternRef.new');
     return core.scoped(index, handle, e) as Rooted<Cloned<T>>;
   }
 
   /** Like `new`, but returns a `ManuallyRooted` that lives until `unroot()`. */
-  static newManuallyRooted<T>(store: Store, value: T): ManuallyRooted<Cloned<T>> {
+  static newManuallyRooted<T>(store: Store, value: Cloneable<T>): ManuallyRooted<Cloned<T>> {
     const core = coreFor(store, 'ExternRef.newManuallyRooted');
     const [index, handle, e] = allocate(core, value, 'ExternRef.newManuallyRooted');
     return core.manual(index, handle, e) as ManuallyRooted<Cloned<T>>;

@@ -28,7 +28,17 @@ import { maybeCoreOf } from '../internal/keys';
 import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { Store } from './store';
-import type { InstanceOf, MethodArgs, MethodName, MethodResult, TypeCheck } from './types';
+import type {
+  DataMutFn,
+  DataMutSyncFn,
+  InstanceOf,
+  MethodArgs,
+  MethodName,
+  MethodResult,
+  MutatedAs,
+  RootValueType,
+  TypeCheck,
+} from './types';
 import { MISS } from './value-cache';
 
 /**
@@ -57,6 +67,12 @@ export const BORROWED = 0x7fffffff;
  * as with `extends`.
  */
 export abstract class RootBase<T = unknown> {
+  /**
+   * Makes `T` invariant, so that a root never passes for a root of a wider type, through which a
+   * value of another type could be committed (see `RootValueType`). Declared only: no such
+   * property exists, and no code names it. The first member, as `RootValueType` explains.
+   */
+  declare protected readonly valueType?: RootValueType<T>;
   // Declared, not defined: a class field is initialised with define semantics before the
   // constructor runs, which made constructing a root cost 4× a plain object (the clone-drop row).
   /** @internal The core of the root's store. */ declare _core: StoreCore;
@@ -152,8 +168,11 @@ export abstract class RootBase<T = unknown> {
    * plain object. The exact class, not a base class; and by name, since a value built in place is
    * an instance of the coordinator thread's copy of its class, never of the caller's. A class
    * instance given to `ExternRef.new` is a plain object in the heap: `is(Object)`. In TypeScript,
-   * `true` narrows the root to that type (`Rooted<Map<unknown, unknown>>`): the checked way to
-   * type a root that `fromRaw`, a table or an untyped task gave.
+   * `true` narrows an untyped root to that type (`Rooted<Map<unknown, unknown>>`): the checked way
+   * to type a root that `fromRaw`, a table or an untyped task gave. A typed root keeps its type
+   * (its `data()` still gives a `T`): roots are invariant in their type (see `RootValueType`), so a
+   * `Rooted<string | number>` that holds a string is no `Rooted<string>`, since another root of it
+   * may still commit a number. Narrow the value it reads instead.
    */
   is(ctor: TypeCheck, store?: Store): boolean {
     this._check('is', store);
@@ -205,12 +224,12 @@ export abstract class RootBase<T = unknown> {
    * serialized with every other. Resolves with the new value; the caller may keep and change it,
    * since this thread's cache keeps a copy of its own.
    *
-   * In TypeScript `fn` returns the root's own type `T`: at run time any cloneable value is
-   * committed, but a root's type cannot change after the fact, so a new type is a new object
-   * (`ExternRef.new`). `dataMut<U>` asserts a narrower `U` of `T` without a check, as `fromRaw<T>`
-   * does (and, for an untyped root, the type of its value).
+   * In TypeScript `fn` works on the root's own type `T` and returns a `T` (see `DataMutFn`): at
+   * run time any cloneable value is committed, but a root's type cannot change after the fact, so
+   * a new type is a new object (`ExternRef.new`). Only an untyped root takes a type argument:
+   * `dataMut<U>` asserts its value's type without a check, as `fromRaw<U>` does.
    */
-  async dataMut<U extends T = T>(fn: (value: U) => U | void | Promise<U | void>, store?: Store): Promise<U> {
+  async dataMut<U = T>(fn: DataMutFn<T, U>, store?: Store): Promise<MutatedAs<T, U>> {
     this._check('dataMut', store);
     const s = this._core;
     const handle = this._handle;
@@ -221,18 +240,19 @@ export abstract class RootBase<T = unknown> {
       let next: unknown;
       let copy: unknown;
       try {
-        const r = await underLease(s, handle, fn(grant.value as U));
+        const r = await underLease(s, handle, (fn as (value: unknown) => unknown)(grant.value));
         next = r === undefined ? grant.value : r;
         copy = cloneOf(next, 'dataMut');
       } catch (err) {
-        void conn.call('abandon', grant.lease).catch(() => undefined);
+        // A lease that expired while fn ran is the coordinator's to end (and count): no abandon.
+        if (!expiredHere.has(err as object)) void conn.call('abandon', grant.lease).catch(() => undefined);
         throw err;
       }
       const version = await conn.call('commit', grant.lease, copy).catch((err: unknown) => {
         throw leaseLost(err, handle);
       });
       s.cache.set(handle, this._index, copy, version);
-      return next as U;
+      return next as MutatedAs<T, U>;
     } finally {
       leaseLeave(s.leasing, handle);
     }
@@ -244,7 +264,7 @@ export abstract class RootBase<T = unknown> {
    * here), it throws `ERR_LEASE_REENTRANT` at once: it could only wait for a lease its own thread
    * holds.
    */
-  dataMutSync<U extends T = T>(fn: (value: U) => U | void, store?: Store): U {
+  dataMutSync<U = T>(fn: DataMutSyncFn<T, U>, store?: Store): MutatedAs<T, U> {
     this._check('dataMutSync', store);
     const s = this._core;
     const handle = this._handle;
@@ -256,7 +276,7 @@ export abstract class RootBase<T = unknown> {
       let next: unknown;
       let copy: unknown;
       try {
-        const r = fn(grant.value as U);
+        const r = (fn as (value: unknown) => unknown)(grant.value);
         if (r instanceof Promise)
           throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
         next = r === undefined ? grant.value : r;
@@ -272,7 +292,7 @@ export abstract class RootBase<T = unknown> {
         throw leaseLost(err, handle);
       }
       s.cache.set(handle, this._index, copy, version);
-      return next as U;
+      return next as MutatedAs<T, U>;
     } finally {
       leaseLeave(s.leasing, handle);
     }
@@ -368,7 +388,9 @@ function underLease<R>(s: StoreCore, handle: RawHandle, work: R | PromiseLike<R>
     };
     const timer = setTimeout(() => {
       settle();
-      reject(new LeaseTimeoutError(`the lease on handle ${hex(handle)} expired after ${ms} ms while fn ran`));
+      const err = new LeaseTimeoutError(`the lease on handle ${hex(handle)} expired after ${ms} ms while fn ran`);
+      expiredHere.add(err);
+      reject(err);
     }, ms);
     const off = s.onFail((err) => {
       settle();
@@ -386,6 +408,9 @@ function underLease<R>(s: StoreCore, handle: RawHandle, work: R | PromiseLike<R>
     );
   });
 }
+
+/** The errors `underLease` made: a lease that ran out while fn ran. */
+const expiredHere = new WeakSet<object>();
 
 /** A commit's `ERR_LEASE_TIMEOUT` (which the coordinator can only say by lease number) naming the handle. */
 function leaseLost(err: unknown, handle: RawHandle): unknown {
@@ -432,7 +457,7 @@ function checkArgs(method: unknown, args: readonly unknown[]): void {
  */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
 export interface Rooted<T = unknown> extends RootBase<T> {
-  /** See `RootBase#is`; `true` narrows this root to `Rooted` of that type. */
+  /** See `RootBase#is`; `true` narrows an untyped root to `Rooted` of that type. */
   is<C extends TypeCheck>(ctor: C, store?: Store): this is Rooted<InstanceOf<C>>;
 }
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase
@@ -488,7 +513,7 @@ export class Rooted<T = unknown> {
 /** A root owned by the caller: it holds its object until `unroot()` (or the store closes). */
 // The interface gives the class RootBase's members, which it gets through its prototype (see RootBase).
 export interface ManuallyRooted<T = unknown> extends RootBase<T> {
-  /** See `RootBase#is`; `true` narrows this root to `ManuallyRooted` of that type. */
+  /** See `RootBase#is`; `true` narrows an untyped root to `ManuallyRooted` of that type. */
   is<C extends TypeCheck>(ctor: C, store?: Store): this is ManuallyRooted<InstanceOf<C>>;
 }
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see RootBase

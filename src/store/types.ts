@@ -14,6 +14,13 @@
  * typed as the class, `call('method')` would compile and fail with `ERR_NO_SUCH_METHOD`, and
  * `data()` would promise methods that are not there. `new` gives `Rooted<Cloned<T>>`, which is
  * `Rooted<T>` itself for plain data, so the common case reads as written.
+ *
+ * What a clone refuses (`ERR_NOT_CLONEABLE`) does not compile where the type shows it: a function,
+ * a symbol, a promise or a weak collection, anywhere in the value; and a function-valued property
+ * of an object whose type is a type literal or an object literal's (every property of one is its
+ * own). A class instance keeps compiling, its methods dropped: a class's or an interface's type
+ * does not say whether a function member lives on the prototype (a method, which a clone skips)
+ * or on the instance (an arrow-function field, which it refuses), and methods are the common case.
  */
 import type { RootBase } from './roots';
 
@@ -23,11 +30,79 @@ export declare const hostModuleType: unique symbol;
 /** True for `unknown` and `any`: the untyped defaults, which allow every name and argument. */
 export type IsUntyped<T> = unknown extends T ? true : false;
 
-type Primitive = string | number | boolean | bigint | null | undefined;
-type AnyFunction = (...args: never[]) => unknown;
+/**
+ * The type of a root's phantom member (`RootBase`'s protected `valueType`: declared, never
+ * present). It makes `Rooted<T>` invariant in `T`, with the untyped roots above every typed one.
+ *
+ * A root both reads its value (`data()`: `T` goes out) and writes it (`dataMut`: `T` goes in), so
+ * a `Rooted<string>` must be no `Rooted<string | number>`, through which a number could be
+ * committed to a string's object. The rest of a root cannot say so (TypeScript compares methods'
+ * parameters both ways), so `in` takes `T`. An untyped root's `in` takes `never`, so every root
+ * still goes where an untyped one does (`const any: Rooted = typed`, `ptrEq`, tables, host functions).
+ *
+ * `keys` is there for TypeScript's sake. It compares two roots of one class by a variance it
+ * measures once per class, and that measure sees only "invariant", which would refuse
+ * `Rooted<string>` as a `Rooted<unknown>`. A mapped type over `T` makes the measure unreliable
+ * (TypeScript's word), so it compares the members instead, and those say what is above. The
+ * measure stops at the first member that fails, so `keys` comes first, and the member holding this
+ * type comes first in `RootBase` (a member named by a symbol would come after every named one).
+ * `keys` accepts any root's keys, so it never refuses a root itself.
+ *
+ * Rejected: the variance annotation `in out T`. It is exact, but makes `Rooted<string>` no
+ * `Rooted<unknown>`, so every API that takes any root would need a generic of its own.
+ */
+export interface RootValueType<T> {
+  /** Makes TypeScript compare roots by their members (see above). */
+  keys(keys: { readonly [K in keyof T]: unknown } | null | undefined | void): void;
+  /** `T` going in: `never` for an untyped root, so that typed roots pass for untyped ones. */
+  readonly in: (value: IsUntyped<T> extends true ? never : T) => void;
+}
+
+/**
+ * What `dataMut<U>` asked of a typed root: a type of its own, which no function matches. A typed
+ * root is mutated as its type `T`; to act on a narrower type, test the value in `fn`, or check the
+ * root with `is(Ctor)` first.
+ */
+export interface NarrowedTypedRoot {
+  /** The reason, as the compiler's error shows it. */
+  readonly 'dataMut<U> asserts the value type of an untyped root only: a typed root is mutated as its own type': never;
+}
+
+/**
+ * The value `dataMut` works on: the root's own type `T`, or for an untyped root (`unknown`,
+ * `any`) the type `U` its caller asserts, unchecked, as `fromRaw<U>` does.
+ */
+export type MutatedAs<T, U> = IsUntyped<T> extends true ? U : T;
+
+/**
+ * The function `root.dataMut(fn)` takes: it receives a copy of the value and returns the new
+ * value, or changes the copy and returns nothing. On a typed root it works on `T` and returns a
+ * `T`: at run time any cloneable value is committed, but a root's type cannot change after the
+ * fact, so a new type is a new object (`ExternRef.new`).
+ */
+export type DataMutFn<T, U = T> =
+  IsUntyped<T> extends true
+    ? (value: U) => U | void | Promise<U | void>
+    : // U = T, the default (a wider U changes nothing); NoInfer: a typed root's U comes from no argument
+      [T] extends [NoInfer<U>]
+      ? (value: T) => T | void | Promise<T | void>
+      : NarrowedTypedRoot;
+
+/** The function `root.dataMutSync(fn)` takes: as `DataMutFn`, but it must not return a promise. */
+export type DataMutSyncFn<T, U = T> =
+  IsUntyped<T> extends true
+    ? (value: U) => U | void
+    : [T] extends [NoInfer<U>]
+      ? (value: T) => T | void
+      : NarrowedTypedRoot;
+
+/** The values a structured clone copies as they are, without looking inside. */
+export type Primitive = string | number | boolean | bigint | null | undefined;
+/** Any function: never cloneable (`ERR_NOT_CLONEABLE`). */
+export type AnyFunction = (...args: never[]) => unknown;
 
 /** Builtins that a structured clone keeps as they are, methods included. */
-type KeptByClone =
+export type KeptByClone =
   | Date
   | RegExp
   | Error
@@ -38,6 +113,73 @@ type KeptByClone =
   | Number // eslint-disable-line @typescript-eslint/no-wrapper-object-types
   | String; // eslint-disable-line @typescript-eslint/no-wrapper-object-types
 // Not WebAssembly.Module (a clone keeps it too): its interface is empty, so every object would match.
+
+/** Builtins a structured clone refuses. Checked after `Map`, `Set` and arrays, which have their shapes. */
+type RefusedByClone = Promise<unknown> | WeakMap<object, unknown> | WeakSet<object> | WeakRef<object>;
+
+/**
+ * An object type whose every property is its own at run time, as far as TypeScript can tell: the
+ * type of an object literal, or a type literal. Interfaces and classes do not match it (they get
+ * no implicit index signature), and their function members may be methods on a prototype.
+ */
+type PlainObject = { [key: string]: unknown };
+
+/** How deep `Uncloneable` looks: far deeper than data types go, short of a recursive type's end. */
+type MaxCloneDepth = 10;
+
+/**
+ * Whether a structured clone of a `T` throws, as far as the type shows: `true` (or `boolean`) if
+ * it may. See the module doc for what counts; an untyped value (`unknown`, `any`) and anything
+ * deeper than `MaxCloneDepth` pass.
+ */
+export type Uncloneable<T, Depth extends unknown[] = []> = Depth['length'] extends MaxCloneDepth
+  ? false
+  : IsUntyped<T> extends true
+    ? false
+    : T extends Primitive | RootBase<unknown> | KeptByClone
+      ? false // a root travels as a root (task arguments and results)
+      : T extends AnyFunction | symbol
+        ? true
+        : T extends ReadonlyMap<infer K, infer V>
+          ? Uncloneable<K, [...Depth, T]> | Uncloneable<V, [...Depth, T]>
+          : T extends ReadonlySet<infer V>
+            ? Uncloneable<V, [...Depth, T]>
+            : T extends readonly unknown[]
+              ? Uncloneable<T[number], [...Depth, T]>
+              : T extends RefusedByClone
+                ? true
+                : T extends PlainObject
+                  ? { [K in keyof T]-?: K extends symbol ? false : Uncloneable<T[K], [...Depth, T]> }[keyof T]
+                  : {
+                      [K in keyof T]-?: K extends symbol // a clone skips symbol keys
+                        ? false
+                        : T[K] extends AnyFunction // perhaps a method: dropped, as `Cloned` drops it
+                          ? false
+                          : Uncloneable<T[K], [...Depth, T]>;
+                    }[keyof T];
+
+/**
+ * What a value that a structured clone refuses meets where a cloneable one is expected
+ * (`ExternRef.new`, `call` arguments, task parameters): a type no value has, whose one property
+ * says why.
+ */
+export interface NotCloneableValue {
+  /** The reason, as the compiler's error shows it. */
+  readonly 'a structured clone refuses functions, symbols, promises and weak collections (ERR_NOT_CLONEABLE)': never;
+}
+
+/**
+ * `T` when a structured clone takes a value of type `T` (as far as the type shows: see the module
+ * doc); otherwise `T & NotCloneableValue`, which no value is. `ExternRef.new(store, value)` takes
+ * a `Cloneable<T>`, so a value that cannot be cloned does not compile, and the error names the
+ * value's type and why. A generic caller's `T` is not known yet, so it takes a `Cloneable<T>`
+ * itself, or casts.
+ *
+ * Rejected: `T & Check<T>`, the usual form. TypeScript then keeps a literal's own type, so
+ * `new(store, 'text')` gave a `Rooted<'text'>`, which (roots being invariant) is no
+ * `Rooted<string>`. With `T` a branch of the conditional, a literal widens as it did before.
+ */
+export type Cloneable<T> = true extends Uncloneable<T> ? T & NotCloneableValue : T;
 
 /** `Cloned<T>` before the check that keeps plain data's own name (see `Cloned`). */
 type CloneOf<T> = T extends Primitive
@@ -58,12 +200,22 @@ type CloneOf<T> = T extends Primitive
 
 /**
  * What a value of type `T` is after a structured clone, as the heap keeps it: `T` itself for plain
- * data; a class instance without its methods (its public fields only); no functions or symbols.
- * `ExternRef.new(store, value)` gives `Rooted<Cloned<typeof value>>`, and a method's result comes
- * back as `Cloned<R>`. `Map`, `Set`, `Date`, typed arrays and errors keep their type.
+ * data; a class instance without its methods (its public fields only). `never` where the clone
+ * throws, as far as the type shows (`Cloneable`): a function, a symbol, a plain object with a
+ * function-valued property. `ExternRef.new(store, value)` gives `Rooted<Cloned<typeof value>>`,
+ * and a method's result comes back as `Cloned<R>`. `Map`, `Set`, `Date`, typed arrays and errors
+ * keep their type.
  */
 export type Cloned<T> =
-  IsUntyped<T> extends true ? T : [T] extends [CloneOf<T>] ? ([CloneOf<T>] extends [T] ? T : CloneOf<T>) : CloneOf<T>;
+  IsUntyped<T> extends true
+    ? T
+    : true extends Uncloneable<T>
+      ? never
+      : [T] extends [CloneOf<T>]
+        ? [CloneOf<T>] extends [T]
+          ? T
+          : CloneOf<T>
+        : CloneOf<T>;
 
 /**
  * Names every object inherits from `Object.prototype`: never methods for `call`
@@ -86,13 +238,16 @@ export type MethodName<T> =
         }[Extract<keyof T, string>]
       : never; // a primitive has no methods
 
-/** The parameters of method `K` of `T`. */
+/**
+ * The parameters of method `K` of `T`, as `call` sends them: each a structured clone, so a
+ * parameter that takes a function (a callback) takes `NotCloneableValue`, which no argument is.
+ */
 export type MethodArgs<T, K> =
   IsUntyped<T> extends true
     ? unknown[]
     : K extends keyof T
       ? NonNullable<T[K]> extends (...args: infer A) => unknown
-        ? A
+        ? { [I in keyof A]: true extends Uncloneable<A[I]> ? NotCloneableValue : A[I] }
         : never
       : never;
 
@@ -138,7 +293,7 @@ export type Built<H, K> =
  */
 export type TypeCheck = (abstract new (...args: never[]) => unknown) | BigIntConstructor;
 
-/** The type `root.is(ctor)` narrows a root to. */
+/** The type `root.is(ctor)` narrows an untyped root to. */
 export type InstanceOf<C> = C extends StringConstructor
   ? string
   : C extends NumberConstructor

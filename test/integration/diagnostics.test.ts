@@ -10,8 +10,10 @@ import {
   type DiagnosticsChannelName,
   type DiagnosticsMessages,
   ExternRef,
+  type GcMessage,
   Heap,
   type Pool,
+  subscribe as subscribeTyped,
 } from '../../src';
 import { eventsPosted } from '../../src/shared/header';
 import { H_LISTEN, LISTEN_GC } from '../../src/shared/layout';
@@ -252,10 +254,15 @@ describe('diagnostics channels: nothing is sent while nobody subscribes; the pau
   async function churn(): Promise<void> {
     heap.createStore().close();
     const r = ExternRef.newManuallyRooted(heap.store, 1);
+    const timeouts = heap.stats().leaseTimeouts;
     await rejectsCode(
       r.dataMut(() => new Promise((resolve) => setTimeout(() => resolve(2), 100))),
       'ERR_LEASE_TIMEOUT',
     );
+    // The caller stops waiting once leaseTimeoutMs has passed; the coordinator ends (and counts)
+    // the lease on its own timer, which may run a moment later.
+    for (let i = 0; i < 200 && heap.stats().leaseTimeouts === timeouts; i++)
+      await new Promise((res) => setTimeout(res, 10));
     r.toRaw();
     r.unroot();
     await heap.gc();
@@ -294,6 +301,56 @@ describe('diagnostics channels: nothing is sent while nobody subscribes; the pau
     listener.close();
     listener = null;
     await waitFor(() => i32[H_LISTEN] === 0, 'the poll to notice the subscriber left');
+  });
+
+  it("sharedref's subscribe() types each message by its channel, is noticed at once, unsubscribes", async () => {
+    const i32 = words(heap);
+    expect(i32[H_LISTEN]).to.equal(0);
+    const posted = eventsPosted(i32);
+    const seen: GcMessage[] = [];
+    const names: string[] = [];
+    const off = subscribeTyped(DIAGNOSTICS_CHANNELS.gc, (message, name) => {
+      if (message.heapId !== heap.id) return; // typed: no cast (test/types/diagnostics.ts)
+      seen.push(message);
+      names.push(name);
+    });
+    try {
+      expect(i32[H_LISTEN], 'noticed without a heap call or the poll').to.equal(LISTEN_GC);
+      const report = await heap.gc();
+      await waitFor(() => seen.some((m) => m.trigger === 'request'), 'the collection to be published');
+      const m = seen.find((e) => e.trigger === 'request')!;
+      expect(m.collection).to.be.within(1, heap.stats().collections);
+      expect(m).to.deep.equal({
+        heapId: heap.id,
+        trigger: 'request',
+        collection: m.collection,
+        freed: report.freed,
+        live: report.live,
+        pauseMs: report.pauseMs,
+      });
+      expect(names).to.deep.equal(seen.map(() => 'sharedref:gc'));
+    } finally {
+      off();
+    }
+    expect(i32[H_LISTEN], 'and its end noticed at once').to.equal(0);
+    off(); // a second call does nothing
+    const count = seen.length;
+    await heap.gc();
+    expect(eventsPosted(i32) - posted, 'events posted: only while subscribed').to.equal(count);
+    expect(seen).to.have.length(count);
+  });
+
+  it('subscribe() refuses a name that is not a sharedref channel, and a listener that is no function', () => {
+    expect(() => subscribeTyped('sharedref:nope' as DiagnosticsChannelName, () => undefined)).to.throw(
+      TypeError,
+      "subscribe: name must be one of sharedref's channels (sharedref:gc, sharedref:store:attach, " +
+        'sharedref:store:detach, sharedref:lease:timeout, sharedref:abandoned), received "sharedref:nope"',
+    );
+    expect(() => subscribeTyped(DIAGNOSTICS_CHANNELS.gc, null as never)).to.throw(
+      TypeError,
+      'subscribe: onMessage must be a function, received null',
+    );
+    expect(words(heap)[H_LISTEN]).to.equal(0);
   });
 
   it('the pause histogram counts every collection, and each pause lies within its min and max', async () => {

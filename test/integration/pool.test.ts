@@ -74,6 +74,23 @@ describe('worker pool', () => {
     expect(heap.store.rootCount).to.equal(0);
   });
 
+  it('a task receives every root as a Rooted of its scope, sent Rooted or ManuallyRooted, at any depth', async () => {
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, 'r');
+      const m = ExternRef.newManuallyRooted(heap.store, 'm');
+      const kinds = await pool.run('rootKinds', r, m, { s: m, list: [{ r, m }] }, new Map([[m, { r }]]), new Set([m]));
+      expect(kinds).to.deep.equal([
+        'Rooted',
+        'Rooted',
+        { s: 'Rooted', list: [{ r: 'Rooted', m: 'Rooted' }] },
+        [['Rooted', { r: 'Rooted' }]],
+        ['Rooted'],
+      ]);
+      expect(m.strongCount()).to.equal(1); // the task's roots ended with its scope
+      m.unroot();
+    });
+  });
+
   it(
     'a task that takes manual roots and then exits the process: after gc() the main count is the ' +
       'only one left, and the pool goes on',

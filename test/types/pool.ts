@@ -2,7 +2,16 @@
  * Type tests: `heap.createPool<typeof tasks>` checks `pool.run(name, …args)` against the worker
  * file's `defineTasks` and types its result, roots as roots. Compile-only (see expect.ts).
  */
-import { ExternRef, Heap, type ManuallyRooted, type Pool, type Rooted } from '../../src';
+import {
+  defineTasks,
+  ExternRef,
+  Heap,
+  type ManuallyRooted,
+  type Pool,
+  type RootBase,
+  type Rooted,
+  type TaskContext,
+} from '../../src';
 import { exact } from './expect';
 import type tasks from './tasks';
 
@@ -35,6 +44,94 @@ export async function runIsTypedByTheTasks(): Promise<void> {
   // @ts-expect-error: and checks them
   await pool.runTask({ task: 'keep', args: [1] });
   await heap.close();
+}
+
+export async function rootsInsideArgumentsMayBeEitherKind(): Promise<void> {
+  const heap = await Heap.create();
+  const pool = heap.createPool<typeof tasks>({ filename: '/abs/tasks.js' });
+  const session = ExternRef.new(heap.store, { id: 's', hits: 0 });
+  const n = ExternRef.new(heap.store, 1);
+  const s = ExternRef.new(heap.store, 'x');
+  // Wherever a task declares Rooted<X>, at any depth the pool walks, either kind may be sent.
+  exact<string>()(await pool.run('visit', { session, at: new Date() }));
+  exact<string>()(await pool.run('visit', { session: session.toManuallyRooted(), at: new Date() }, {}));
+  exact<string>()(await pool.run('visit', { session, at: new Date() }, { note: s.toManuallyRooted() }));
+  exact<number>()(
+    await pool.run(
+      'nested',
+      [
+        { name: 'a', root: n.toManuallyRooted() },
+        { name: 'b', root: n },
+      ],
+      { a: { b: [s.toManuallyRooted(), 2] } },
+      new Map([['k', n.toManuallyRooted()]]),
+      new Set([s, s.toManuallyRooted()]),
+      new Map([[s.toManuallyRooted(), { at: new Date() }]]),
+    ),
+  );
+  exact<string>()(await pool.run('base', s.toManuallyRooted()));
+  // @ts-expect-error: the root inside must still be of the declared type
+  await pool.run('visit', { session: n, at: new Date() });
+  // @ts-expect-error: and not a plain value
+  await pool.run('visit', { session: { id: 's', hits: 0 }, at: new Date() });
+  // @ts-expect-error: nor a root of another type in a Map's values
+  await pool.run('nested', [], { a: { b: [s, 2] } }, new Map([['k', s]]), new Set([s]), new Map());
+  // @ts-expect-error: nor in a tuple
+  await pool.run('nested', [], { a: { b: [n, 2] } }, new Map(), new Set([s]), new Map());
+  await heap.close();
+}
+
+export function aTaskDeclaresOnlyWhatArrives(): void {
+  defineTasks({
+    // @ts-expect-error: a task receives every root as a Rooted (intoRaw and unroot are not there)
+    keep(_ctx: TaskContext, m: ManuallyRooted<string>): number {
+      return m.intoRaw();
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: not inside an object either
+    keep(_ctx: TaskContext, holder: { m: ManuallyRooted<string> }): void {
+      holder.m.unroot();
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor in an array of objects
+    keep(_ctx: TaskContext, list: { m: ManuallyRooted<string> }[], map: Map<string, Rooted>): void {
+      list.length = map.size;
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor in a Map's values
+    keep(_ctx: TaskContext, map: ReadonlyMap<string, { m: ManuallyRooted }>): void {
+      map.forEach((v) => v.m.unroot());
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor in a Set
+    keep(_ctx: TaskContext, set: Set<ManuallyRooted>): void {
+      set.clear();
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor as one kind of two (it is never one)
+    keep(_ctx: TaskContext, r?: Rooted<string> | ManuallyRooted<string>): void {
+      r?.toRaw();
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: nor anything a clone cannot carry: no caller could send it
+    each(_ctx: TaskContext, items: string[], fn: (item: string) => void): void {
+      items.forEach(fn);
+    },
+  });
+  // What arrives: Rooted, or RootBase; a task keeps one with toManuallyRooted().
+  const ok = defineTasks({
+    keep(_ctx: TaskContext, r: Rooted<string>, any: RootBase, holder: { list: Rooted<number>[] }): number {
+      r.toManuallyRooted();
+      return any.toRaw() + holder.list.length;
+    },
+  });
+  exact<number>()(ok.tasks.keep.length);
 }
 
 export async function theWorkerModuleTypesThePoolToo(): Promise<void> {

@@ -3,7 +3,15 @@
  * `ExternRef.new` through reads, mutations, method calls and conversions. Compile-only (see
  * expect.ts).
  */
-import { ExternRef, type ManuallyRooted, type RootBase, type Rooted, type Store } from '../../src';
+import {
+  type Cloneable,
+  type Cloned,
+  ExternRef,
+  type ManuallyRooted,
+  type RootBase,
+  type Rooted,
+  type Store,
+} from '../../src';
 import { exact, value } from './expect';
 
 const store = value<Store>();
@@ -53,11 +61,16 @@ export async function dataMutKeepsTheType(): Promise<void> {
   n.dataMutSync(() => new Map());
   // @ts-expect-error: dataMutSync takes no async function
   n.dataMutSync(async (v) => v);
-  // A narrower type of the value is an unchecked assertion, as fromRaw<T> is:
+  // A typed root is mutated as its own type: what fn commits is a T, and what dataMut gives back.
   const u = ExternRef.new(store, 1 as number | string);
-  exact<number>()(u.dataMutSync<number>((v) => v + 1));
-  // @ts-expect-error: but never a type the root's type does not include
+  exact<number | string>()(u.dataMutSync((v) => (typeof v === 'number' ? v + 1 : v)));
+  // @ts-expect-error: a narrower type would be an assertion nothing checks (a string may be there)
+  u.dataMutSync<number>((v) => v + 1);
+  // @ts-expect-error: nor a type the root's type does not include
   u.dataMutSync<boolean>((v) => !v);
+  // @ts-expect-error: nor asynchronously
+  await u.dataMut<number>(async (v) => v);
+  exact<number | string>()(u.dataMutSync<number | string | boolean>((v) => v)); // a wider one changes nothing
 }
 
 export async function callIsTypedByTheValuesMethods(): Promise<void> {
@@ -97,8 +110,81 @@ export async function aClassInstanceGivenToNewIsPlainData(): Promise<void> {
   await p.call('norm');
   // @ts-expect-error: nor is it a Point
   const _point: Rooted<Point> = p;
-  // A value that cannot be cloned at all is ERR_NOT_CLONEABLE; its type has nothing left:
-  exact<Rooted<{ n: number }>>()(ExternRef.new(store, { n: 1, f: () => 1 }));
+}
+
+class Handler {
+  onEvent = (): number => 1; // an arrow-function field: own, so a clone refuses it (ERR_NOT_CLONEABLE)
+}
+
+export function whatACloneRefusesDoesNotCompile(): void {
+  // @ts-expect-error: a function (ERR_NOT_CLONEABLE at run time)
+  ExternRef.new(store, () => 1);
+  // @ts-expect-error: a symbol
+  ExternRef.new(store, Symbol('s'));
+  // @ts-expect-error: an object literal's function-valued property is its own
+  ExternRef.new(store, { n: 1, f: () => 1 });
+  // @ts-expect-error: its methods too (an object literal's methods are own properties)
+  ExternRef.newManuallyRooted(store, {
+    n: 1,
+    get(): number {
+      return 1;
+    },
+  });
+  // @ts-expect-error: at any depth, in arrays
+  ExternRef.new(store, { list: [{ n: 1, f: () => 1 }] });
+  // @ts-expect-error: in Maps
+  ExternRef.new(store, new Map([['k', () => 1]]));
+  // @ts-expect-error: in Sets
+  ExternRef.new(store, new Set([Symbol('s')]));
+  // @ts-expect-error: a promise and the weak collections
+  ExternRef.new(store, Promise.resolve(1));
+  // @ts-expect-error: a weak collection
+  ExternRef.new(store, { seen: new WeakSet<object>() });
+  // @ts-expect-error: an optional function-valued property may hold one
+  ExternRef.new(store, value<{ n: number; f?: () => void }>());
+  // @ts-expect-error: a union that may be a function
+  ExternRef.new(store, value<number | (() => number)>());
+  // So the root of such a value, where one is typed, is of nothing:
+  exact<never>()(value<Cloned<() => number>>());
+  exact<never>()(value<Cloned<{ n: number; f: () => number }>>());
+  // A class instance still compiles: its methods live on its prototype, which a clone skips.
+  exact<Rooted<{ x: number }>>()(ExternRef.new(store, new Point()));
+  exact<Rooted<{ p: { x: number }; at: Date }>>()(ExternRef.new(store, { p: new Point(), at: new Date() }));
+  // An interface's function members may be methods too, so they are dropped, not refused:
+  interface Greeter {
+    name: string;
+    greet(): string;
+  }
+  exact<Rooted<{ name: string }>>()(ExternRef.new(store, value<Greeter>()));
+  // Where TypeScript cannot tell an own function from a method, the run time refuses it:
+  exact<Rooted<Record<never, never>>>()(ExternRef.new(store, new Handler())); // ERR_NOT_CLONEABLE
+  // Literals keep widening as before, and a value typed unknown compiles (checked at run time):
+  exact<Rooted<string>>()(ExternRef.new(store, 'text'));
+  exact<Rooted<'text'>>()(ExternRef.new(store, 'text' as const));
+  exact<Rooted<unknown>>()(ExternRef.new(store, value<unknown>()));
+  // Symbol-keyed properties are skipped by a clone, not refused:
+  exact<Rooted<{ n: number }>>()(ExternRef.new(store, { n: 1, [Symbol.iterator]: 1 }));
+}
+
+/** A generic caller: its T is not known to the check yet, so it asks for a Cloneable<T> itself. */
+export function wrap<T>(value: Cloneable<T>): Rooted<Cloned<T>> {
+  return ExternRef.new(store, value);
+}
+
+export function aGenericCallerPassesTheCheckOn(): void {
+  exact<Rooted<number[]>>()(wrap([1, 2]));
+  // @ts-expect-error: its callers are checked
+  wrap({ f: () => 1 });
+}
+
+export async function callArgumentsAreClonedToo(): Promise<void> {
+  const list = ExternRef.new(store, [1, 2]);
+  exact<number[]>()(await list.call('slice', 0, 1));
+  exact<number[]>()(await list.call('sort')); // its compare function is optional
+  // @ts-expect-error: a callback cannot be sent (ERR_NOT_CLONEABLE)
+  await list.call('forEach', (n: number) => n);
+  // @ts-expect-error: nor synchronously
+  list.callSync('sort', (a: number, b: number) => a - b);
 }
 
 export function fromRawIsAnUncheckedAssertion(): void {
@@ -136,4 +222,26 @@ export function rootsOfATypeAreRootsOfUnknown(): void {
   const _scoped: Rooted<string> = s.toManuallyRooted();
   // @ts-expect-error: roots of different types do not mix
   const _other: Rooted<number> = s;
+}
+
+export async function rootsAreInvariantInTheirValuesType(): Promise<void> {
+  const s = ExternRef.new(store, 'text');
+  // A wider alias would let a number be committed to the string's object:
+  // @ts-expect-error: so a Rooted<string> is no Rooted<string | number>
+  const wide: Rooted<string | number> = s;
+  await wide.dataMut(() => 1);
+  // @ts-expect-error: nor is a manual root
+  const _wideManual: ManuallyRooted<string | number> = s.toManuallyRooted();
+  // @ts-expect-error: nor is the base type
+  const _wideBase: RootBase<string | number> = s;
+  const n = ExternRef.new(store, 1 as number | string);
+  // @ts-expect-error: and the other way round, a number | string is no number
+  const _narrow: Rooted<number> = n;
+  // So is() checks a typed root but keeps its type: narrow the value it reads instead.
+  if (n.is(String)) exact<number | string>()(n.dataSync());
+  // Untyped roots stay above every typed one, and a root of T is a RootBase<T>:
+  const list: readonly Rooted[] = [s, n, ExternRef.new(store, new Map<string, Date>())];
+  const bases: readonly RootBase[] = [...list, s.toManuallyRooted()];
+  const own: RootBase<string> = s;
+  exact<boolean>()(ExternRef.ptrEq(own, bases[0]!));
 }

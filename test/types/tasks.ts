@@ -2,7 +2,20 @@
  * A pool worker file, for the type tests only (its type is what `heap.createPool<typeof tasks>`
  * reads). As a CommonJS worker file would: `export =` of `defineTasks`.
  */
-import { defineTasks, ExternRef, type ManuallyRooted, type Rooted, type TaskContext } from '../../src/worker';
+import {
+  defineTasks,
+  ExternRef,
+  type ManuallyRooted,
+  type RootBase,
+  type Rooted,
+  type TaskContext,
+} from '../../src/worker';
+
+/** A task's parameter with a root inside a plain object. */
+interface Visit {
+  session: Rooted<{ id: string; hits: number }>;
+  at: Date;
+}
 
 export = defineTasks({
   concat(ctx: TaskContext, a: Rooted<string>, b: Rooted<string>): Rooted<string> {
@@ -16,5 +29,22 @@ export = defineTasks({
   },
   ping(): 'pong' {
     return 'pong';
+  },
+  // Roots inside objects, arrays of objects, tuples, Maps and Sets, as the pool delivers them.
+  visit(_ctx: TaskContext, visit: Visit, optional?: { note?: Rooted<string> }): string {
+    return visit.session.dataSync().id + (optional?.note?.dataSync() ?? '');
+  },
+  nested(
+    _ctx: TaskContext,
+    list: readonly { name: string; root: Rooted<number> }[],
+    deep: { a: { b: [Rooted<string>, number] } },
+    byName: Map<string, Rooted<number>>,
+    seen: ReadonlySet<Rooted<string>>,
+    keyed: ReadonlyMap<Rooted<string>, { at: Date }>,
+  ): number {
+    return list.length + deep.a.b[1] + byName.size + seen.size + keyed.size;
+  },
+  base(_ctx: TaskContext, any: RootBase<string>): string {
+    return any.typeOf();
   },
 });
