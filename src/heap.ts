@@ -358,7 +358,9 @@ export class Heap<H = unknown> implements AsyncDisposable {
 
   #onCoordinatorExit(): void {
     this.#coordinatorExited = true;
-    if (isHeapClosed(this.#i32)) return;
+    // A close under way waits for this exit itself. Otherwise the coordinator died (it may have
+    // marked the heap closed on its way out, which is not enough: pending calls, pools).
+    if (this.#closing !== null) return;
     // The coordinator died: close the heap so nothing waits for it forever (I8).
     closeHeapAndWakeAll(this.#i32, this.#layout);
     for (const store of [...this.#stores])

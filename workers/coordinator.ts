@@ -27,6 +27,10 @@ const die = (err: unknown): void => {
 };
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
+// Host code that calls process.exit() ends this thread without an exception: a creating thread
+// blocked in a synchronous call cannot see the worker's 'exit' event, so the heap is marked
+// closed (and every mailbox woken) from here, as the thread goes.
+process.on('exit', () => closeHeapAndWakeAll(i32, layout));
 
 coordinator.loadHostModule().then(
   () => {

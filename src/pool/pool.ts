@@ -17,7 +17,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Piscina } from 'piscina';
-import { HeapClosedError, PoolClosedError, SharedRefError, deserializeError } from '../errors';
+import { HeapClosedError, PoolClosedError, deserializeError } from '../errors';
 import { asNotCloneable } from '../internal/clone-failure';
 import { checkInteger, describe } from '../options';
 import type { TransferToken } from '../shared/transfer-table';
@@ -27,7 +27,7 @@ import { createAbandonedTags, markAbandoned } from '../shared/abandoned-tags';
 import { type BareTask, provideBareRun } from '../internal/bench-hooks';
 import { isAttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import type { TaskArgs, TaskName, TaskResult } from './task-types';
-import { FailedTasks, checkTaskDepth, packRoots, unpackRoots } from './transfer';
+import { FailedTasks, packRoots, unpackRoots } from './transfer';
 
 let lastTaskTag = 0;
 /** Tags for task results, unique on this thread (every pool of the thread shares them). */
@@ -183,7 +183,7 @@ export class Pool<T = unknown> implements AsyncDisposable {
     if (typeof options.task !== 'string') {
       throw new TypeError(`options.task must be a task name, received ${describe(options.task)}`);
     }
-    const taskArgs = options.args ?? [];
+    const taskArgs = options.args === undefined ? [] : options.args;
     if (!Array.isArray(taskArgs)) {
       throw new TypeError(`options.args must be an array of arguments, received ${describe(taskArgs)}`);
     }
@@ -197,10 +197,7 @@ export class Pool<T = unknown> implements AsyncDisposable {
     const replyTo = { storeId: store.id, tag: nextTaskTag() };
     let outcome: TaskOutcome;
     try {
-      taskArgs.forEach((a: unknown, i) =>
-        checkTaskDepth(a, `pool.run(${JSON.stringify(options.task)}) argument ${i + 1}`),
-      );
-      const args = packRoots(taskArgs, this.#host.id, sent, what);
+      const args = packRoots(taskArgs, this.#host.id, sent, what, undefined, 0);
       outcome = (await this.#piscina.run(
         { task: options.task, args, replyTo },
         options.signal !== undefined ? { signal: options.signal } : {},
@@ -231,7 +228,8 @@ export class Pool<T = unknown> implements AsyncDisposable {
    * that died on its own (`process.exit`, a crash) or an abort keeps piscina's error.
    */
   #whyStopped(task: string, err: unknown): unknown {
-    if (err instanceof SharedRefError || (err as { name?: unknown } | null)?.name === 'AbortError') return err;
+    // piscina's own words for a worker it stopped (close, destroy); any other failure is the task's.
+    if ((err as { message?: unknown } | null)?.message !== 'Terminating worker thread') return err;
     if (this.#host.closed) return new HeapClosedError(`pool.run(${JSON.stringify(task)})`);
     if (this.#closing !== null) return new PoolClosedError(`pool.run(${JSON.stringify(task)})`);
     return err;
@@ -269,11 +267,25 @@ export class Pool<T = unknown> implements AsyncDisposable {
    * every worker. Their stores' counts are released by the coordinator. Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#piscina.close().then(
+    this.#closing ??= this.#boundedClose().then(
       () => this.#afterStop(),
       () => this.#piscina.destroy().then(() => this.#afterStop()),
     );
     return this.#closing;
+  }
+
+  /**
+   * piscina's close, or its destroy if that has not settled a little after `closeTimeout`: a
+   * worker that dies on its own while the close waits for it can leave piscina's close pending
+   * for ever (and with nothing else keeping the process alive, the program ends inside
+   * `await pool.close()`). The timer is referenced on purpose, for that wait.
+   */
+  #boundedClose(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('close overran closeTimeout')), this.#closeTimeout + 1000);
+    });
+    return Promise.race([this.#piscina.close(), late]).finally(() => clearTimeout(timer));
   }
 
   /** Terminates every worker now; running tasks fail. */

@@ -12,9 +12,11 @@
  * values) and Sets, at any depth, with shared sub-objects and cycles kept as shared and cyclic as
  * a structured clone keeps them. The walk visits each object once (time linear in the value's
  * size, no recursion, so no depth limit) and copies only when the value holds a root. A root
- * inside any other object (a class instance, an Error) would reach the other side as a plain
- * object with internal fields, so it is refused with an error naming where; so is a function or a
- * symbol anywhere (`ERR_NOT_CLONEABLE`, with its path). A raw handle is just a number.
+ * anywhere below any other object (a class instance, an Error, its `cause` included) would reach
+ * the other side as a plain object with internal fields, so it is refused with an error naming
+ * where; so is a function, a symbol or a Proxy anywhere (`ERR_NOT_CLONEABLE`, with its path). The
+ * walk reads what a clone reads: an array's non-index properties, getters (a value a getter
+ * supplies is copied once and the copy is sent). A raw handle is just a number.
  *
  * Rejected: markers inside the data (`{ __sharedrefTransfer: 1, token }`, the first design). Plain
  * data shaped like a marker was adopted as a reference: a task could take a count that was in
@@ -22,6 +24,7 @@
  * limit; shared sub-objects made it exponential, and roots below the limit crossed as plain
  * objects.
  */
+import { types } from 'node:util';
 import { CrossStoreError, NotCloneableError, TransferLostError } from '../errors';
 import { checkDepth } from '../shared/depth';
 import type { TransferToken } from '../shared/transfer-table';
@@ -113,8 +116,13 @@ function isArrayIndex(k: string): boolean {
 function ownValue(x: object, k: string): unknown {
   const d = Object.getOwnPropertyDescriptor(x, k);
   if (d === undefined) return undefined;
-  return d.get !== undefined ? (d.get.call(x) as unknown) : d.value;
+  if (d.get === undefined) return d.value;
+  gettersMet = true;
+  return d.get.call(x) as unknown;
 }
+
+/** Set by `ownValue` when it calls a getter (read by `scan`). */
+let gettersMet = false;
 
 /**
  * The children of `x`, with the step that reaches each: what a structured clone copies, so that
@@ -144,51 +152,59 @@ function* childrenOf(x: object): Generator<[PathStep, unknown]> {
     for (const v of x) yield [{ s: i++ }, v];
   } else {
     for (const k of Object.keys(x)) yield [k, ownValue(x, k)];
+    // A clone keeps an Error's `cause`, an own property that is not enumerable.
+    if (x instanceof Error && Object.hasOwn(x, 'cause') && !Object.keys(x).includes('cause')) yield ['cause', x.cause];
   }
 }
 
+/** What `scan` found in a value. */
+const HOLDS_ROOTS = 1;
+const HOLDS_GETTERS = 2;
+
 /**
- * Scans `value` once: true if it holds a root. Throws `ERR_NOT_CLONEABLE` (with the path) for a
- * function or symbol, and for a root inside an object a structured clone would flatten.
+ * Scans `value` once: whether it holds a root, and whether an own getter supplies any of it (a
+ * clone calls it again, and may get something else). Throws `ERR_NOT_CLONEABLE` (with the path)
+ * for a function, a symbol or a Proxy, and for a root anywhere below an object a structured clone
+ * would flatten (a class instance, an Error and its `cause`).
  */
-function holdsRoots(value: unknown, what: string): boolean {
+function scan(value: unknown, what: string): number {
   const seen = new Set<object>();
-  const stack: { x: unknown; path: PathNode | null }[] = [{ x: value, path: null }];
-  let found = false;
+  const stack: { x: unknown; path: PathNode | null; under: string | null }[] = [{ x: value, path: null, under: null }];
+  let found = 0;
   while (stack.length > 0) {
-    const { x, path } = stack.pop()!;
+    const { x, path, under } = stack.pop()!;
     const t = typeof x;
     if (t === 'function' || t === 'symbol') {
       throw new NotCloneableError(`${what} at ${showPath(pathOf(path))}`, new TypeError(`a ${t} cannot be cloned`));
     }
-    if (t !== 'object' || x === null || seen.has(x as object)) continue;
+    if (t !== 'object' || x === null) continue;
     const o = x as object;
-    seen.add(o);
     if (o instanceof RootBase) {
-      found = true;
-      continue;
-    }
-    if (isOpaque(o)) continue;
-    const container = Array.isArray(o) || o instanceof Map || o instanceof Set || isPlainObject(o);
-    for (const [step, child] of childrenOf(o)) {
-      if (!container && child instanceof RootBase) {
-        const cls = (o as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+      // Not marked seen: the same root met again below a class instance must still be refused.
+      if (under !== null) {
         throw new NotCloneableError(
-          `${what} at ${showPath(pathOf({ parent: path, step }))}`,
+          `${what} at ${showPath(pathOf(path))}`,
           new TypeError(
-            `a root inside a ${cls} would arrive as a plain object; put it in an array, plain object, Map or Set`,
+            `a root inside ${/^[AEIOU]/.test(under) ? 'an' : 'a'} ${under} would arrive as a plain object; put it in an array, plain object, Map or Set`,
           ),
         );
       }
-      stack.push({ x: child, path: { parent: path, step } });
+      found |= HOLDS_ROOTS;
+      continue;
     }
+    if (seen.has(o)) continue;
+    seen.add(o);
+    if (types.isProxy(o)) {
+      throw new NotCloneableError(`${what} at ${showPath(pathOf(path))}`, new TypeError('a Proxy cannot be cloned'));
+    }
+    if (isOpaque(o)) continue;
+    const container = Array.isArray(o) || o instanceof Map || o instanceof Set || isPlainObject(o);
+    const below = container ? under : ((o as { constructor?: { name?: string } }).constructor?.name ?? 'object');
+    gettersMet = false;
+    for (const [step, child] of childrenOf(o)) stack.push({ x: child, path: { parent: path, step }, under: below });
+    if (gettersMet) found |= HOLDS_GETTERS;
   }
   return found;
-}
-
-/** @internal `checkDepth` for task data: a root is one level (it travels as a reference). */
-export function checkTaskDepth(value: unknown, what: string): void {
-  checkDepth(value, what, isRoot);
 }
 
 function isRoot(x: object): boolean {
@@ -200,8 +216,10 @@ function isRoot(x: object): boolean {
  * count (the sender's roots stay as they are). `sent` receives every token made, so the caller
  * can release those nobody adopts. `owner` names the store whose death releases them (default:
  * the root's own store). Roots of another heap are refused (`ERR_CROSS_STORE`), and so is
- * anything a structured clone cannot carry (`ERR_NOT_CLONEABLE`, naming where); nothing is sent
- * then.
+ * anything a structured clone cannot carry (`ERR_NOT_CLONEABLE`, naming where), including data
+ * nested deeper than shared/depth.ts allows (`level`: the depth of `value` itself, 0 for a list
+ * of arguments); nothing is sent then. A value that holds a root, or that a getter supplies, is
+ * copied, and the copy is what is checked and sent.
  */
 export function packRoots(
   value: unknown,
@@ -209,8 +227,12 @@ export function packRoots(
   sent: TransferToken[],
   what: string,
   owner?: TransferOwner,
+  level = 1,
 ): Packed {
-  if (!holdsRoots(value, what)) return { value, refs: [] };
+  if (scan(value, what) === 0) {
+    checkDepth(value, what, isRoot, level);
+    return { value, refs: [] };
+  }
   const refs: WireRef[] = [];
   const first = sent.length;
   let table: StoreCore | null = null;
@@ -285,6 +307,7 @@ export function packRoots(
         if (Array.isArray(from)) (to as unknown[]).length = from.length; // trailing holes
       }
     }
+    checkDepth(top, what, isRoot, level);
     return { value: top, refs };
   } catch (err) {
     // Nothing half-sent: what this pack parked is given back before the error goes up.

@@ -24,7 +24,7 @@ import { isAbandoned } from '../shared/abandoned-tags';
 import { isBareTask } from '../internal/bench-hooks';
 import { type AttachMessage, type PoolWorkerData, type TaskMessage, type TaskOutcome } from './protocol';
 import type { CheckedTasks } from './task-types';
-import { checkTaskDepth, packRoots, unpackRoots } from './transfer';
+import { packRoots, unpackRoots } from './transfer';
 
 /**
  * What every task receives first. `H` is the heap's host module type, for tasks that build values
@@ -124,7 +124,6 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
         // Owned by the caller, tagged with the task: if this thread dies after posting the
         // result, the caller still adopts it; if it dies before, the caller releases by tag.
         const what = `the result of task ${JSON.stringify(msg.task)}`;
-        checkTaskDepth(result, what);
         const value = packRoots(result, heapId, sent, what, msg.replyTo);
         // What piscina cannot post would kill this worker: refused here, with its name.
         if (typeof value.value === 'object' && value.value !== null) {
@@ -143,5 +142,14 @@ export function startPoolWorker(): (msg: TaskMessage) => unknown {
         return { ok: false, error: serializeError(err) };
       }
     });
-  return (msg: TaskMessage) => (isBareTask(msg) ? msg.bare : runTask(msg));
+  // A scope cannot open once the heap has closed: that is the task's outcome too, with its code
+  // (thrown out of here, piscina would pass it on as a plain Error).
+  const runOrRefuse = (msg: TaskMessage): Promise<TaskOutcome> => {
+    try {
+      return runTask(msg);
+    } catch (err) {
+      return Promise.resolve({ ok: false, error: serializeError(err) });
+    }
+  };
+  return (msg: TaskMessage) => (isBareTask(msg) ? msg.bare : runOrRefuse(msg));
 }

@@ -25,18 +25,25 @@ function isLeafObject(x: object): boolean {
 
 /**
  * Throws `ERR_NOT_CLONEABLE` (naming `what` and the path to the first object too deep) if `value`
- * nests more than `MAX_DEPTH` objects. Linear in the value's size; a shared or cyclic object is
- * visited once. A value without nested objects costs one loop over its own properties. Objects
- * for which `isLeaf` is true (roots, which travel as references) are not looked into.
+ * nests more than `MAX_DEPTH` objects. The walk goes in the order a structured clone does (depth
+ * first, properties in order) and gives a shared object the depth at which the clone first meets
+ * it, which is where the clone writes it out; later meetings are back-references. `top` is the
+ * level of `value` itself (0 for a list of arguments, whose items are each level 1). Objects for
+ * which `isLeaf` is true (roots, which travel as references) are not looked into; `isLeaf` may
+ * throw to refuse one. Linear in the value's size. Reads data properties and calls getters, as a
+ * clone does: check the copy that will be sent where a getter could answer differently twice.
  */
-export function checkDepth(value: unknown, what: string, isLeaf?: (x: object) => boolean): void {
+export function checkDepth(value: unknown, what: string, isLeaf?: (x: object) => boolean, top = 1): void {
   if (typeof value !== 'object' || value === null) return;
-  let seen: Set<object> | null = null;
+  const seen = new Set<object>();
   const stack: { x: object; depth: number; parent: number; key: string }[] = [];
   const trail: { parent: number; key: string }[] = []; // for naming the path, one entry per visit
-  stack.push({ x: value, depth: 1, parent: -1, key: '' });
+  stack.push({ x: value, depth: top, parent: -1, key: '' });
+  const kids: [unknown, string][] = [];
   while (stack.length > 0) {
     const { x, depth, parent, key } = stack.pop()!;
+    if (seen.has(x)) continue; // met earlier in the clone's order: a back-reference
+    seen.add(x);
     const at = trail.push({ parent, key }) - 1;
     if (depth > MAX_DEPTH) {
       throw new NotCloneableError(
@@ -45,26 +52,29 @@ export function checkDepth(value: unknown, what: string, isLeaf?: (x: object) =>
         'a message this deep can fail or be lost between threads',
       );
     }
-    const visit = (child: unknown, step: string): void => {
-      if (typeof child !== 'object' || child === null || isLeafObject(child) || isLeaf?.(child) === true) return;
-      seen ??= new Set([value]);
-      if (seen.has(child)) return;
-      seen.add(child);
-      stack.push({ x: child, depth: depth + 1, parent: at, key: step });
-    };
+    kids.length = 0;
     if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) visit(x[i], `[${i}]`);
+      for (let i = 0; i < x.length; i++) kids.push([x[i], `[${i}]`]);
+      if (Object.keys(x).length > x.length) {
+        for (const k of Object.keys(x)) if (String(Number(k) >>> 0) !== k) kids.push([(x as never)[k], `.${k}`]);
+      }
     } else if (x instanceof Map) {
       let i = 0;
       for (const [k, v] of x) {
-        visit(k, `<map key ${i}>`);
-        visit(v, `<map value ${i++}>`);
+        kids.push([k, `<map key ${i}>`], [v, `<map value ${i++}>`]);
       }
     } else if (x instanceof Set) {
       let i = 0;
-      for (const v of x) visit(v, `<set item ${i++}>`);
+      for (const v of x) kids.push([v, `<set item ${i++}>`]);
     } else if (!isLeafObject(x)) {
-      for (const k of Object.keys(x)) visit((x as Record<string, unknown>)[k], `.${k}`);
+      for (const k of Object.keys(x)) kids.push([(x as Record<string, unknown>)[k], `.${k}`]);
+      if (x instanceof Error && Object.hasOwn(x, 'cause')) kids.push([x.cause, '.cause']);
+    }
+    // Pushed last to first, so that they come off the stack in the clone's order.
+    for (let k = kids.length - 1; k >= 0; k--) {
+      const [child, step] = kids[k]!;
+      if (typeof child !== 'object' || child === null || isLeafObject(child) || isLeaf?.(child) === true) continue;
+      if (!seen.has(child)) stack.push({ x: child, depth: depth + 1, parent: at, key: step });
     }
   }
 }

@@ -13,6 +13,7 @@ import { maybeCoreOf } from '../internal/keys';
 import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
+import { checkHeapValue } from './roots';
 import type { Store } from './store';
 import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName } from './types';
 
@@ -46,12 +47,15 @@ function cloneForHeap(value: unknown, what: string): unknown {
     throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`), BUILD_IN_PLACE);
   }
   if (t !== 'object' || value === null) return value; // primitives are immutable: no copy needed
-  checkDepth(value, what);
+  checkHeapValue(value, what);
+  let copy: unknown;
   try {
-    return structuredClone(value);
+    copy = structuredClone(value);
   } catch (err) {
     throw new NotCloneableError(what, err, BUILD_IN_PLACE);
   }
+  checkDepth(copy, what); // what a getter gave the clone is what travels
+  return copy;
 }
 
 /** A root entry for a new value in reserved slot `index`; on failure the slot goes back to the batch. */
@@ -87,7 +91,8 @@ function beginConstruct(core: StoreCore, factory: string, args: unknown[], what:
   if (typeof factory !== 'string')
     throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
   core.ensureOpen(what);
-  for (let i = 0; i < args.length; i++) checkDepth(args[i], `${what}(${JSON.stringify(factory)}) argument ${i + 1}`);
+  for (let i = 0; i < args.length; i++)
+    checkHeapValue(args[i], `${what}(${JSON.stringify(factory)}) argument ${i + 1}`);
   const index = core.takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, core.slots.capacity);
   const generation = core.slots.generation(index);

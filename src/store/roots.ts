@@ -377,13 +377,15 @@ function leaseLeave(leasing: Map<number, number>, handle: number): void {
  * What an async `dataMut` fn gave, awaited for as long as its lease lasts: once `leaseTimeoutMs`
  * has passed the coordinator has broken the lease, so the caller gets `ERR_LEASE_TIMEOUT` then
  * instead of waiting on a fn that may never settle (I8); if the store's pending work fails first
- * (the heap closing, the store closing, the coordinator gone), that error.
+ * (the heap closing, the store closing, the coordinator gone: told by `onFail`, or seen in shared
+ * memory within 50 ms), that error.
  */
 function underLease<R>(s: StoreCore, handle: RawHandle, work: R | PromiseLike<R>): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     const ms = s.options.leaseTimeoutMs;
     const settle = (): void => {
       clearTimeout(timer);
+      clearInterval(poll);
       off();
     };
     const timer = setTimeout(() => {
@@ -396,6 +398,16 @@ function underLease<R>(s: StoreCore, handle: RawHandle, work: R | PromiseLike<R>
       settle();
       reject(err);
     });
+    // A worker's store hears of the heap's close only through shared memory: look every 50 ms.
+    const poll = setInterval(() => {
+      try {
+        s.ensureOpen('dataMut');
+      } catch (err) {
+        settle();
+        reject(err);
+      }
+    }, 50);
+    poll.unref();
     Promise.resolve(work).then(
       (v) => {
         settle();
@@ -427,12 +439,34 @@ function cloneOf(value: unknown, what: string): unknown {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
   if (t !== 'object' || value === null) return value;
-  checkDepth(value, what);
+  checkHeapValue(value, what);
+  let copy: unknown;
   try {
-    return structuredClone(value);
+    copy = structuredClone(value);
   } catch (err) {
     throw new NotCloneableError(what, err);
   }
+  checkDepth(copy, what); // what a getter gave the clone is what travels
+  return copy;
+}
+
+/**
+ * @internal Checks a value about to be copied into the heap or sent to the coordinator: no root
+ * inside it (a structured clone would copy the root as a plain object holding its store's
+ * internals; a value refers to another by its raw handle), and no deeper than shared/depth.ts
+ * allows. Throws `ERR_NOT_CLONEABLE` naming `what`.
+ */
+export function checkHeapValue(value: unknown, what: string): void {
+  if (value instanceof RootBase) rootInside(what);
+  checkDepth(value, what, (x) => (x instanceof RootBase ? rootInside(what) : false));
+}
+
+function rootInside(what: string): never {
+  throw new NotCloneableError(
+    what,
+    new TypeError('a root inside a value would be copied as a plain object'),
+    'keep the root beside the value, or store its raw handle (toRaw)',
+  );
 }
 
 /** A method name must be a string; an argument that is a function or symbol is named before it is posted. */
@@ -448,7 +482,7 @@ function checkArgs(method: unknown, args: readonly unknown[]): void {
       );
     }
   }
-  for (let i = 0; i < args.length; i++) checkDepth(args[i], `call(${JSON.stringify(method)}) argument ${i + 1}`);
+  for (let i = 0; i < args.length; i++) checkHeapValue(args[i], `call(${JSON.stringify(method)}) argument ${i + 1}`);
 }
 
 /**

@@ -519,6 +519,7 @@ describe('outside findings, second attack: closing, deep and hidden roots, odd v
   it('pool tasks pending when the coordinator thread dies reject with ERR_HEAP_CLOSED', async () => {
     heap = await Heap.create({ hostModule });
     pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1, closeTimeout: 200 });
+    await pool.run('echo', 1); // the worker is up
     const task = pool.run('never');
     await new Promise((r) => setTimeout(r, 50));
     await rejectsCode(ExternRef.newWith(heap.store, 'crashCoordinator'), 'ERR_HEAP_CLOSED');
@@ -631,5 +632,118 @@ describe('outside findings, second attack: closing, deep and hidden roots, odd v
     );
     expect(err).to.be.instanceOf(TypeError);
     expect(err!.message).to.include('options.signal');
+  });
+
+  it('a synchronous call on the creating thread wakes with ERR_HEAP_CLOSED when host code exits its thread', () => {
+    const code = `
+      const { Heap, ExternRef } = require(${JSON.stringify(join(__dirname, '..', '..', 'src'))});
+      Heap.create({ hostModule: ${JSON.stringify(hostModule)} }).then(async (heap) => {
+        let code = 'none';
+        try { ExternRef.newWithSync(heap.store, 'crashCoordinator'); } catch (err) { code = err.code; }
+        console.log(code);
+        await heap.close();
+      });`;
+    const out = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', code], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.test.json') },
+    });
+    expect(out.signal, 'the process ended on its own').to.equal(null);
+    expect(out.stdout.trim()).to.equal('ERR_HEAP_CLOSED');
+  });
+
+  it('pool.close() settles when a running task ends its own worker during the close', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1, closeTimeout: 300 });
+    const task = pool.run('dieAfter', 100).catch((e: unknown) => e as Error);
+    await new Promise((r) => setTimeout(r, 30));
+    const keepAlive = setTimeout(() => undefined, 10_000); // so a pending close would be seen, not end the run
+    try {
+      await pool.close();
+    } finally {
+      clearTimeout(keepAlive);
+    }
+    expect(await task).to.be.instanceOf(Error);
+    pool = null;
+  });
+
+  it("a worker's dataMut whose fn never settles fails with ERR_HEAP_CLOSED when the heap closes", async () => {
+    heap = await Heap.create({ leaseTimeoutMs: 600_000 });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1, closeTimeout: 5000 });
+    const r = ExternRef.newManuallyRooted(heap.store, 1);
+    await pool.run('echo', 1); // the worker is up
+    const task = pool.run('stuckDataMut', r);
+    await new Promise((res) => setTimeout(res, 100)); // its lease is granted
+    const t0 = Date.now();
+    await heap.close();
+    expect(await task, 'the fn was given up, not the task').to.equal('ERR_HEAP_CLOSED');
+    expect(Date.now() - t0, 'well before closeTimeout').to.be.below(2500);
+    pool = null;
+  });
+
+  it('a root below an Error, a Proxy, a root inside a value for new, call or dataMut: ERR_NOT_CLONEABLE', async () => {
+    heap = await Heap.create({ hostModule });
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    await heap.store.scope(async () => {
+      const r = ExternRef.new(heap.store, 'R');
+      await rejectsCode(pool!.run('echo', { e: new Error('x', { cause: r }) }), 'ERR_NOT_CLONEABLE');
+      await rejectsCode(pool!.run('echo', { e: new Error('x', { cause: { r } }) }), 'ERR_NOT_CLONEABLE');
+      await rejectsCode(pool!.run('echo', { r, p: new Proxy({ a: 1 }, {}) }), 'ERR_NOT_CLONEABLE');
+      throwsCode(() => ExternRef.new(heap.store, { r } as unknown), 'ERR_NOT_CLONEABLE');
+      throwsCode(() => ExternRef.new(heap.store, r as unknown), 'ERR_NOT_CLONEABLE');
+      const list = ExternRef.new(heap.store, [] as unknown[]);
+      await rejectsCode(list.call('push', { r } as unknown), 'ERR_NOT_CLONEABLE');
+      await rejectsCode(
+        list.dataMut(() => [r] as unknown[]),
+        'ERR_NOT_CLONEABLE',
+      );
+      expect(r.strongCount(), 'no count taken by what was refused').to.equal(1);
+    });
+  });
+
+  it('runTask refuses args: null', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    const err = await pool.runTask({ task: 'echo', args: null as unknown as unknown[] }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).to.be.instanceOf(TypeError);
+    expect(err!.message).to.include('options.args');
+  });
+
+  it('depth is measured where a clone first meets each object: shared chains and changing getters', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 1, maxThreads: 1 });
+    const chain = (n: number): { c?: unknown } => {
+      const top: { c?: unknown } = {};
+      let at = top;
+      for (let i = 1; i < n; i++) at = (at.c = {}) as { c?: unknown };
+      return top;
+    };
+    const bottom = (x: { c?: unknown }): { c?: unknown } => {
+      let at = x;
+      while (typeof at.c === 'object') at = at.c as { c?: unknown };
+      return at;
+    };
+    // Three chains of 600, each ending in the next: no object is more than 601 levels from the top
+    // by its shortest path, but a clone meets the last one 1 800 deep.
+    const [x1, x2, x3] = [chain(600), chain(600), chain(600)];
+    bottom(x1).c = x2;
+    bottom(x2).c = x3;
+    const shared = { s1: x1, s2: x2, s3: x3 };
+    throwsCode(() => ExternRef.new(heap.store, shared), 'ERR_NOT_CLONEABLE');
+    await rejectsCode(pool.run('echo', shared), 'ERR_NOT_CLONEABLE');
+    // A getter that answers more deeply the second time it is read.
+    let reads = 0;
+    const sly = {
+      get g() {
+        return reads++ === 0 ? 1 : chain(1500);
+      },
+    };
+    throwsCode(() => ExternRef.new(heap.store, sly), 'ERR_NOT_CLONEABLE');
+    reads = 0;
+    await rejectsCode(pool.run('echo', sly), 'ERR_NOT_CLONEABLE');
+    expect(await pool.run('echo', 1), 'the worker goes on').to.deep.equal([1]);
   });
 });
