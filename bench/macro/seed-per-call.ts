@@ -9,9 +9,8 @@
  * results live until it returns, so a long call holds many values at once (past 4096 queued values
  * a store posted them to the coordinator while they were still alive: the cliff). `seed-per-call-flat`
  * says whether the cost per host call rises with the size: of every pair of sizes, the larger one's
- * median over the smaller one's, the steepest. A smaller call costs more per host call only by what
- * each outer call adds (its two fresh arguments, made and published to the coordinator);
- * `seed-per-call-n100-kept-args` measures the smallest size without them, for comparison.
+ * median over the smaller one's, the steepest. (A smaller call may cost more per host call: each
+ * outer call makes and publishes its two arguments; that is not the cliff this row guards.)
  *
  * Rejected: the bare loop on the main thread while the sharedref loop runs in a worker. Two threads
  * on this shared 2-core machine ran the same code up to 2.7× apart (the A/A controls); in one
@@ -110,17 +109,6 @@ function perCallRows(times: SeedPerCallTimes): Row[] {
     baselineSample: ours[rise.from]!,
     target: 1.3,
     gap: 'docs/performance.md: seed-per-call',
-  });
-  rows.push({
-    id: `seed-per-call-n${SEED_SIZES[0]}-kept-args`,
-    what:
-      `seed loop at ${SEED_SIZES[0]} iterations per call, its two arguments made once ` +
-      `(not two fresh values made and published each outer call)`,
-    sample: sampleOf(times.keptArgs),
-    baseline: `same loop at ${HEADLINE_SIZE} iterations per call, fresh arguments`,
-    baselineSample: ours[headline]!,
-    target: 0,
-    reference: true,
   });
   return rows;
 }
