@@ -26,6 +26,10 @@ export type {
   FactoryName,
   FactoryArgs,
   Built,
+  InPlace,
+  BuiltInPlace,
+  DataRoot,
+  BuiltInPlaceValue,
   TypeCheck,
   InstanceOf,
 } from './store/types';

@@ -22,6 +22,10 @@ export type {
   FactoryName,
   FactoryArgs,
   Built,
+  InPlace,
+  BuiltInPlace,
+  DataRoot,
+  BuiltInPlaceValue,
   TypeCheck,
   InstanceOf,
 } from './store/types';

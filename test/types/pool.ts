@@ -13,6 +13,7 @@ import {
   type TaskContext,
 } from '../../src';
 import { exact } from './expect';
+import type * as host from './host';
 import type tasks from './tasks';
 
 export async function runIsTypedByTheTasks(): Promise<void> {
@@ -150,5 +151,16 @@ export async function untypedPoolsTakeAnyTask(): Promise<void> {
   exact<Pool<unknown>>()(pool);
   exact<unknown>()(await pool.run('anything', 1, 'two', ExternRef.new(heap.store, 3)));
   exact<unknown>()(await pool.runTask({ task: 'anything' }));
+  await heap.close();
+}
+
+export async function aRootBuiltInPlaceGoesWhereATaskDeclaresOne(): Promise<void> {
+  const heap = await Heap.create<typeof host>({ hostModule: '/abs/host.js' });
+  const pool = heap.createPool<typeof tasks>({ filename: '/abs/tasks.js' });
+  const f = await ExternRef.newWith(heap.store, 'file', 'out.txt');
+  exact<number>()(await pool.run('write', f, 'Hello'));
+  exact<number>()(await pool.run('write', f.toManuallyRooted(), 'Hello'));
+  // @ts-expect-error: a root of data made by new is no value built in place
+  await pool.run('write', ExternRef.new(heap.store, { path: 'out.txt' }), 'Hello');
   await heap.close();
 }
