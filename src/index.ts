@@ -97,6 +97,7 @@ export { Module } from './wasm/module';
 export type { ModuleCacheLimits, ModuleCacheStats } from './wasm/module-cache';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
+export type { TypedFunc, HostFunc, WasmParam, WasmResult } from './wasm/typed-func';
 export { ExternRefObject, VAL_TYPES } from './wasm/abi';
 export type { Signature, ValType } from './wasm/abi';
 export { Table, Global } from './wasm/externs';
