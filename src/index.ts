@@ -62,6 +62,7 @@ export type {
   TaskResult,
   CheckedTasks,
   ManualRootParameter,
+  NotCloneableResult,
 } from './pool/task-types';
 export {
   SharedRefError,

@@ -125,6 +125,38 @@ export function aTaskDeclaresOnlyWhatArrives(): void {
       items.forEach(fn);
     },
   });
+  // Nor a result a clone cannot carry: the worker would fail it with ERR_NOT_CLONEABLE.
+  defineTasks({
+    // @ts-expect-error: a function
+    make(): () => number {
+      return () => 1;
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a promise of a function, awaited
+    async later(): Promise<(n: number) => number> {
+      return (n) => n;
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a symbol inside a plain object
+    tagged(): { tag: symbol; n: number } {
+      return { tag: Symbol('t'), n: 1 };
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a weak collection in an array
+    weak(): WeakMap<object, number>[] {
+      return [];
+    },
+  });
+  // Results a clone carries: data, builtins, roots at any depth, nothing at all.
+  const results = defineTasks({
+    data: async (): Promise<{ at: Date; list: Map<string, number[]> }> => ({ at: new Date(), list: new Map() }),
+    root: (ctx: TaskContext): { r: Rooted<string> } => ({ r: ExternRef.new(ctx.store, 'x') }),
+    nothing(): void {},
+  });
+  exact<number>()(results.tasks.nothing.length);
   // What arrives: Rooted, or RootBase; a task keeps one with toManuallyRooted().
   const ok = defineTasks({
     keep(_ctx: TaskContext, r: Rooted<string>, any: RootBase, holder: { list: Rooted<number>[] }): number {
