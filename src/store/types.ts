@@ -331,7 +331,12 @@ export interface BuiltInPlaceValue {
  */
 export type TypeCheck = (abstract new (...args: never[]) => unknown) | BigIntConstructor;
 
-/** The type `root.is(ctor)` narrows an untyped root to. */
+/**
+ * The type `root.is(ctor)` narrows an untyped root to. An instance of a class of the user's is
+ * `InPlace`: `is` checks the class by name, and only a value built in place keeps its class's name
+ * (a clone of one is a plain `Object`). A subclass of a builtin a clone keeps (`Map`, `Error`, …)
+ * cannot be told apart from the builtin here, and is not marked.
+ */
 export type InstanceOf<C> = C extends StringConstructor
   ? string
   : C extends NumberConstructor
@@ -345,5 +350,7 @@ export type InstanceOf<C> = C extends StringConstructor
           : C extends ArrayConstructor
             ? unknown[]
             : C extends abstract new (...args: never[]) => infer I
-              ? I
+              ? I extends KeptByClone | ReadonlyMap<unknown, unknown> | ReadonlySet<unknown> | readonly unknown[]
+                ? I
+                : InPlace<I>
               : never;
