@@ -119,9 +119,9 @@ module.exports = defineTasks({
         'host-string',
         'concat',
         { params: ['handle', 'handle'], results: ['handle'] },
-        (_caller, a: Rooted, b: Rooted) => {
+        (_caller, a: Rooted | null, b: Rooted | null) => {
           created++;
-          return ExternRef.new(store, `${String(a.dataSync())}+${String(b.dataSync())}`.slice(-MAX_TEXT));
+          return ExternRef.new(store, `${String(a!.dataSync())}+${String(b!.dataSync())}`.slice(-MAX_TEXT));
         },
       );
     const instance = linker.instantiate(Module.fromText(DEMO_WAT));

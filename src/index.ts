@@ -26,6 +26,10 @@ export type {
   FactoryName,
   FactoryArgs,
   Built,
+  InPlace,
+  BuiltInPlace,
+  DataRoot,
+  BuiltInPlaceValue,
   TypeCheck,
   InstanceOf,
 } from './store/types';
@@ -58,6 +62,7 @@ export type {
   TaskResult,
   CheckedTasks,
   ManualRootParameter,
+  NotCloneableResult,
 } from './pool/task-types';
 export {
   SharedRefError,
@@ -93,6 +98,7 @@ export { Module } from './wasm/module';
 export type { ModuleCacheLimits, ModuleCacheStats } from './wasm/module-cache';
 export { Linker, Instance } from './wasm/linker';
 export type { Caller, HostFunction } from './wasm/linker';
+export type { TypedFunc, HostFunc, WasmParam, WasmResult } from './wasm/typed-func';
 export { ExternRefObject, VAL_TYPES } from './wasm/abi';
 export type { Signature, ValType } from './wasm/abi';
 export { Table, Global } from './wasm/externs';

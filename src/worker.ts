@@ -3,7 +3,7 @@
  */
 export { defineTasks } from './pool/worker-runtime';
 export type { Task, TaskContext, TaskTable } from './pool/worker-runtime';
-export type { CheckedTasks, ManualRootParameter } from './pool/task-types';
+export type { CheckedTasks, ManualRootParameter, NotCloneableResult } from './pool/task-types';
 export { ExternRef } from './store/extern-ref';
 export { Store } from './store/store';
 export { Rooted, ManuallyRooted, RootScope, RootBase } from './store/roots';
@@ -22,6 +22,10 @@ export type {
   FactoryName,
   FactoryArgs,
   Built,
+  InPlace,
+  BuiltInPlace,
+  DataRoot,
+  BuiltInPlaceValue,
   TypeCheck,
   InstanceOf,
 } from './store/types';

@@ -112,18 +112,31 @@ export interface ManualRootParameter {
 }
 
 /**
- * What `defineTasks(tasks)` checks besides `Task`, for each task's parameters after its context.
- * One that declares a `ManuallyRooted`, at any depth the pool delivers roots, must be a
- * `ManualRootParameter`; one that declares what no structured clone carries (a function, a
- * symbol: see `Cloneable`) must be a `NotCloneableValue`. No task is either, so its name is refused.
+ * What `defineTasks` finds wrong with a task whose declared result no structured clone carries: a
+ * type no function matches, whose one property says why.
+ */
+export interface NotCloneableResult {
+  /** The reason, as the compiler's error shows it. */
+  readonly "a task's result is cloned: no functions, symbols, promises or weak collections (ERR_NOT_CLONEABLE)": never;
+}
+
+/**
+ * What `defineTasks(tasks)` checks besides `Task`, for each task's parameters after its context
+ * and its result. A parameter that declares a `ManuallyRooted`, at any depth the pool delivers
+ * roots, makes the task a `ManualRootParameter`; one that declares what no structured clone
+ * carries (a function, a symbol: see `Cloneable`) a `NotCloneableValue`; a result (awaited, as the
+ * worker awaits it) that no clone carries a `NotCloneableResult`. No task is any of these, so its
+ * name is refused. Roots in a result travel as roots.
  */
 export type CheckedTasks<T> = {
-  readonly [K in keyof T]: T[K] extends (ctx: never, ...args: infer A) => unknown
+  readonly [K in keyof T]: T[K] extends (ctx: never, ...args: infer A) => infer R
     ? true extends DeclaresManual<A>
       ? ManualRootParameter
       : true extends Uncloneable<A>
         ? NotCloneableValue
-        : unknown
+        : true extends Uncloneable<Awaited<R>>
+          ? NotCloneableResult
+          : unknown
     : unknown;
 };
 

@@ -60,7 +60,8 @@ export interface TaskTable {
  * Each task runs in its own root scope on the worker's store (`ctx.store`), and receives every root
  * in its arguments as a `Rooted` of that scope, whichever kind the caller sent: in TypeScript a
  * task that declares a `ManuallyRooted` parameter (at any depth) does not compile, nor one that
- * declares what no structured clone carries, such as a callback (`CheckedTasks`).
+ * declares what no structured clone carries, such as a callback, as a parameter or in its result
+ * (`CheckedTasks`).
  */
 export function defineTasks<T extends Record<string, Task>>(
   tasks: T & CheckedTasks<T>,

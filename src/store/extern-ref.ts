@@ -15,7 +15,7 @@ import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
 import { checkHeapValue } from './roots';
 import type { Store } from './store';
-import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName } from './types';
+import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName, InPlace } from './types';
 
 /** What `GcHeapOutOfMemory#intoInner()` hands back from a failed `newWith`. */
 export interface PendingConstruction {
@@ -159,12 +159,14 @@ export class ExternRef {
     store: Store<H>,
     factory: K,
     ...args: FactoryArgs<H, K>
-  ): Promise<Rooted<Built<H, K>>> {
+  ): Promise<Rooted<InPlace<Built<H, K>>>> {
     try {
       const core = coreFor(store, 'ExternRef.newWith');
       const c = beginConstruct(core, factory, args, 'ExternRef.newWith');
       // The scope is chosen when the root is made: the one current when the promise resolves.
-      return core.conn.call('construct', ...c.request).then((tag) => c.finish(tag) as Rooted<Built<H, K>>, c.fail);
+      return core.conn
+        .call('construct', ...c.request)
+        .then((tag) => c.finish(tag) as Rooted<InPlace<Built<H, K>>>, c.fail);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -175,7 +177,7 @@ export class ExternRef {
     store: Store<H>,
     factory: K,
     ...args: FactoryArgs<H, K>
-  ): Rooted<Built<H, K>> {
+  ): Rooted<InPlace<Built<H, K>>> {
     const core = coreFor(store, 'ExternRef.newWithSync');
     const c = beginConstruct(core, factory, args, 'ExternRef.newWithSync');
     let tag: number;
@@ -184,7 +186,7 @@ export class ExternRef {
     } catch (err) {
       return c.fail(err);
     }
-    return c.finish(tag) as Rooted<Built<H, K>>;
+    return c.finish(tag) as Rooted<InPlace<Built<H, K>>>;
   }
 
   /**

@@ -31,6 +31,7 @@ import type { Store } from './store';
 import type {
   DataMutFn,
   DataMutSyncFn,
+  DataRoot,
   InstanceOf,
   MethodArgs,
   MethodName,
@@ -186,7 +187,7 @@ export abstract class RootBase<T = unknown> {
    * The value (a copy local to this thread), from the store's cache when it is current, else
    * from the coordinator. Treat it as read-only; change the object with `dataMut`.
    */
-  data(store?: Store): Promise<T> {
+  data(this: RootBase<T> & DataRoot<T>, store?: Store): Promise<T> {
     try {
       this._check('data', store);
     } catch (err) {
@@ -206,7 +207,7 @@ export abstract class RootBase<T = unknown> {
   }
 
   /** Like `data()`, but blocks this thread until the coordinator answers (no wait if cached). */
-  dataSync(store?: Store): T {
+  dataSync(this: RootBase<T> & DataRoot<T>, store?: Store): T {
     this._check('dataSync', store);
     const s = this._core;
     const handle = this._handle;
@@ -229,7 +230,7 @@ export abstract class RootBase<T = unknown> {
    * a new type is a new object (`ExternRef.new`). Only an untyped root takes a type argument:
    * `dataMut<U>` asserts its value's type without a check, as `fromRaw<U>` does.
    */
-  async dataMut<U = T>(fn: DataMutFn<T, U>, store?: Store): Promise<MutatedAs<T, U>> {
+  async dataMut<U = T>(this: RootBase<T> & DataRoot<T>, fn: DataMutFn<T, U>, store?: Store): Promise<MutatedAs<T, U>> {
     this._check('dataMut', store);
     const s = this._core;
     const handle = this._handle;
@@ -264,7 +265,7 @@ export abstract class RootBase<T = unknown> {
    * here), it throws `ERR_LEASE_REENTRANT` at once: it could only wait for a lease its own thread
    * holds.
    */
-  dataMutSync<U = T>(fn: DataMutSyncFn<T, U>, store?: Store): MutatedAs<T, U> {
+  dataMutSync<U = T>(this: RootBase<T> & DataRoot<T>, fn: DataMutSyncFn<T, U>, store?: Store): MutatedAs<T, U> {
     this._check('dataMutSync', store);
     const s = this._core;
     const handle = this._handle;

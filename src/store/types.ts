@@ -287,13 +287,56 @@ export type Built<H, K> =
         : never
       : never;
 
+/** The key of `InPlace`'s brand. Declared only: no such value exists at run time. */
+export declare const builtInPlace: unique symbol;
+
+/**
+ * The type of a value built in place by `ExternRef.newWith` from a factory's result `T`: `T`, marked.
+ * Such a value lives on the coordinator and is never data, whatever its type: `data()`,
+ * `dataSync()`, `dataMut` and `dataMutSync` fail at run time with `ERR_NOT_CLONEABLE` ("built in
+ * place by newWith; use call(method)"), even for a plain object. The mark makes them not compile
+ * (`DataRoot`), while `call` and `callSync` take `T`'s methods (the mark's key is a symbol, never
+ * a method name) and everything else works as on any root. Roots being invariant, a
+ * `Rooted<InPlace<HostFile>>` is no `Rooted<HostFile>`: a task that receives one declares
+ * `Rooted<InPlace<HostFile>>`. An untyped factory result (`unknown`) stays untyped.
+ *
+ * Rejected: a root class of its own without the data methods. A task parameter, a table and every
+ * API that takes a root take `Rooted`, so each would need a second overload; a mark on the value
+ * type travels through all of them as the type argument does.
+ */
+export type InPlace<T> = IsUntyped<T> extends true ? T : T & BuiltInPlace;
+
+/** The mark `InPlace` puts on a value type. */
+export interface BuiltInPlace {
+  /** Declared only: no value has it. */
+  readonly [builtInPlace]: true;
+}
+
+/**
+ * What `data`, `dataSync`, `dataMut` and `dataMutSync` ask of their root (`this`): nothing, unless
+ * its value was built in place (`InPlace`); then `BuiltInPlaceValue`, which no root is.
+ */
+export type DataRoot<T> =
+  IsUntyped<T> extends true ? unknown : [T] extends [BuiltInPlace] ? BuiltInPlaceValue : unknown;
+
+/** What a root of a value built in place meets where data is read or mutated: a type no root is. */
+export interface BuiltInPlaceValue {
+  /** The reason, as the compiler's error shows it. */
+  readonly 'a value built in place by newWith is no data (ERR_NOT_CLONEABLE): use call(method)': never;
+}
+
 /**
  * What `root.is(ctor)` accepts: a class, or a builtin's constructor. Primitive values answer to
  * their wrappers' constructors (`String`, `Number`, `Boolean`, `BigInt`).
  */
 export type TypeCheck = (abstract new (...args: never[]) => unknown) | BigIntConstructor;
 
-/** The type `root.is(ctor)` narrows an untyped root to. */
+/**
+ * The type `root.is(ctor)` narrows an untyped root to. An instance of a class of the user's is
+ * `InPlace`: `is` checks the class by name, and only a value built in place keeps its class's name
+ * (a clone of one is a plain `Object`). A subclass of a builtin a clone keeps (`Map`, `Error`, …)
+ * cannot be told apart from the builtin here, and is not marked.
+ */
 export type InstanceOf<C> = C extends StringConstructor
   ? string
   : C extends NumberConstructor
@@ -307,5 +350,7 @@ export type InstanceOf<C> = C extends StringConstructor
           : C extends ArrayConstructor
             ? unknown[]
             : C extends abstract new (...args: never[]) => infer I
-              ? I
+              ? I extends KeptByClone | ReadonlyMap<unknown, unknown> | ReadonlySet<unknown> | readonly unknown[]
+                ? I
+                : InPlace<I>
               : never;

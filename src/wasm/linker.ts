@@ -38,6 +38,7 @@ import { Instance } from './instance';
 import { Module } from './module';
 import { SHAREDREF_IMPORTS, sharedrefImport } from './sharedref-imports';
 import { guestTrap, hostTrap } from './traps';
+import type { HostFunc } from './typed-func';
 
 export { Instance } from './instance';
 
@@ -86,13 +87,23 @@ export class Linker {
   /**
    * Defines the import `module`.`name` as the host function `fn` with `signature`
    * (`{ params, results }` over `i32 i64 f32 f64 externref funcref handle`). Returns the linker.
+   *
+   * In TypeScript a literal signature types `fn` (`HostFunc`): after the caller, a `Rooted | null`
+   * for each `externref` or `handle` (a borrowed root, `null` for a null reference or handle 0),
+   * a `bigint` for `i64`, a `number` for `i32`, `f32` and `f64`, a `WasmFunction | null` for
+   * `funcref`; its result is checked as a typed call's arguments are. A signature typed only as
+   * `Signature` leaves `fn` untyped: each parameter is annotated, unchecked.
    */
-  funcWrap(module: string, name: string, signature: Signature, fn: HostFunction): this {
+  funcWrap<const S extends Signature>(module: string, name: string, signature: S, fn: NoInfer<HostFunc<S>>): this {
     const what = `funcWrap(${JSON.stringify(module)}, ${JSON.stringify(name)})`;
     if (typeof module !== 'string' || typeof name !== 'string')
       throw new TypeError(`${what}: module and name must be strings`);
     if (typeof fn !== 'function') throw new TypeError(`${what}: fn must be a function, received ${describe(fn)}`);
-    this.#defs.set(`${module}\0${name}`, { kind: 'host', sig: checkSignature(signature, what), fn });
+    this.#defs.set(`${module}\0${name}`, {
+      kind: 'host',
+      sig: checkSignature(signature, what),
+      fn: fn as HostFunction,
+    });
     return this;
   }
 

@@ -11,6 +11,7 @@
 import type { RootBase, Rooted } from '../store/roots';
 import type { Signature, ValType } from './abi';
 import type { WasmFunction } from './externs';
+import type { Caller, HostFunction } from './linker';
 
 /** What a typed call takes for a parameter of type `T`. */
 export type WasmParam<T extends ValType> = T extends 'externref' | 'handle'
@@ -46,3 +47,27 @@ type Results<R extends readonly ValType[]> = R extends readonly []
 export type TypedFunc<S extends Signature> = number extends S['params']['length'] | S['results']['length']
   ? (...args: unknown[]) => unknown
   : (...args: Params<S['params']>) => Results<S['results']>;
+
+/**
+ * The host function `linker.funcWrap(module, name, S, fn)` takes for a literal signature `S`: the
+ * other side of a typed call. It receives what a typed call gives (a borrowed `Rooted`, or `null`,
+ * for `externref` and `handle`; a `bigint` for `i64`; a `number` for `i32`, `f32`, `f64`) and
+ * returns what a typed call takes (any root or `null` for a reference; nothing for no results, an
+ * array for several). Untyped (`HostFunction`, whose parameters each callback annotates) when `S`
+ * is not a literal.
+ */
+export type HostFunc<S extends Signature> = number extends S['params']['length'] | S['results']['length']
+  ? HostFunction
+  : (caller: Caller, ...args: HostParams<S['params']>) => HostResults<S['results']>;
+
+/** A host function's parameters for `P`: what a typed call gives for each. */
+type HostParams<P extends readonly ValType[]> = {
+  -readonly [I in keyof P]: P[I] extends ValType ? WasmResult<P[I]> : never;
+};
+
+/** A host function's result for `R`: what a typed call takes; none as `void`, several as a tuple. */
+type HostResults<R extends readonly ValType[]> = R extends readonly []
+  ? void
+  : R extends readonly [infer One extends ValType]
+    ? WasmParam<One>
+    : { -readonly [I in keyof R]: R[I] extends ValType ? WasmParam<R[I]> : never };

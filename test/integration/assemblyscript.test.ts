@@ -23,17 +23,23 @@ function abort(caller: Caller, message: number, file: number, line: number, colu
 function guestLinker(heap: Heap): Linker {
   return new Linker(heap.store)
     .funcWrap('env', 'abort', { params: ['i32', 'i32', 'i32', 'i32'], results: [] }, abort)
-    .funcWrap('host', 'make', { params: ['externref', 'i32'], results: ['externref'] }, (c, text: Rooted, n: number) =>
-      ExternRef.new(c.store, String(text.dataSync()).repeat(n)),
+    .funcWrap(
+      'host',
+      'make',
+      { params: ['externref', 'i32'], results: ['externref'] },
+      (c, text: Rooted | null, n: number) => ExternRef.new(c.store, String(text!.dataSync()).repeat(n)),
     )
     .funcWrap(
       'host',
       'length',
       { params: ['externref'], results: ['i32'] },
-      (_c, r: Rooted) => String(r.dataSync()).length,
+      (_c, r: Rooted | null) => String(r!.dataSync()).length,
     )
-    .funcWrap('host', 'concat', { params: ['handle', 'handle'], results: ['handle'] }, (c, a: Rooted, b: Rooted) =>
-      ExternRef.new(c.store, String(a.dataSync()) + String(b.dataSync())),
+    .funcWrap(
+      'host',
+      'concat',
+      { params: ['handle', 'handle'], results: ['handle'] },
+      (c, a: Rooted | null, b: Rooted | null) => ExternRef.new(c.store, String(a!.dataSync()) + String(b!.dataSync())),
     );
 }
 

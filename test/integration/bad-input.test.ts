@@ -34,7 +34,12 @@ describe('bad input (the README table)', () => {
 
   const linker = (): Linker =>
     new Linker(heap.store)
-      .funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) => r.dataSync() as number)
+      .funcWrap(
+        'host',
+        'use',
+        { params: ['handle'], results: ['i32'] },
+        (_c, r: Rooted | null) => r!.dataSync() as number,
+      )
       .funcWrap('host', 'fail', { params: ['handle'], results: [] }, () => {
         throw Object.assign(new Error('host function failed'), { code: 'E_HOST' });
       });

@@ -91,8 +91,8 @@ describe('forged handles', () => {
       // Through a Wasm import (raw ABI): the host reads the object's number only on a sample.
       let calls = 0;
       const forward = new Linker(store)
-        .funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) =>
-          calls++ % 512 === 0 ? (r.dataSync() as number) : -1,
+        .funcWrap('host', 'use', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted | null) =>
+          calls++ % 512 === 0 ? (r!.dataSync() as number) : -1,
         )
         .instantiate(Module.fromText(FORWARD_WAT))
         .getTypedFunc('forward', { params: ['i32'], results: ['i32'] });

@@ -235,7 +235,12 @@ describe('long runs: handles at and above 2^31', () => {
     const store = heap.store;
     const linker = new Linker(store)
       .funcWrap('host', 'make', { params: ['i32'], results: ['handle'] }, (c, v: number) => ExternRef.new(c.store, v))
-      .funcWrap('host', 'read', { params: ['handle'], results: ['i32'] }, (_c, r: Rooted) => r.dataSync() as number);
+      .funcWrap(
+        'host',
+        'read',
+        { params: ['handle'], results: ['i32'] },
+        (_c, r: Rooted | null) => r!.dataSync() as number,
+      );
     const inst = linker.instantiate(Module.fromText(RAW_WAT));
     expect(inst.getTypedFunc('keep', { params: ['i32'], results: ['i32'] })(41)).to.equal(41);
     const stored = (inst.getTypedFunc('stored', { params: [], results: ['i32'] })() as number) >>> 0;

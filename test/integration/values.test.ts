@@ -194,6 +194,24 @@ describe('values, collection and close', () => {
     expect(got).to.deep.equal({ code: 'ERR_INVALID_HANDLE', name: 'InvalidHandleError' });
   });
 
+  it('a value built in place is no data, even a plain object, through any root of it', async () => {
+    await heap.store.scope(async () => {
+      const r = await ExternRef.newWith(heap.store, 'plain', 1);
+      const again = ExternRef.fromRaw(heap.store, r.toRaw())!; // asserted untyped: compiles, still refused
+      for (const root of [r, again] as Rooted[]) {
+        const e = await rejectsCode(root.data(), 'ERR_NOT_CLONEABLE');
+        expect(e.message).to.match(/built in place by newWith; use call\(method\)/);
+        throwsCode(() => root.dataSync(), 'ERR_NOT_CLONEABLE');
+        await rejectsCode(
+          root.dataMut(() => undefined),
+          'ERR_NOT_CLONEABLE',
+        );
+        throwsCode(() => root.dataMutSync(() => undefined), 'ERR_NOT_CLONEABLE');
+      }
+      expect(r.typeOf()).to.equal('Object');
+    });
+  });
+
   it('a failed factory gives its reserved slot back', async () => {
     const before = heap.stats();
     for (let i = 0; i < 10; i++) await rejectsCode(ExternRef.newWith(heap.store, 'broken'), 'E_FIXTURE');

@@ -97,9 +97,9 @@ describe('wasm instance linking and glue', () => {
         (call_indirect $tab (type $t) (i32.const 0))))`;
     let received: unknown = null;
     const inst = new Linker(store)
-      .funcWrap('host', 'call', { params: ['funcref'], results: ['i32'] }, (_c, f: () => number) => {
+      .funcWrap('host', 'call', { params: ['funcref'], results: ['i32'] }, (_c, f) => {
         received = f;
-        return f() * 10;
+        return (f as () => number)() * 10;
       })
       .instantiate(Module.fromText(wat));
     expect(inst.getTypedFunc('viaHost', { params: [], results: ['i32'] })()).to.equal(70);
@@ -132,7 +132,7 @@ describe('wasm instance linking and glue', () => {
           'host',
           'len',
           { params: ['handle'], results: ['i32'] },
-          (_c, r: Rooted) => String(r.dataSync()).length,
+          (_c, r: Rooted | null) => String(r!.dataSync()).length,
         );
       const module = Module.fromText(RAW_WAT);
       const imports = linker.imports(module);
@@ -167,8 +167,11 @@ describe('wasm instance linking and glue', () => {
       const wat = `(module
         (import "host" "tag" (func $tag (param externref) (result externref)))
         (func (export "tag") (param externref) (result externref) (call $tag (local.get 0))))`;
-      const linker = new Linker(store).funcWrap('host', 'tag', { params: [EXT], results: [EXT] }, (c, r: Rooted) =>
-        ExternRef.new(c.store, `<${String(r.dataSync())}>`),
+      const linker = new Linker(store).funcWrap(
+        'host',
+        'tag',
+        { params: [EXT], results: [EXT] },
+        (c, r: Rooted | null) => ExternRef.new(c.store, `<${String(r!.dataSync())}>`),
       );
       const module = Module.fromText(wat);
       const { exports } = new WebAssembly.Instance(module.wasm, linker.imports(module));

@@ -116,8 +116,8 @@ describe('long wasm calls: handles given to guests', () => {
     heap = await Heap.create({ capacity: 16 });
     const linker = new Linker(heap.store)
       .funcWrap('host', 'make', { params: [], results: ['handle'] }, (caller) => ExternRef.new(caller.store, 'old'))
-      .funcWrap('host', 'check', { params: ['handle'], results: [] }, (_caller, r: Rooted) => {
-        expect(r.dataSync()).to.equal('old');
+      .funcWrap('host', 'check', { params: ['handle'], results: [] }, (_caller, r: Rooted | null) => {
+        expect(r!.dataSync()).to.equal('old');
       })
       .funcWrap('host', 'nest', { params: ['handle'], results: [] }, () => undefined);
     const inst = linker.instantiate(Module.fromText(INTERPRETER_WAT));
@@ -157,7 +157,12 @@ describe('long wasm calls: handles given to guests', () => {
           made.push(rootHandle(r)); // not toRaw, which would post the value: it stays a temporary
           return r;
         })
-        .funcWrap('host', 'check', { params: ['handle'], results: [] }, (_caller, r: Rooted) => void r.dataSync())
+        .funcWrap(
+          'host',
+          'check',
+          { params: ['handle'], results: [] },
+          (_caller, r: Rooted | null) => void r!.dataSync(),
+        )
         .funcWrap('host', 'nest', { params: ['i32'], results: [] }, (_caller, h: number) => {
           nested.inst!.getTypedFunc('dropOne', { params: ['i32'], results: [] })(h);
         });

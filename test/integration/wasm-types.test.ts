@@ -84,7 +84,10 @@ describe('wasm type checks', () => {
         'host-string',
         'concat',
         { params: ['handle', 'handle'], results: ['handle'] },
-        () => ++called,
+        () => {
+          called++;
+          return null;
+        },
       );
       const err = throwsCode(() => linker.instantiate(Module.fromText(SEED_WAT)), 'ERR_TYPE_MISMATCH');
       expect(err.message).to.equal(

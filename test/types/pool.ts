@@ -13,6 +13,7 @@ import {
   type TaskContext,
 } from '../../src';
 import { exact } from './expect';
+import type * as host from './host';
 import type tasks from './tasks';
 
 export async function runIsTypedByTheTasks(): Promise<void> {
@@ -124,6 +125,38 @@ export function aTaskDeclaresOnlyWhatArrives(): void {
       items.forEach(fn);
     },
   });
+  // Nor a result a clone cannot carry: the worker would fail it with ERR_NOT_CLONEABLE.
+  defineTasks({
+    // @ts-expect-error: a function
+    make(): () => number {
+      return () => 1;
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a promise of a function, awaited
+    async later(): Promise<(n: number) => number> {
+      return (n) => n;
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a symbol inside a plain object
+    tagged(): { tag: symbol; n: number } {
+      return { tag: Symbol('t'), n: 1 };
+    },
+  });
+  defineTasks({
+    // @ts-expect-error: a weak collection in an array
+    weak(): WeakMap<object, number>[] {
+      return [];
+    },
+  });
+  // Results a clone carries: data, builtins, roots at any depth, nothing at all.
+  const results = defineTasks({
+    data: async (): Promise<{ at: Date; list: Map<string, number[]> }> => ({ at: new Date(), list: new Map() }),
+    root: (ctx: TaskContext): { r: Rooted<string> } => ({ r: ExternRef.new(ctx.store, 'x') }),
+    nothing(): void {},
+  });
+  exact<number>()(results.tasks.nothing.length);
   // What arrives: Rooted, or RootBase; a task keeps one with toManuallyRooted().
   const ok = defineTasks({
     keep(_ctx: TaskContext, r: Rooted<string>, any: RootBase, holder: { list: Rooted<number>[] }): number {
@@ -150,5 +183,16 @@ export async function untypedPoolsTakeAnyTask(): Promise<void> {
   exact<Pool<unknown>>()(pool);
   exact<unknown>()(await pool.run('anything', 1, 'two', ExternRef.new(heap.store, 3)));
   exact<unknown>()(await pool.runTask({ task: 'anything' }));
+  await heap.close();
+}
+
+export async function aRootBuiltInPlaceGoesWhereATaskDeclaresOne(): Promise<void> {
+  const heap = await Heap.create<typeof host>({ hostModule: '/abs/host.js' });
+  const pool = heap.createPool<typeof tasks>({ filename: '/abs/tasks.js' });
+  const f = await ExternRef.newWith(heap.store, 'file', 'out.txt');
+  exact<number>()(await pool.run('write', f, 'Hello'));
+  exact<number>()(await pool.run('write', f.toManuallyRooted(), 'Hello'));
+  // @ts-expect-error: a root of data made by new is no value built in place
+  await pool.run('write', ExternRef.new(heap.store, { path: 'out.txt' }), 'Hello');
   await heap.close();
 }

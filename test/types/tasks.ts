@@ -5,11 +5,13 @@
 import {
   defineTasks,
   ExternRef,
+  type InPlace,
   type ManuallyRooted,
   type RootBase,
   type Rooted,
   type TaskContext,
 } from '../../src/worker';
+import type { HostFile } from './host';
 
 /** A task's parameter with a root inside a plain object. */
 interface Visit {
@@ -46,5 +48,9 @@ export = defineTasks({
   },
   base(_ctx: TaskContext, any: RootBase<string>): string {
     return any.typeOf();
+  },
+  // A value built in place by newWith, used through call.
+  write(_ctx: TaskContext, file: Rooted<InPlace<HostFile>>, text: string): Promise<number> {
+    return file.call('write', text);
   },
 });

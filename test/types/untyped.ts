@@ -3,7 +3,7 @@
  * factory, method and task name, `unknown` results, and roots annotated without a type.
  * Compile-only (see expect.ts).
  */
-import { ExternRef, Heap, Linker, type ManuallyRooted, type Rooted, type Store } from '../../src';
+import { ExternRef, Heap, Linker, type ManuallyRooted, type Rooted, type Signature, type Store } from '../../src';
 import { exact } from './expect';
 
 export async function untypedCodeCompilesAsBefore(): Promise<void> {
@@ -21,12 +21,10 @@ export async function untypedCodeCompilesAsBefore(): Promise<void> {
   m?.unroot();
   const any: Rooted = ExternRef.new(heap.store, { n: 1 }); // a typed root goes where an untyped one does
   exact<Rooted<unknown> | null>()(ExternRef.fromRaw(heap.store, any.toRaw()));
-  // Host functions declare their arguments' types themselves, as before.
-  new Linker(heap.store).funcWrap(
-    'host',
-    'concat',
-    { params: ['externref', 'externref'], results: ['externref'] },
-    (caller, a: Rooted, b: Rooted) => ExternRef.new(caller.store, String(a.dataSync()) + String(b.dataSync())),
+  // Under a signature that is no literal, host functions declare their arguments' types themselves, unchecked.
+  const concat: Signature = { params: ['externref', 'externref'], results: ['externref'] };
+  new Linker(heap.store).funcWrap('host', 'concat', concat, (caller, a: Rooted, b: Rooted) =>
+    ExternRef.new(caller.store, String(a.dataSync()) + String(b.dataSync())),
   );
   const pool = heap.createPool({ filename: '/abs/tasks.js' });
   exact<unknown>()(await pool.run('concat', r, any));

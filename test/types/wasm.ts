@@ -6,7 +6,9 @@
 import {
   ExternRef,
   Global,
+  type Caller,
   type Instance,
+  Linker,
   type RootBase,
   type Rooted,
   type Signature,
@@ -51,4 +53,47 @@ export function tablesAndGlobalsTakeAnyRootAndGiveUnknown(): void {
   if (r?.is(Number)) exact<number>()(r.dataSync());
   // @ts-expect-error: a table of externref takes roots, not values
   table.set(0, 'text');
+}
+
+export function funcWrapTypesItsCallbackBySignature(): void {
+  const linker = new Linker(store);
+  linker.funcWrap('host', 'tag', { params: ['handle', 'i32'], results: ['handle'] }, (caller, r, n) => {
+    exact<Caller>()(caller);
+    exact<Rooted | null>()(r); // a borrowed root, or null for handle 0
+    exact<number>()(n);
+    return r === null ? null : ExternRef.new(caller.store, `${String(r.dataSync())}:${n}`);
+  });
+  linker.funcWrap(
+    'host',
+    'wide',
+    { params: ['externref', 'i64', 'f64', 'funcref'], results: ['i64', 'externref'] },
+    (_c, r, big, f, fn) => {
+      exact<Rooted | null>()(r);
+      exact<bigint>()(big);
+      exact<number>()(f);
+      exact<WasmFunction | null>()(fn);
+      return [big + 1n, r];
+    },
+  );
+  linker.funcWrap('host', 'none', { params: [], results: [] }, () => undefined);
+  linker.funcWrap('host', 'i64', { params: [], results: ['i64'] }, () => 1); // a number converts, as in a typed call
+  // @ts-expect-error: an externref may be null: annotate Rooted | null
+  linker.funcWrap('host', 'a', { params: ['externref'], results: [] }, (_c, _r: Rooted) => undefined);
+  // @ts-expect-error: an i32 arrives as a number
+  linker.funcWrap('host', 'b', { params: ['i32'], results: [] }, (_c, _s: string) => undefined);
+  // @ts-expect-error: an i64 arrives as a bigint
+  linker.funcWrap('host', 'c', { params: ['i64'], results: [] }, (_c, _n: number) => undefined);
+  // @ts-expect-error: a handle result is a root, not a value
+  linker.funcWrap('host', 'd', { params: [], results: ['handle'] }, () => 'text');
+  // @ts-expect-error: an i32 result is a number
+  linker.funcWrap('host', 'e', { params: [], results: ['i32'] }, () => 'text');
+  // @ts-expect-error: two results are an array of two
+  linker.funcWrap('host', 'f', { params: [], results: ['i32', 'i32'] }, () => 1);
+  // @ts-expect-error: host functions are synchronous
+  linker.funcWrap('host', 'g', { params: [], results: ['i32'] }, async () => 1);
+  // @ts-expect-error: one parameter too many
+  linker.funcWrap('host', 'h', { params: ['i32'], results: [] }, (_c, _a: number, _b: number) => undefined);
+  // A signature that is no literal: the callback is untyped, its annotations unchecked, as before.
+  const sig: Signature = { params: ['externref'], results: ['i32'] };
+  linker.funcWrap('host', 'u', sig, (_c, r: Rooted) => String(r.dataSync()).length);
 }
