@@ -342,6 +342,10 @@ export class Heap<H = unknown> implements AsyncDisposable {
       // Post queued values before the shutdown message, so the coordinator finds them queued.
       for (const store of this.#stores) coreOf(store).flushPosts();
       this.#port.ref();
+      // The coordinator's thread is unreferenced; if it dies during the close (host code calling
+      // process.exit in a disposer), its port closes and only its 'exit' event is left to wait for,
+      // which must keep the process alive.
+      this.#worker.ref();
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();
         this.#onClosed = done;

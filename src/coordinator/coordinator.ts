@@ -613,7 +613,9 @@ export class Coordinator {
         if (this.#table.state(index) !== state || !this.#values.has(index)) continue;
         const p = this.#values.dispose(index, this.#turns.whenIdle(index));
         if (p !== null) pending.push(p);
-        disposed++;
+        // A value built in place whose store never published its slot was never counted as
+        // created (stats count objects, and it never became one): not counted as disposed either.
+        if (state !== SLOT_RESERVED) disposed++;
       }
     }
     countDisposed(this.#i32, disposed);

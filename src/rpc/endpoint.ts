@@ -13,7 +13,7 @@
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import type { MessagePort } from 'node:worker_threads';
-import { deserializeError, isSerializedError, serializeError } from '../errors';
+import { NotCloneableError, deserializeError, isSerializedError, serializeError } from '../errors';
 
 const original = Comlink.transferHandlers.get('throw');
 if (original !== undefined && !(original as { sharedref?: boolean }).sharedref) {
@@ -52,6 +52,17 @@ export class RpcClient<Api extends object> {
     this.#remote = Comlink.wrap<Api>(nodeEndpoint(port as never));
     port.unref();
     port.once('close', () => this.fail(onClose));
+    // A reply this thread cannot deserialize (a value nested deeper than its stack allows) is
+    // dropped by the port with only this event: fail what waits on it rather than wait for ever
+    // (I8). The event does not say which call it was, so every pending one fails; later calls go on.
+    port.on('messageerror', (err) => {
+      const pending = [...this.#pending];
+      this.#pending.clear();
+      this.#port.unref();
+      for (const reject of pending) {
+        reject(new NotCloneableError('a reply from the coordinator', err, 'it could not be read on this thread'));
+      }
+    });
   }
 
   /** Calls `method` on the peer; rejects with the failure error if the peer is gone. */

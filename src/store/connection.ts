@@ -238,7 +238,12 @@ export class Connection {
   #await(op: SyncOp): { op: SyncOp; reply: ReplyMessage } {
     this.#pendingOp = null;
     if (!mailboxWait(this.#i32, this.#mailbox)) throw new HeapClosedError(op);
-    const got = receiveMessageOnPort(this.#ports.reply);
+    let got: { message: unknown } | undefined;
+    try {
+      got = receiveMessageOnPort(this.#ports.reply);
+    } catch (err) {
+      throw asNotCloneable(`${op} reply`, err); // one this thread cannot deserialize (too deep)
+    }
     if (got === undefined) {
       throw new CoordinatorDiedError(`${op}: the coordinator signalled but sent no reply`);
     }

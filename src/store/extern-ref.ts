@@ -13,7 +13,7 @@ import { maybeCoreOf } from '../internal/keys';
 import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
-import { checkHeapValue } from './roots';
+import { argumentCopy, checkHeapValue } from './roots';
 import type { Store } from './store';
 import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName, InPlace } from './types';
 
@@ -91,14 +91,13 @@ function beginConstruct(core: StoreCore, factory: string, args: unknown[], what:
   if (typeof factory !== 'string')
     throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
   core.ensureOpen(what);
-  for (let i = 0; i < args.length; i++)
-    checkHeapValue(args[i], `${what}(${JSON.stringify(factory)}) argument ${i + 1}`);
+  const sent = args.map((a, i) => argumentCopy(a, `${what}(${JSON.stringify(factory)}) argument ${i + 1}`));
   const index = core.takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, core.slots.capacity);
   const generation = core.slots.generation(index);
   const e = entryFor(core, index, what);
   return {
-    request: [index, generation, factory, args] as const,
+    request: [index, generation, factory, sent] as const,
     fail: (err: unknown): never => {
       core.region.free(e);
       if (!core.closed) core.returnSlot(index);

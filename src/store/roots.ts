@@ -311,13 +311,14 @@ export abstract class RootBase<T = unknown> {
    * result, awaited and structured-cloned (`Cloned<R>`); an untyped root takes any name.
    */
   call<K extends MethodName<T>>(method: K, ...args: MethodArgs<T, K>): Promise<MethodResult<T, K>> {
+    let sent: unknown[];
     try {
       this._check('call');
-      checkArgs(method, args);
+      sent = checkArgs(method, args);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this._core.conn.call('call', this._handle, method, args) as Promise<MethodResult<T, K>>;
+    return this._core.conn.call('call', this._handle, method, sent) as Promise<MethodResult<T, K>>;
   }
 
   /**
@@ -327,8 +328,8 @@ export abstract class RootBase<T = unknown> {
   callSync<K extends MethodName<T>>(method: K, ...args: MethodArgs<T, K>): MethodResult<T, K> {
     this._check('callSync');
     if (this._core.leasing.has(this._handle)) reentrant('callSync');
-    checkArgs(method, args);
-    return this._core.conn.sync('call', this._handle, method, args) as MethodResult<T, K>;
+    const sent = checkArgs(method, args);
+    return this._core.conn.sync('call', this._handle, method, sent) as MethodResult<T, K>;
   }
 }
 
@@ -471,7 +472,7 @@ function rootInside(what: string): never {
 }
 
 /** A method name must be a string; an argument that is a function or symbol is named before it is posted. */
-function checkArgs(method: unknown, args: readonly unknown[]): void {
+function checkArgs(method: unknown, args: readonly unknown[]): unknown[] {
   if (typeof method !== 'string')
     throw new TypeError(`call: the method name must be a string, received ${describe(method)}`);
   for (let i = 0; i < args.length; i++) {
@@ -483,7 +484,25 @@ function checkArgs(method: unknown, args: readonly unknown[]): void {
       );
     }
   }
-  for (let i = 0; i < args.length; i++) checkHeapValue(args[i], `call(${JSON.stringify(method)}) argument ${i + 1}`);
+  return args.map((a, i) => argumentCopy(a, `call(${JSON.stringify(method)}) argument ${i + 1}`));
+}
+
+/**
+ * @internal What to send for an argument of `call` or `newWith`: a primitive as it is; an object
+ * checked (`checkHeapValue`), then copied, the copy checked for depth and sent, so that what a
+ * getter answers the second time is what was checked.
+ */
+export function argumentCopy(value: unknown, what: string): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  checkHeapValue(value, what);
+  let copy: unknown;
+  try {
+    copy = structuredClone(value);
+  } catch (err) {
+    throw new NotCloneableError(what, err);
+  }
+  checkDepth(copy, what);
+  return copy;
 }
 
 /**

@@ -746,4 +746,65 @@ describe('outside findings, second attack: closing, deep and hidden roots, odd v
     await rejectsCode(pool.run('echo', sly), 'ERR_NOT_CLONEABLE');
     expect(await pool.run('echo', 1), 'the worker goes on').to.deep.equal([1]);
   });
+
+  it('heap.close() settles when a disposer it runs ends the coordinator thread', function () {
+    const code = `
+      const { Heap, ExternRef } = require(${JSON.stringify(join(__dirname, '..', '..', 'src'))});
+      Heap.create({ hostModule: ${JSON.stringify(hostModule)} }).then(async (heap) => {
+        await ExternRef.newWith(heap.store, 'exitsWhenDisposed');
+        await heap.close();
+        console.log('closed');
+      });`;
+    const out = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', code], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, TS_NODE_PROJECT: join(__dirname, '..', '..', 'tsconfig.test.json') },
+    });
+    expect(out.stdout.trim(), 'the code after await heap.close() ran').to.equal('closed');
+  });
+
+  it('at close, every running task that no longer uses the heap may finish within closeTimeout', async () => {
+    heap = await Heap.create();
+    pool = heap.createPool({ filename: tasksFile, minThreads: 3, maxThreads: 3, closeTimeout: 10_000 });
+    await Promise.all([1, 2, 3].map(() => pool!.run('echo', 1))); // the workers are up
+    const tasks = [1, 2, 3].map(() => pool!.run('wait', 600).catch((e: unknown) => (e as SharedRefError).code));
+    await new Promise((r) => setTimeout(r, 100));
+    await heap.close();
+    expect(await Promise.all(tasks)).to.deep.equal(['waited', 'waited', 'waited']);
+    pool = null;
+  });
+
+  it('a getter answering deeper the second time cannot pass the depth check in call or newWith arguments', async () => {
+    heap = await Heap.create({ hostModule });
+    const nest = (n: number): unknown => {
+      let v: unknown = 0;
+      for (let i = 0; i < n; i++) v = [v];
+      return v;
+    };
+    let reads = 0;
+    const sly = (): object => ({
+      get g() {
+        return reads++ === 0 ? 1 : nest(1500);
+      },
+    });
+    await heap.store.scope(async () => {
+      const gauge = await ExternRef.newWith(heap.store, 'depthGauge');
+      reads = 0;
+      await rejectsCode(gauge.call('depth', sly()), 'ERR_NOT_CLONEABLE');
+      reads = 0;
+      throwsCode(() => gauge.callSync('depth', sly()), 'ERR_NOT_CLONEABLE');
+      reads = 0;
+      await rejectsCode(ExternRef.newWith(heap.store, 'tracked', sly() as unknown as number), 'ERR_NOT_CLONEABLE');
+      expect(await gauge.call('depth', nest(999)), 'within the limit the argument arrives whole').to.equal(999);
+    });
+  });
+
+  it('a newWith in flight at close leaves created and disposed equal in stats()', async () => {
+    heap = await Heap.create({ hostModule });
+    const p = ExternRef.newWith(heap.store, 'tracked', 5).catch((e: unknown) => (e as SharedRefError).code);
+    await heap.close();
+    expect(await p).to.equal('ERR_HEAP_CLOSED');
+    const s = heap.stats();
+    expect(s.disposed).to.equal(s.created);
+  });
 });
