@@ -5,15 +5,14 @@
  * functions (`ExternRef::new(&mut store, value)`); equality, hashing and ordering are on
  * identity, never on the value (Wasmtime's `ptr_eq`/`hash`/`cmp`).
  */
-import { BUILD_IN_PLACE, GcHeapOutOfMemory, InvalidHandleError, NotCloneableError } from '../errors';
+import { BUILD_IN_PLACE, GcHeapOutOfMemory, InvalidHandleError } from '../errors';
 import { type RawHandle, type SlotIndex, rawHandle } from '../shared/handle';
 import { describe } from '../options';
 import { builtinTagOf } from '../shared/type-names';
 import { maybeCoreOf } from '../internal/keys';
-import { checkDepth } from '../shared/depth';
 import type { StoreCore } from './core';
 import type { ManuallyRooted, RootBase, Rooted } from './roots';
-import { argumentCopy, checkHeapValue } from './roots';
+import { heapCopy } from './roots';
 import type { Store } from './store';
 import type { Built, Cloneable, Cloned, FactoryArgs, FactoryName, InPlace } from './types';
 
@@ -42,20 +41,7 @@ function notAStore(store: unknown, what: string): never {
 
 /** A copy of `value` that will travel to the coordinator, or ERR_NOT_CLONEABLE. */
 function cloneForHeap(value: unknown, what: string): unknown {
-  const t = typeof value;
-  if (t === 'function' || t === 'symbol') {
-    throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`), BUILD_IN_PLACE);
-  }
-  if (t !== 'object' || value === null) return value; // primitives are immutable: no copy needed
-  checkHeapValue(value, what);
-  let copy: unknown;
-  try {
-    copy = structuredClone(value);
-  } catch (err) {
-    throw new NotCloneableError(what, err, BUILD_IN_PLACE);
-  }
-  checkDepth(copy, what); // what a getter gave the clone is what travels
-  return copy;
+  return heapCopy(value, what, BUILD_IN_PLACE);
 }
 
 /** A root entry for a new value in reserved slot `index`; on failure the slot goes back to the batch. */
@@ -91,7 +77,7 @@ function beginConstruct(core: StoreCore, factory: string, args: unknown[], what:
   if (typeof factory !== 'string')
     throw new TypeError(`${what}: factory must be a string, received ${describe(factory)}`);
   core.ensureOpen(what);
-  const sent = args.map((a, i) => argumentCopy(a, `${what}(${JSON.stringify(factory)}) argument ${i + 1}`));
+  const sent = args.map((a, i) => heapCopy(a, `${what}(${JSON.stringify(factory)}) argument ${i + 1}`));
   const index = core.takeSlot();
   if (index < 0) throw new GcHeapOutOfMemory<PendingConstruction>({ factory, args }, core.slots.capacity);
   const generation = core.slots.generation(index);

@@ -243,7 +243,7 @@ export abstract class RootBase<T = unknown> {
       try {
         const r = await underLease(s, handle, (fn as (value: unknown) => unknown)(grant.value));
         next = r === undefined ? grant.value : r;
-        copy = cloneOf(next, 'dataMut');
+        copy = heapCopy(next, 'dataMut'); // this thread's cached copy, and the commit
       } catch (err) {
         // A lease that expired while fn ran is the coordinator's to end (and count): no abandon.
         if (!expiredHere.has(err as object)) void conn.call('abandon', grant.lease).catch(() => undefined);
@@ -281,7 +281,7 @@ export abstract class RootBase<T = unknown> {
         if (r instanceof Promise)
           throw new TypeError('dataMutSync: fn returned a promise; use dataMut for async functions');
         next = r === undefined ? grant.value : r;
-        copy = cloneOf(next, 'dataMutSync');
+        copy = heapCopy(next, 'dataMutSync');
       } catch (err) {
         conn.sync('abandon', grant.lease);
         throw err;
@@ -436,22 +436,6 @@ function hex(handle: number): string {
   return `0x${(handle >>> 0).toString(16)}`;
 }
 
-/** A copy of `value` for this thread's cache (and the commit), or ERR_NOT_CLONEABLE naming `what`. */
-function cloneOf(value: unknown, what: string): unknown {
-  const t = typeof value;
-  if (t === 'function' || t === 'symbol') throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`));
-  if (t !== 'object' || value === null) return value;
-  checkHeapValue(value, what);
-  let copy: unknown;
-  try {
-    copy = structuredClone(value);
-  } catch (err) {
-    throw new NotCloneableError(what, err);
-  }
-  checkDepth(copy, what); // what a getter gave the clone is what travels
-  return copy;
-}
-
 /**
  * @internal Checks a value about to be copied into the heap or sent to the coordinator: no root
  * inside it (a structured clone would copy the root as a plain object holding its store's
@@ -484,22 +468,26 @@ function checkArgs(method: unknown, args: readonly unknown[]): unknown[] {
       );
     }
   }
-  return args.map((a, i) => argumentCopy(a, `call(${JSON.stringify(method)}) argument ${i + 1}`));
+  return args.map((a, i) => heapCopy(a, `call(${JSON.stringify(method)}) argument ${i + 1}`));
 }
 
 /**
- * @internal What to send for an argument of `call` or `newWith`: a primitive as it is; an object
- * checked (`checkHeapValue`), then copied, the copy checked for depth and sent, so that what a
- * getter answers the second time is what was checked.
+ * @internal What a value entering the heap or sent to the coordinator (`new`, a commit, `call` and
+ * `newWith` arguments) travels as: a primitive as it is; an object checked (`checkHeapValue`),
+ * structured-cloned, and the copy checked for depth, so that what a getter answers the second
+ * time is what was checked. `ERR_NOT_CLONEABLE` naming `what` (with `hint`) otherwise.
  */
-export function argumentCopy(value: unknown, what: string): unknown {
-  if (typeof value !== 'object' || value === null) return value;
+export function heapCopy(value: unknown, what: string, hint = ''): unknown {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol')
+    throw new NotCloneableError(what, new TypeError(`a ${t} cannot be cloned`), hint);
+  if (t !== 'object' || value === null) return value; // primitives are immutable: no copy needed
   checkHeapValue(value, what);
   let copy: unknown;
   try {
     copy = structuredClone(value);
   } catch (err) {
-    throw new NotCloneableError(what, err);
+    throw new NotCloneableError(what, err, hint);
   }
   checkDepth(copy, what);
   return copy;
