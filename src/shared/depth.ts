@@ -34,7 +34,7 @@ function isLeafObject(x: object): boolean {
  * clone does: check the copy that will be sent where a getter could answer differently twice.
  */
 export function checkDepth(value: unknown, what: string, isLeaf?: (x: object) => boolean, top = 1): void {
-  if (typeof value !== 'object' || value === null) return;
+  if (typeof value !== 'object' || value === null || isSmall(value, 8, { n: 64 })) return;
   const seen = new Set<object>();
   const stack: { x: object; depth: number; parent: number; key: string }[] = [];
   const trail: { parent: number; key: string }[] = []; // for naming the path, one entry per visit
@@ -77,6 +77,29 @@ export function checkDepth(value: unknown, what: string, isLeaf?: (x: object) =>
       if (!seen.has(child)) stack.push({ x: child, depth: depth + 1, parent: at, key: step });
     }
   }
+}
+
+/**
+ * True for a small value of arrays and plain objects only, a few levels deep (the common value,
+ * which is then checked without the walk's allocations). `budget` counts the objects looked at;
+ * anything else (a Map, a class instance, a long array) goes to the full walk.
+ */
+function isSmall(x: object, levels: number, budget: { n: number }): boolean {
+  if (levels === 0 || --budget.n < 0) return false;
+  if (Array.isArray(x)) {
+    if (x.length > 64) return false;
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = x[i];
+      if (typeof v === 'object' && v !== null && !isSmall(v, levels - 1, budget)) return false;
+    }
+    return Object.keys(x).length <= x.length; // no non-index properties (they could hold anything)
+  }
+  if (Object.getPrototypeOf(x) !== Object.prototype) return false;
+  for (const k in x) {
+    const v: unknown = (x as Record<string, unknown>)[k];
+    if (typeof v === 'object' && v !== null && !isSmall(v, levels - 1, budget)) return false;
+  }
+  return true;
 }
 
 function pathFrom(trail: readonly { parent: number; key: string }[], at: number): string {
