@@ -313,10 +313,12 @@ export class Heap<H = unknown> implements AsyncDisposable {
   }
 
   /**
-   * Closes the heap: at once, every later call on any thread and every call still pending fails
-   * with `ERR_HEAP_CLOSED` (pool tasks too); then its pools close, every value left is disposed
-   * exactly once (a factory or method still running first finishes, at most `userCodeTimeoutMs`),
-   * and the coordinator stops. To let running tasks finish first, `await pool.close()` before.
+   * Closes the heap: at once, every later call on any thread and every heap call still pending
+   * fails with `ERR_HEAP_CLOSED`; then its pools close (a running task that no longer touches the
+   * heap may finish within `closeTimeout`, else it rejects with `ERR_HEAP_CLOSED`), every value left
+   * is disposed exactly once (a factory or method still running first finishes, at most
+   * `userCodeTimeoutMs`), and the coordinator stops. To let running tasks finish first,
+   * `await pool.close()` before.
    * Idempotent: a second call returns the same promise.
    */
   close(): Promise<void> {
