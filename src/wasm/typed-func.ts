@@ -31,22 +31,28 @@ export type WasmResult<T extends ValType> = T extends 'externref' | 'handle'
       ? bigint
       : number;
 
-/** The parameters for `P` (a mapped type over a type parameter, so that a tuple maps to a tuple). */
-type Params<P extends readonly ValType[]> = {
-  -readonly [I in keyof P]: P[I] extends ValType ? WasmParam<P[I]> : never;
+/**
+ * A value of type `T` on one side of a call: what a typed call takes (`'in'`: its arguments, a host
+ * function's results) or gives (`'out'`: its results, a host function's parameters).
+ */
+type Side<T extends ValType, D extends 'in' | 'out'> = D extends 'in' ? WasmParam<T> : WasmResult<T>;
+
+/** Each of `P` on side `D` (a mapped type over a type parameter, so that a tuple maps to a tuple). */
+type Each<P extends readonly ValType[], D extends 'in' | 'out'> = {
+  -readonly [I in keyof P]: P[I] extends ValType ? Side<P[I], D> : never;
 };
 
-/** The results for `R`: one as itself, none as `void`, several as a tuple. */
-type Results<R extends readonly ValType[]> = R extends readonly []
+/** A call's results `R` on side `D`: none as `void`, one as itself, several as a tuple. */
+type Outcome<R extends readonly ValType[], D extends 'in' | 'out'> = R extends readonly []
   ? void
   : R extends readonly [infer One extends ValType]
-    ? WasmResult<One>
-    : { -readonly [I in keyof R]: R[I] extends ValType ? WasmResult<R[I]> : never };
+    ? Side<One, D>
+    : Each<R, D>;
 
 /** The typed call for `S`; untyped when `S` is not a literal signature (its lengths are unknown). */
 export type TypedFunc<S extends Signature> = number extends S['params']['length'] | S['results']['length']
   ? (...args: unknown[]) => unknown
-  : (...args: Params<S['params']>) => Results<S['results']>;
+  : (...args: Each<S['params'], 'in'>) => Outcome<S['results'], 'out'>;
 
 /**
  * The host function `linker.funcWrap(module, name, S, fn)` takes for a literal signature `S`: the
@@ -58,16 +64,4 @@ export type TypedFunc<S extends Signature> = number extends S['params']['length'
  */
 export type HostFunc<S extends Signature> = number extends S['params']['length'] | S['results']['length']
   ? HostFunction
-  : (caller: Caller, ...args: HostParams<S['params']>) => HostResults<S['results']>;
-
-/** A host function's parameters for `P`: what a typed call gives for each. */
-type HostParams<P extends readonly ValType[]> = {
-  -readonly [I in keyof P]: P[I] extends ValType ? WasmResult<P[I]> : never;
-};
-
-/** A host function's result for `R`: what a typed call takes; none as `void`, several as a tuple. */
-type HostResults<R extends readonly ValType[]> = R extends readonly []
-  ? void
-  : R extends readonly [infer One extends ValType]
-    ? WasmParam<One>
-    : { -readonly [I in keyof R]: R[I] extends ValType ? WasmParam<R[I]> : never };
+  : (caller: Caller, ...args: Each<S['params'], 'out'>) => Outcome<S['results'], 'in'>;
